@@ -1,0 +1,226 @@
+"""The update rule of every variant, written once over an arithmetic's namespace.
+
+:func:`make_rule` turns a :class:`~amsgrad_theory.algorithms.variant.Variant` and an arithmetic's
+namespaces into two pure functions:
+
+``schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd) -> Coefficients``
+    everything that depends only on the step index t (given as ``tf``, t in the scalar
+    arithmetic) and the hyperparameters: α_t, β1,t, β2,t, the bias corrections 1 − β^t and the
+    step-size factors, computed in the scalar arithmetic and rounded to the lane dtype.
+
+``update(x, m, v, vhat, g, *coefficients) -> (m, v, vhat, xhat, eta, eta_hat, weight, root)``
+    one step for one coordinate (or, in the vector engines, for whole arrays): the new state,
+    the point x̂_{t+1} before projection, the effective steps η_t and η̂_t computed from the
+    denominator the step actually divides by, the projection weight (√v̂_t for the paper's
+    Π_{F,√V̂_t}, 1 for the Euclidean projection) and √v̂_t.
+
+The functions branch only on the variant's fields, which are constants of the closure; numba
+compiles them away, and no branch ever asks which arithmetic it runs in.
+
+Equations (see :mod:`~amsgrad_theory.algorithms.variant` for the notation):
+
+* α_t = α (``constant``) or α/√t (``inv-sqrt``);
+* β1,t = β1, β1·λ^{t−1} (``exp-decay``) or β1/t (``inv-t``); β2,t = β2 or 1 − 1/t;
+* where the denominator of the step is 0 (no non-zero gradient yet, no ε) the momentum is 0
+  too: the step is 0 and η_t = η̂_t = +∞ (Algorithm 2 leaves 0/0 undefined; a framework with
+  ε = 0 would produce NaN there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from .variant import Variant
+
+
+class Coefficients(NamedTuple):
+    """Per-step coefficients (lane dtype unless marked *scalar*)."""
+
+    step: object       # the step-size factor the form multiplies (α_t, α_t/(1−β1^t), …)
+    alpha_t: object    # α_t
+    beta1_t: object    # β1,t
+    w1: object         # 1 − β1,t
+    c1: object         # 1 − w1 rounded in the lane dtype (torch's lerp for w1 ≥ 1/2)
+    beta2_t: object    # β2,t
+    w2: object         # 1 − β2,t
+    bc1: object        # 1 − β1^t where m is corrected, else 1
+    bc2: object        # 1 − β2^t where v is corrected before the max, else 1
+    sbc2: object       # √(1 − β2^t) where v is corrected after the max, else 1
+    adamx: object      # ((1 − β1,t)/(1 − β1,t−1))², 1 at t = 1
+    eps: object        # ε
+    eps_root: object   # ε_root (inside the root, optax)
+    wd: object         # L2 weight-decay coefficient (0 if decoupled)
+    decay: object      # decoupled decay factor 1 − α_t·wd (1 if not decoupled)
+    alpha_scalar: object   # α_t in the scalar arithmetic (for statistics)
+    beta1_scalar: object   # β1,t in the scalar arithmetic (for statistics)
+
+
+def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Callable]:
+    """Build ``(schedule, update)`` for ``variant`` over lane namespace ``xp``, scalar ``sp``.
+
+    ``jit`` is applied to every function built here (numba for the compiled float engine).
+    """
+    alpha_inv_sqrt = variant.alpha_schedule == "inv-sqrt"
+    beta1_mode = variant.beta1_schedule
+    beta2_inv_t = variant.beta2_schedule == "one-minus-inv-t"
+    correct_m = variant.correct_m
+    correct_v_before = variant.correct_v == "before-max"
+    correct_v_after = variant.correct_v == "after-max"
+    step_form = variant.step_form
+    first_ema = variant.first_moment == "ema"
+    second = variant.second_moment
+    max_rule = variant.max_rule
+    m_form = variant.m_form
+    v_form = variant.v_form
+    weighted = variant.projection == "weighted"
+    decoupled = variant.weight_decay_mode == "decoupled"
+    root_shift = variant.eps_root_inside
+
+    cast = xp.cast
+    ssqrt = sp.sqrt
+    sqrt = xp.sqrt
+    fma = xp.fma
+    where = xp.where
+    gt = xp.gt
+    lt = xp.lt
+    zero = xp.zero
+    one = xp.one
+    inf = xp.inf
+    half = xp.cast(0.5)
+    maximum = xp.maximum
+
+    @jit
+    def beta1_at(beta1, lam, tf):
+        if beta1_mode == "exp-decay":
+            return beta1 * lam ** (tf - 1.0)
+        if beta1_mode == "inv-t":
+            return beta1 / tf
+        return beta1
+
+    @jit
+    def schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd):
+        if alpha_inv_sqrt:
+            a_t = alpha / ssqrt(tf)
+        else:
+            a_t = alpha
+        b1 = beta1_at(beta1, lam, tf)
+        if max_rule == "adamx":
+            if tf > 1.0:
+                b1_prev = beta1_at(beta1, lam, tf - 1.0)
+                ratio = (1.0 - b1) / (1.0 - b1_prev)
+                adamx = ratio * ratio
+            else:
+                adamx = 1.0 + 0.0 * tf
+        else:
+            adamx = 1.0 + 0.0 * tf
+        if beta2_inv_t:
+            b2 = 1.0 - 1.0 / tf
+        else:
+            b2 = beta2
+        w1 = 1.0 - b1
+        w2 = 1.0 - b2
+        bc1 = (1.0 - beta1 ** tf) if correct_m else 1.0 + 0.0 * tf
+        bc2 = (1.0 - beta2 ** tf) if (correct_v_before or correct_v_after) else 1.0 + 0.0 * tf
+        sbc2 = bc2 ** 0.5 if correct_v_after else 1.0 + 0.0 * tf
+        if step_form == "scaled":
+            step = a_t / bc1
+        elif step_form == "folded":
+            step = a_t * ssqrt(bc2) / bc1
+        else:
+            step = a_t
+        if decoupled:
+            l2 = 0.0 * wd
+            decay = 1.0 - a_t * wd
+        else:
+            l2 = wd
+            decay = 1.0 + 0.0 * wd
+        w1_lane = cast(w1)
+        return Coefficients(
+            cast(step), cast(a_t), cast(b1), w1_lane, one - w1_lane, cast(b2), cast(w2),
+            cast(bc1), cast(bc2), cast(sbc2), cast(adamx), cast(eps), cast(eps_root),
+            cast(l2), cast(decay), a_t, b1,
+        )
+
+    @jit
+    def update(x, m, v, vhat, g, step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2,
+               adamx, eps, eps_root, wd, decay, alpha_scalar, beta1_scalar):
+        # weight decay: L2 adds wd·x to the gradient (it then enters m, v and the max)
+        if not decoupled:
+            g = g + wd * x
+        # first moment m_t
+        if first_ema:
+            if m_form == "torch-lerp":
+                # ATen lerp: m + w(g − m) for w < 1/2, else g − (g − m)(1 − w), each one fma
+                diff = g - m
+                m = where(lt(w1, half), fma(w1, diff, m), fma(-c1, diff, g))
+            elif m_form == "lerp":
+                m = m + (g - m) * w1
+            else:
+                m = beta1_t * m + w1 * g
+        else:
+            m = g
+        # second moment v_t
+        if second == "ema":
+            if v_form == "torch":
+                v = fma(w2 * g, g, v * beta2_t)   # v.mul_(β2).addcmul_(g, g, value=1−β2)
+            elif v_form == "lerp":
+                v = v + (g * g - v) * w2
+            else:
+                v = beta2_t * v + w2 * (g * g)
+        elif second == "sum":
+            v = v + g * g
+        # the maxed (or plain) second moment v̂_t
+        if second == "none":
+            vhat = one + zero * v
+        else:
+            if correct_v_before:
+                vt = v / bc2
+            else:
+                vt = v
+            if max_rule == "running-max":
+                vhat = maximum(vhat, vt)
+            elif max_rule == "adamx":
+                vhat = maximum(adamx * vhat, vt)
+            else:
+                vhat = vt
+        root = sqrt(vhat)
+        # the step, in the variant's own order of operations
+        if step_form == "scaled":
+            den = root / sbc2 + eps
+        elif step_form == "folded":
+            den = root + eps
+        elif root_shift:
+            den = sqrt(vhat + eps_root) + eps      # optax: √(ν̂max + ε_root) + ε
+        else:
+            den = root + eps
+        positive = gt(den, zero)
+        safe = where(positive, den, one)
+        if decoupled:
+            x = x * decay
+        if step_form == "scaled":
+            xhat = x + (-step * m) / safe           # addcdiv_(m, den, value=−lr/bc1)
+            eta = where(positive, step / safe, inf)
+            eta_hat = where(positive, alpha_t / safe, inf)
+        elif step_form == "folded":
+            xhat = x - (m * step) / safe
+            eta = where(positive, step / safe, inf)
+            eta_hat = where(positive, (step * bc1) / safe, inf)
+        else:
+            if correct_m:
+                mhat = m / bc1
+            else:
+                mhat = m
+            xhat = x - step * (mhat / safe)
+            eta_hat = where(positive, step / safe, inf)
+            if correct_m:
+                eta = where(positive, step / (bc1 * safe), inf)
+            else:
+                eta = eta_hat
+        if weighted:
+            weight = root
+        else:
+            weight = one + zero * root
+        return m, v, vhat, xhat, eta, eta_hat, weight, root
+
+    return schedule, update

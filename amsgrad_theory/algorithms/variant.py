@@ -1,0 +1,172 @@
+"""A variant of the Adam family, as data.
+
+Every difference between the paper's AMSGrad and what a framework runs — where the max is taken,
+which bias corrections apply and where, where ε sits, the β1,t / β2,t / α_t schedules, which
+projection is used, even the order of floating-point operations that decides rounding — is a
+field of :class:`Variant`. The update rule (:mod:`amsgrad_theory.algorithms.rules`) reads these
+fields; there is no per-variant code.
+
+Notation (per coordinate; all operations elementwise; t ≥ 1; m_0 = v_0 = v̂_0 = 0):
+
+* first moment   m_t = β1,t m_{t−1} + (1 − β1,t) g_t          (``first_moment="ema"``)
+                 m_t = g_t                                    (``first_moment="none"``)
+* second moment  v_t = β2,t v_{t−1} + (1 − β2,t) g_t²          (``second_moment="ema"``)
+                 v_t = v_{t−1} + g_t²                          (``second_moment="sum"``, AdaGrad)
+* maxed moment   v̂_t = max(v̂_{t−1}, ṽ_t)                       (``max_rule="running-max"``)
+                 v̂_t = max(((1−β1,t)/(1−β1,t−1))² v̂_{t−1}, ṽ_t) (``max_rule="adamx"``)
+                 v̂_t = ṽ_t                                     (``max_rule="none"``)
+  where ṽ_t = v_t/(1 − β2^t) if ``correct_v="before-max"`` else v_t.
+* step, by ``step_form``:
+  ``"normalized"``: x̂ = x − α_t · m̃_t / (√(v̂_t + ε_root) + ε) (ε_root only where
+  ``eps_root_inside``),  m̃_t = m_t/(1 − β1^t) if
+  ``correct_m`` else m_t (paper, Kingma–Ba, optax, the seed article, RMSprop, AdaGrad, SGD);
+  ``"scaled"`` (PyTorch): x̂ = x − (α_t/(1 − β1^t)) · m_t / (√v̂_t/√(1 − β2^t) + ε);
+  ``"folded"`` (Keras): x̂ = x − (m_t · α_t√(1 − β2^t)/(1 − β1^t)) / (√v̂_t + ε̂).
+* x_{t+1} = Π_F(x̂): in the weighted norm ‖V̂_t^{1/4}(·)‖ (``projection="weighted"``, the paper's
+  Π_{F,√V̂_t}) or the Euclidean one (``"euclidean"``; frameworks do not project, and on a box both
+  are coordinatewise clipping).
+
+Effective steps, read off the values the step actually applies:
+η_t (factor on the raw momentum m_t, every correction folded in; Γ_t ⪰ 0 ⇔ η non-increasing) and
+η̂_t (factor on the momentum the implementation divides: m̂_t = m_t/(1−β1^t) where m is corrected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from ..errors import InputError
+
+#: Per-instance hyperparameters, in the order the kernels store them.
+HYPERPARAMETERS = ("alpha", "beta1", "beta2", "eps", "eps_root", "beta1_decay", "weight_decay")
+
+_CHOICES = {
+    "first_moment": ("ema", "none"),
+    "second_moment": ("ema", "sum", "none"),
+    "beta1_schedule": ("constant", "exp-decay", "inv-t"),
+    "beta2_schedule": ("constant", "one-minus-inv-t"),
+    "alpha_schedule": ("constant", "inv-sqrt"),
+    "max_rule": ("none", "running-max", "adamx"),
+    "correct_v": ("none", "before-max", "after-max"),
+    "step_form": ("normalized", "scaled", "folded"),
+    "m_form": ("convex", "lerp", "torch-lerp"),
+    "v_form": ("convex", "lerp", "torch"),
+    "projection": ("weighted", "euclidean"),
+    "weight_decay_mode": ("l2", "decoupled"),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One optimizer variant: its structure (fields), defaults and source.
+
+    ``defaults`` holds hyperparameter defaults as decimal strings, so that mpmath and arb parse
+    them exactly. ``source`` cites where the variant comes from (paper and equation, or
+    framework, version and file).
+    """
+
+    name: str
+    title: str
+    source: str
+    first_moment: str = "ema"
+    second_moment: str = "ema"
+    beta1_schedule: str = "constant"
+    beta2_schedule: str = "constant"
+    alpha_schedule: str = "inv-sqrt"
+    max_rule: str = "none"
+    correct_m: bool = False
+    correct_v: str = "none"
+    step_form: str = "normalized"
+    m_form: str = "convex"
+    v_form: str = "convex"
+    projection: str = "weighted"
+    weight_decay_mode: str = "l2"
+    eps_root_inside: bool = False
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+
+    def __post_init__(self):
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise InputError(name, getattr(self, name), f"must be one of {', '.join(choices)}")
+        after = self.correct_m and self.correct_v == "after-max"
+        if self.step_form != "normalized" and not after:
+            raise InputError("step_form", self.step_form,
+                             "the scaled/folded forms correct m and v after the max")
+        unknown = set(self.defaults) - set(HYPERPARAMETERS)
+        if unknown:
+            raise InputError("defaults", sorted(unknown), "unknown hyperparameters")
+
+    # ------------------------------------------------------------------ derived facts
+    @property
+    def maxes(self) -> bool:
+        """True when the variant keeps a running max (its v̂ must never decrease)."""
+        return self.max_rule != "none"
+
+    @property
+    def corrects_m(self) -> bool:
+        return self.correct_m
+
+    def hyperparameters(self, **overrides: str | float | int | None) -> dict[str, str]:
+        """Defaults merged with ``overrides`` (None = keep the default), validated, as strings.
+
+        The schedules named by the variant decide which hyperparameters matter; the rest keep
+        their neutral values (ε = 0, λ = 1, weight decay 0).
+        """
+        values = {"alpha": "0.1", "beta1": "0.9", "beta2": "0.999", "eps": "0", "eps_root": "0",
+                  "beta1_decay": "1", "weight_decay": "0"}
+        values.update(self.defaults)
+        for key, value in overrides.items():
+            if key not in HYPERPARAMETERS:
+                raise InputError(key, value, "not a hyperparameter; valid: "
+                                 + ", ".join(HYPERPARAMETERS))
+            if value is not None:
+                values[key] = value if isinstance(value, str) else repr(value)
+        validate_hyperparameters(values, self)
+        return values
+
+    def structure(self) -> tuple:
+        """The fields that decide the computation (not the name, source or defaults)."""
+        return tuple(getattr(self, key) for key in _CHOICES) + (self.correct_m,
+                                                                  self.eps_root_inside)
+
+    def with_(self, **changes) -> Variant:
+        """A copy with some fields changed (the name records the change)."""
+        return replace(self, **changes)
+
+    def describe(self) -> dict:
+        """A JSON-friendly description of every field."""
+        out = {"name": self.name, "title": self.title, "source": self.source}
+        for key in _CHOICES:
+            out[key] = getattr(self, key)
+        out["correct_m"] = self.correct_m
+        out["maxes"] = self.maxes
+        out["defaults"] = dict(self.defaults)
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+def _as_fraction(key: str, text: str):
+    from fractions import Fraction
+
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise InputError(key, text, "not a decimal number") from None
+
+
+def validate_hyperparameters(values: Mapping[str, str], variant: Variant | None = None) -> None:
+    """Check ranges exactly (decimal strings are compared as rationals, never as floats)."""
+    q = {key: _as_fraction(key, str(values[key])) for key in HYPERPARAMETERS if key in values}
+    if q["alpha"] <= 0:
+        raise InputError("alpha", values["alpha"], "must be > 0")
+    for key in ("beta1", "beta2"):
+        if not 0 <= q[key] < 1:
+            raise InputError(key, values[key], "must lie in [0, 1)")
+    for key in ("eps", "eps_root", "weight_decay"):
+        if q[key] < 0:
+            raise InputError(key, values[key], "must be >= 0")
+    if not 0 < q["beta1_decay"] <= 1:
+        raise InputError("beta1_decay", values["beta1_decay"], "must lie in (0, 1]")

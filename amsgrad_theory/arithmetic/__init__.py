@@ -1,0 +1,54 @@
+"""Arithmetics: what a number is, and the elementwise operations on it.
+
+:func:`get_arithmetic` parses a spec:
+
+========================  ==============================================================
+``float64``, ``float32``  IEEE binary floats on the CPU (engine chosen automatically;
+                          ``float64:python``, ``float64:numba``, ``float64:numpy`` force one)
+``mpmath:DPS``            mpmath with DPS decimal digits, in a private context
+``arb:BITS``              python-flint arb balls with BITS bits of working precision
+``torch[:DEVICE[:DTYPE]]``  torch tensors (default ``cpu`` and ``float64``), batched
+========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from .base import Arithmetic, Namespace
+
+ARITHMETIC_NAMES = ("float64", "float32", "mpmath:DPS", "arb:BITS", "torch[:DEVICE[:DTYPE]]")
+
+
+def get_arithmetic(spec: str | Arithmetic) -> Arithmetic:
+    """The arithmetic named by ``spec`` (see the module docstring)."""
+    if isinstance(spec, Arithmetic):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError("arithmetic", spec, "expected one of " + ", ".join(ARITHMETIC_NAMES))
+    text = spec.strip()
+    head, _, rest = text.partition(":")
+    try:
+        if head in ("float64", "float32"):
+            from .floats import FloatArithmetic
+
+            return FloatArithmetic(head, rest or "auto")
+        if head == "mpmath":
+            from .mp import MpmathArithmetic
+
+            return MpmathArithmetic(int(rest))
+        if head == "arb":
+            from .arb import ArbArithmetic
+
+            return ArbArithmetic(int(rest))
+        if head == "torch":
+            from .torch_backend import TorchArithmetic
+
+            device, _, dtype = rest.partition(":")
+            return TorchArithmetic(device or "cpu", dtype or "float64")
+    except ValueError as exc:
+        raise InputError("arithmetic", spec, str(exc)) from None
+    raise InputError("arithmetic", spec,
+                     "unknown; valid arithmetics: " + ", ".join(ARITHMETIC_NAMES))
+
+
+__all__ = ["Arithmetic", "Namespace", "get_arithmetic", "ARITHMETIC_NAMES"]

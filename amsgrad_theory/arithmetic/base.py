@@ -1,0 +1,156 @@
+"""The arithmetic protocol shared by every backend.
+
+An *arithmetic* says what a number is (IEEE float32/float64, an mpmath float at a given precision,
+an arb ball at a given precision, a torch tensor on a device) and how the elementary operations act
+on it. Update rules, problems and statistics are written once against the *namespace* ``xp`` of an
+arithmetic and never ask which one they run in:
+
+=================  ==========================================================================
+``xp`` member      meaning
+=================  ==========================================================================
+``sqrt, exp``      elementwise sqrt / exp (correctly rounded for IEEE sqrt, enclosing for arb)
+``log1p, log``     elementwise logarithms
+``abs``            absolute value
+``fma(a, b, c)``   a·b + c with a single rounding (IEEE fused multiply-add; exact product
+                   then one rounding in mpmath; an enclosure for arb). PyTorch's CPU kernels
+                   use it in ``lerp_`` and ``addcmul_``, so exact framework models need it.
+``maximum(a, b)``  elementwise max (an enclosure of max for balls; exact for floats)
+``minimum(a, b)``  elementwise min
+``where(c, a, b)`` ``a`` where the condition holds, ``b`` where it fails; for a ball comparison
+                   that cannot be decided the result encloses both branches (their union)
+``gt ge lt le``    comparisons returning a *condition*: a bool (floats), a bool array (numpy,
+                   torch), or ``True``/``False``/``None`` (arb; ``None`` = undecided)
+``both(c1, c2)``   logical and of two conditions (three-valued for arb)
+``isfinite(a)``    the condition "a is finite"
+``certain(c)``     1 where the condition certainly holds, else 0 (an int, or int array)
+``unknown(c)``     1 where the condition is undecided (always 0 except for arb)
+``cast(a)``        convert a scalar-precision value to the lane dtype (float32 lanes: round)
+``zero one inf``   constants in the lane dtype
+``uint(n)``        an integer (or integer array) in the type the counter-based hash uses
+``ifloat(n)``      such an integer as an exact number of this namespace
+``rowsum(a)``      vector engines only: sum over the last axis, keeping it (shape (B, 1))
+=================  ==========================================================================
+
+Scalar quantities that depend only on ``t`` and the hyperparameters (``α_t``, ``β1,t``, the bias
+corrections ``1 − β^t``) are computed in the *scalar namespace* ``sp`` — IEEE double for both float
+arithmetics, exactly as PyTorch and Keras compute them in Python doubles — and converted with
+``xp.cast`` before they meet lane values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+
+def split_rational(text: str) -> tuple[str, str] | None:
+    """``"a/b"`` → ("a", "b") for exact rational inputs; None for a plain decimal."""
+    if "/" not in text:
+        return None
+    num, _, den = text.partition("/")
+    Fraction(num.strip()), Fraction(den.strip())  # validates both parts
+    return num.strip(), den.strip()
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The elementwise operations of one arithmetic (see the module docstring)."""
+
+    name: str
+    sqrt: Callable
+    exp: Callable
+    log1p: Callable
+    log: Callable
+    abs: Callable
+    fma: Callable
+    maximum: Callable
+    minimum: Callable
+    where: Callable
+    gt: Callable
+    ge: Callable
+    lt: Callable
+    le: Callable
+    both: Callable
+    isfinite: Callable
+    certain: Callable
+    unknown: Callable
+    cast: Callable
+    zero: Any
+    one: Any
+    inf: Any
+    uint: Callable = int
+    ifloat: Callable = float
+    rowsum: Callable | None = None
+
+
+class Arithmetic:
+    """Base class of the arithmetics; subclasses fill in the conversions.
+
+    Attributes
+    ----------
+    spec:
+        the canonical spec string (``float64``, ``mpmath:50``, ``arb:128``, ``torch:cpu:float64``).
+    engine:
+        ``"scalar"`` (a loop over lanes of Python or numba scalars) or ``"vector"`` (whole arrays
+        of shape ``(B, d)`` per operation: numpy, torch).
+    xp, sp:
+        lane and scalar namespaces.
+    exact_decimal:
+        True when :meth:`scalar` parses decimal strings without passing through a binary float
+        (mpmath, arb); the CLI then hands it the user's text verbatim.
+    """
+
+    spec: str
+    engine: str
+    xp: Namespace
+    sp: Namespace
+    exact_decimal: bool = False
+    #: numpy dtype of the lane arrays (object for mpmath and arb)
+    lane_dtype: Any = object
+    #: numpy dtype of the scalar (schedule/hyperparameter) arrays
+    scalar_dtype: Any = object
+
+    # --- conversions -------------------------------------------------------------------------
+    def scalar(self, value: str | int | float) -> Any:
+        """A scalar-precision number from a decimal string (exactly rounded) or a number."""
+        raise NotImplementedError
+
+    def lane(self, value: str | int | float) -> Any:
+        """A lane value (for float32 lanes: rounded to float32)."""
+        return self.xp.cast(self.scalar(value))
+
+    def to_float(self, value: Any) -> float:
+        """Nearest Python float (the midpoint of a ball)."""
+        return float(value)
+
+    def to_decimal(self, value: Any) -> str:
+        """A decimal string carrying every digit the arithmetic holds."""
+        return repr(float(value))
+
+    def contains(self, value: Any, other: Any) -> bool | None:
+        """For ball arithmetics: whether ``value`` encloses ``other``; None otherwise."""
+        return None
+
+    def radius(self, value: Any) -> float:
+        """Radius of a ball (0.0 for point arithmetics)."""
+        return 0.0
+
+    # --- running ----------------------------------------------------------------------------
+    def precision_context(self):
+        """A context manager inside which the arithmetic's precision is in force.
+
+        Only arb needs one (python-flint keeps its precision in a process-wide context); it is
+        entered for the duration of a run and restores the previous precision on exit.
+        """
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def compile(self, function: Callable) -> Callable:
+        """Compile a kernel written against this arithmetic (numba for native floats)."""
+        return function
+
+    def __repr__(self) -> str:
+        return f"<arithmetic {self.spec}>"

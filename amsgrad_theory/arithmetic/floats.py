@@ -1,0 +1,315 @@
+"""IEEE float32 / float64 arithmetics.
+
+Three engines share these numbers:
+
+* ``python`` — a loop over lanes with Python floats (float64) or numpy float32 scalars. No compile
+  step; the reference path for short runs.
+* ``numba`` — the same loop compiled by numba (``error_model='numpy'``, no fast-math, no FMA
+  contraction), bit-for-bit equal to the ``python`` engine.
+* ``numpy`` — the vector engine: one numpy ufunc per operation over arrays of shape ``(B, d)``.
+
+All three perform the same IEEE operations in the same order, so their results are identical
+(the tests check this). Schedules (``α_t``, ``1 − β^t`` …) are computed in float64 and rounded to
+the lane dtype, which is how PyTorch and Keras treat their Python-double scalars.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from functools import cache
+
+import numpy as np
+
+from .base import Arithmetic, Namespace
+
+
+def _bool_where(c, a, b):
+    return a if c else b
+
+
+_SPLITTER = 134217729.0  # 2**27 + 1, Veltkamp's constant for binary64
+
+
+def _two_product(a: float, b: float) -> tuple[float, float]:
+    """Dekker's error-free product: p + e == a·b exactly (no overflow/underflow assumed)."""
+    p = a * b
+    t = _SPLITTER * a
+    ah = t - (t - a)
+    al = a - ah
+    t = _SPLITTER * b
+    bh = t - (t - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def fma64(a: float, b: float, c: float) -> float:
+    """Correctly rounded a·b + c in binary64, in pure Python.
+
+    The product is split exactly (Dekker) and :func:`math.fsum` returns the correctly rounded
+    sum of the exact terms, which is the definition of a fused multiply-add.
+    """
+    a, b, c = float(a), float(b), float(c)
+    p, e = _two_product(a, b)
+    if not (math.isfinite(p) and math.isfinite(e)):
+        return a * b + c
+    return math.fsum((p, e, c))
+
+
+@cache
+def _binary32_context():
+    import mpmath
+
+    ctx = mpmath.MPContext()
+    ctx.prec = 24
+    return ctx
+
+
+def fma32(a, b, c):
+    """Correctly rounded a·b + c in binary32 (exact product and sum, one rounding to 24 bits)."""
+    ctx = _binary32_context()
+    exact = ctx.fadd(ctx.fmul(float(a), float(b), exact=True), float(c), exact=True)
+    return np.float32(float(ctx.mpf(exact)))
+
+
+def _python_namespace(dtype) -> Namespace:
+    """Lane namespace over Python floats (float64) or numpy float32 scalars."""
+    if dtype == np.float64:
+        cast = float
+        sqrt = math.sqrt
+        exp = math.exp
+        log1p = math.log1p
+        log = math.log
+        fma = fma64
+    else:
+        cast = np.float32
+        fma = fma32
+        sqrt = np.sqrt
+        exp = np.exp
+        log1p = np.log1p
+        log = np.log
+
+    def maximum(a, b):
+        return a if a >= b else b
+
+    def minimum(a, b):
+        return a if a <= b else b
+
+    def isfinite(a):
+        return math.isfinite(a)
+
+    return Namespace(
+        name=f"python-{np.dtype(dtype).name}",
+        sqrt=sqrt, exp=exp, log1p=log1p, log=log, abs=abs, fma=fma,
+        maximum=maximum, minimum=minimum, where=_bool_where,
+        gt=lambda a, b: a > b, ge=lambda a, b: a >= b,
+        lt=lambda a, b: a < b, le=lambda a, b: a <= b,
+        both=lambda c1, c2: c1 and c2, isfinite=isfinite,
+        certain=int, unknown=lambda c: 0,
+        cast=cast, zero=cast(0.0), one=cast(1.0), inf=cast(math.inf),
+        uint=int, ifloat=float,
+    )
+
+
+@cache
+def _numba_fma():
+    """``llvm.fma`` exposed to numba code (a true fused multiply-add)."""
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def fma(typingctx, a, b, c):
+        if not (isinstance(a, types.Float) and a == b == c):
+            return None
+
+        def codegen(context, builder, signature, args):
+            fn = builder.module.declare_intrinsic("llvm.fma", [args[0].type])
+            return builder.call(fn, args)
+
+        return a(a, b, c), codegen
+
+    return fma
+
+
+@cache
+def numba_namespace(dtype_name: str) -> Namespace:
+    """Lane namespace of numba-compiled scalar functions (float32 or float64)."""
+    import numba
+
+    dtype = np.dtype(dtype_name).type
+    jit = numba.njit(inline="always", error_model="numpy")
+    if dtype == np.float64:
+        @jit
+        def cast(a):
+            return np.float64(a)
+    else:
+        @jit
+        def cast(a):
+            return np.float32(a)
+
+    @jit
+    def sqrt(a):
+        return np.sqrt(a)
+
+    @jit
+    def exp(a):
+        return np.exp(a)
+
+    @jit
+    def log1p(a):
+        return np.log1p(a)
+
+    @jit
+    def log(a):
+        return np.log(a)
+
+    @jit
+    def absolute(a):
+        return abs(a)
+
+    @jit
+    def maximum(a, b):
+        return a if a >= b else b
+
+    @jit
+    def minimum(a, b):
+        return a if a <= b else b
+
+    @jit
+    def where(c, a, b):
+        return a if c else b
+
+    @jit
+    def gt(a, b):
+        return a > b
+
+    @jit
+    def ge(a, b):
+        return a >= b
+
+    @jit
+    def lt(a, b):
+        return a < b
+
+    @jit
+    def le(a, b):
+        return a <= b
+
+    @jit
+    def both(c1, c2):
+        return c1 and c2
+
+    @jit
+    def isfinite(a):
+        return np.isfinite(a)
+
+    @jit
+    def ifloat(n):
+        return np.float64(n)
+
+    @jit
+    def certain(c):
+        return 1 if c else 0
+
+    @jit
+    def unknown(c):
+        return 0
+
+    return Namespace(
+        name=f"numba-{dtype_name}", sqrt=sqrt, exp=exp, log1p=log1p, log=log, abs=absolute,
+        fma=_numba_fma(),
+        maximum=maximum, minimum=minimum, where=where, gt=gt, ge=ge, lt=lt, le=le, both=both,
+        isfinite=isfinite, certain=certain, unknown=unknown, cast=cast,
+        zero=dtype(0.0), one=dtype(1.0), inf=dtype(np.inf),
+        uint=np.uint64, ifloat=ifloat,
+    )
+
+
+def _numpy_namespace(dtype) -> Namespace:
+    """Vector namespace over numpy arrays of one dtype."""
+    dt = np.dtype(dtype).type
+
+    def cast(a):
+        return np.asarray(a, dtype=dt)
+
+    def where(c, a, b):
+        return np.where(c, a, b)
+
+    scalar_fma = fma64 if dt == np.float64 else fma32
+    ufunc_fma = np.frompyfunc(scalar_fma, 3, 1)
+
+    def fma(a, b, c):
+        # numpy has no fused multiply-add ufunc: apply the exact scalar one elementwise
+        return np.asarray(ufunc_fma(a, b, c), dtype=dt)
+
+    return Namespace(
+        name=f"numpy-{np.dtype(dtype).name}",
+        sqrt=np.sqrt, exp=np.exp, log1p=np.log1p, log=np.log, abs=np.abs, fma=fma,
+        maximum=np.maximum, minimum=np.minimum, where=where,
+        gt=np.greater, ge=np.greater_equal, lt=np.less, le=np.less_equal,
+        both=np.logical_and, isfinite=np.isfinite,
+        certain=lambda c: np.asarray(c, dtype=np.int64),
+        unknown=lambda c: np.zeros(np.shape(c), dtype=np.int64),
+        cast=cast, zero=dt(0.0), one=dt(1.0), inf=dt(np.inf),
+        uint=lambda n: np.asarray(n).astype(np.uint64),
+        ifloat=lambda n: np.asarray(n).astype(np.float64),
+        rowsum=lambda a: np.sum(a, axis=-1, keepdims=True),
+    )
+
+
+class FloatArithmetic(Arithmetic):
+    """IEEE binary floating point (``float32`` or ``float64``) on the CPU.
+
+    ``engine_name`` is ``"python"``, ``"numba"`` or ``"numpy"`` (see the module docstring);
+    ``"auto"`` (the default) lets :func:`amsgrad_theory.simulate.simulate` pick numba for long
+    runs and the Python loop for short ones, which avoids numba's compile time where it would
+    dominate. The engines agree bit for bit.
+    """
+
+    def __init__(self, dtype_name: str, engine_name: str = "auto"):
+        self.dtype_name = dtype_name
+        self.dtype = np.dtype(dtype_name).type
+        self.engine_name = engine_name
+        self.spec = dtype_name if engine_name == "auto" else f"{dtype_name}:{engine_name}"
+        self.lane_dtype = self.dtype
+        self.scalar_dtype = np.float64
+        if engine_name == "numpy":
+            self.engine = "vector"
+            self.xp = _numpy_namespace(self.dtype)
+            self.sp = _numpy_namespace(np.float64)
+        elif engine_name == "numba":
+            self.engine = "scalar"
+            self.xp = numba_namespace(dtype_name)
+            self.sp = numba_namespace("float64")
+        elif engine_name in ("python", "auto"):
+            self.engine = "scalar"
+            self.xp = _python_namespace(self.dtype)
+            self.sp = _python_namespace(np.float64)
+        else:
+            raise ValueError(f"unknown float engine {engine_name!r}")
+
+    def with_engine(self, engine_name: str) -> FloatArithmetic:
+        return FloatArithmetic(self.dtype_name, engine_name)
+
+    def scalar(self, value):
+        if isinstance(value, str):
+            return float(Fraction(value.strip()))  # correctly rounded, also for "a/b"
+        return float(value)
+
+    def lane(self, value):
+        return self.dtype(self.scalar(value))
+
+    def to_decimal(self, value) -> str:
+        return repr(float(value))
+
+    def compile(self, function):
+        if self.engine_name != "numba":
+            return function
+        import numba
+
+        return numba.njit(error_model="numpy")(function)
+
+    def eps_of(self) -> float:
+        """Unit roundoff spacing at 1 (``np.finfo(dtype).eps``)."""
+        return float(np.finfo(self.dtype).eps)

@@ -1,0 +1,71 @@
+"""mpmath at a chosen decimal precision, in a private context.
+
+``mpmath:DPS`` builds its own :class:`mpmath.MPContext` with ``dps = DPS``; the global ``mpmath.mp``
+is never touched, so two runs at different precisions can interleave and a user's own mpmath code
+is not disturbed. Every input given as a decimal string is parsed by that context (``"0.1"`` is
+one tenth rounded once to DPS digits, never the binary float 0.1).
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+from .base import Arithmetic, Namespace, split_rational
+
+
+class MpmathArithmetic(Arithmetic):
+    engine = "scalar"
+    exact_decimal = True
+
+    def __init__(self, dps: int):
+        if dps < 5 or dps > 100000:
+            raise ValueError("mpmath precision must be between 5 and 100000 decimal digits")
+        self.dps = dps
+        self.spec = f"mpmath:{dps}"
+        ctx = mpmath.MPContext()
+        ctx.dps = dps
+        self.ctx = ctx
+        mpf = ctx.mpf
+        zero, one, inf = mpf(0), mpf(1), ctx.inf
+
+        def maximum(a, b):
+            return a if a >= b else b
+
+        def minimum(a, b):
+            return a if a <= b else b
+
+        def where(c, a, b):
+            return a if c else b
+
+        def fma(a, b, c):
+            return ctx.fadd(ctx.fmul(a, b, exact=True), c)
+
+        ns = Namespace(
+            name=self.spec, sqrt=ctx.sqrt, exp=ctx.exp, log1p=ctx.log1p, log=ctx.ln, abs=abs,
+            fma=fma,
+            maximum=maximum, minimum=minimum, where=where,
+            gt=lambda a, b: a > b, ge=lambda a, b: a >= b,
+            lt=lambda a, b: a < b, le=lambda a, b: a <= b,
+            both=lambda c1, c2: c1 and c2, isfinite=ctx.isfinite,
+            certain=int, unknown=lambda c: 0,
+            cast=mpf, zero=zero, one=one, inf=inf, uint=int, ifloat=mpf,
+        )
+        self.xp = ns
+        self.sp = ns
+
+    def scalar(self, value):
+        if isinstance(value, str):
+            parts = split_rational(value)
+            if parts:
+                return self.ctx.mpf(parts[0]) / self.ctx.mpf(parts[1])
+            return self.ctx.mpf(value.strip())
+        return self.ctx.mpf(value)
+
+    def lane(self, value):
+        return self.scalar(value)
+
+    def to_float(self, value) -> float:
+        return float(value)
+
+    def to_decimal(self, value) -> str:
+        return self.ctx.nstr(value, self.dps, strip_zeros=False)

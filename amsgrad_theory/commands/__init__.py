@@ -1,0 +1,1 @@
+"""Subcommands of the ``amsgrad-theory`` CLI (one module each)."""

@@ -1,0 +1,8 @@
+"""Online convex problems: feasible sets, loss streams, comparators."""
+
+from .sets import FeasibleSet
+from .spec import ALIASES, get_problem, problem_names, split_spec
+from .streams import FAMILIES, Problem, ProblemLanes
+
+__all__ = ["FeasibleSet", "get_problem", "problem_names", "split_spec", "ALIASES", "FAMILIES",
+           "Problem", "ProblemLanes"]

@@ -1,0 +1,578 @@
+"""Online convex problems: a feasible set, a stream of losses, and the truth about them.
+
+A :class:`Problem` holds B instances of one family (each with its own parameters) in dimension d.
+At step t the loss of instance b is determined by per-coordinate *data* (a0, a1) computed by a
+pure function of (t, i, the instance's parameters) — never stored — and, for the coupled
+families (logistic, hinge), by the margin z = Σ_i margin(x_i, a0_i, a1_i). Every family gives
+
+* ``grad``: the exact gradient g_{t,i} of f_t at x_t,
+* ``loss``: f_t(x_t) (as a sum over lanes, or from z),
+* ``suff``: sufficient statistics of Σ_{s≤t} f_s that make the comparator
+  min_{x∈F} Σ_{s≤t} f_s(x) computable without keeping the stream (linear: G = Σ g; quadratic:
+  H = Σ h, B = Σ h c, K = Σ h c²/2),
+* the declared bounds D∞ (ℓ∞ diameter of F) and G∞ (≥ sup ‖∇f_t‖∞ over F), exact rationals.
+
+Families
+--------
+``periodic-linear``  f_t(x) = C·x if t mod period = 1 else −c·x on [−1, 1]  (Reddi et al. Theorem 1
+                     is C > 2, c = 1, period 3; Theorem 2 uses period C; Figure 1 is C = 1010,
+                     c = 10, period 101).
+``bernoulli-linear`` f_t(x) = C·x with probability p else −c·x (Theorem 3: p = (1+δ)/(C+1), c = 1;
+                     Figure 1 stochastic: C = 1010, c = 10, p = 0.01). F(x) = E f_t(x) = μx with
+                     μ = p'C − (1−p')c, where p' = k/2³² is the probability the integer
+                     threshold realises exactly (|p' − p| ≤ 2⁻³³).
+``gradient-sequence`` f_t(x) = ⟨g_t, x⟩ with listed g_t, then ``tail``; set box or none.
+``random-linear``    f_t(x) = ⟨a_t, x⟩, a_{t,i} = s_{t,i}·scale·(b_i + ξ_{t,i}), b_i, ξ ∈ [−½, ½).
+``random-quadratic`` f_t(x) = ½ Σ_i s_{t,i} h_{t,i} (x_i − c_{t,i})², h ∈ [½, 3/2), c = b_i + ξ.
+``random-logistic``  f_t(x) = log(1 + exp(−y_t⟨a_t, x⟩)), a_{t,i} = s_{t,i}(y_t μ_i + ξ_{t,i}).
+``random-hinge``     f_t(x) = max(0, 1 − y_t⟨a_t, x⟩), same data.
+
+s_{t,i} ∈ {0, 1} is 1 with probability ``sparsity`` (the fraction of coordinates with a non-zero
+gradient per step). All random numbers come from :mod:`~amsgrad_theory.problems.rng` and are
+dyadic rationals exact in float32 and every wider arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+
+from ..errors import InputError
+from .rng import TWO23, make_hash
+from .sets import FeasibleSet
+
+
+class ProblemLanes(NamedTuple):
+    """The lane functions of a problem, built over one arithmetic (see :meth:`Problem.lanes`).
+
+    ``data(t, i, fp, ip, tab) -> (a0, a1)`` lane-dtype data of coordinate i at step t;
+    ``margin(x, a0, a1)`` the coordinate's term of z (coupled families; else 0);
+    ``grad(x, a0, a1, z) -> g``; ``loss(x, a0, a1) -> ℓ`` the coordinate's share of f_t(x)
+    (separable families; in the scalar arithmetic); ``loss_z(z) -> f_t(x)`` (coupled families);
+    ``suff(s0, s1, s2, a0, a1) -> (s0, s1, s2)``; ``expected(x, fp) -> F_i(x)`` the coordinate's
+    share of E f_t(x) (Bernoulli; else 0).
+    """
+
+    coupled: bool
+    data: Callable
+    margin: Callable
+    grad: Callable
+    loss: Callable
+    loss_z: Callable
+    suff: Callable
+    expected: Callable
+
+
+@dataclass
+class Problem:
+    """B instances of one problem family in dimension d (see the module docstring)."""
+
+    family: str
+    spec: str
+    d: int
+    set: FeasibleSet
+    params: list[dict]
+    sequence: list | None = None
+    meta: dict = field(default_factory=dict)
+
+    # ---- family facts, overridden by subclasses ------------------------------------------
+    float_params: ClassVar[tuple] = ()
+    int_params: ClassVar[tuple] = ()
+    coupled: ClassVar[bool] = False
+    nsuff: ClassVar[int] = 1
+    has_expected: ClassVar[bool] = False
+
+    @property
+    def B(self) -> int:
+        return len(self.params)
+
+    def D_inf(self) -> Fraction | None:
+        return self.set.D_inf()
+
+    def G_inf(self, b: int = 0) -> Fraction:
+        raise NotImplementedError
+
+    def box_bounds(self) -> tuple[str, str]:
+        """(lo, hi) of the box, or the ball's [−R, R] per coordinate."""
+        if self.set.kind == "box":
+            return self.set.lo, self.set.hi
+        if self.set.kind == "ball":
+            return "-" + self.set.radius, self.set.radius
+        return "-inf", "inf"
+
+    # ---- arrays handed to the kernels ------------------------------------------------------
+    def float_values(self, b: int) -> list[str]:
+        return [str(self.params[b][k]) for k in self.float_params]
+
+    def int_values(self, b: int) -> list[int]:
+        return [int(self.params[b][k]) for k in self.int_params]
+
+    def table(self) -> tuple[list, list]:
+        """(rows, tails): the gradient table (B × L × d decimal strings) and tail values."""
+        return [[]] * self.B, ["0"] * self.B
+
+    def lanes(self, ar, jit=lambda f: f) -> ProblemLanes:
+        raise NotImplementedError
+
+    # ---- truth ------------------------------------------------------------------------------
+    def comparator(self, ar, suff: list, t: int, b: int = 0):
+        """(value, point, tolerance) of min_{x∈F} Σ_{s≤t} f_s(x), or None when undefined.
+
+        ``suff`` is [s0, s1, s2] of lists (length d) in the scalar arithmetic.
+        """
+        raise NotImplementedError
+
+    def expected_min(self, ar, b: int = 0):
+        """min_{x∈F} E f_t(x) per step (Bernoulli), or None."""
+        return None
+
+    def describe(self) -> dict:
+        out = {"family": self.family, "spec": self.spec, "d": self.d, "set": self.set.describe(),
+               "instances": self.B}
+        if self.B == 1:
+            out["parameters"] = {k: v for k, v in self.params[0].items()}
+        out.update(self.meta)
+        return out
+
+
+# ------------------------------------------------------------------------------------------------
+# comparators of linear and diagonal-quadratic sums, written over an arithmetic
+# ------------------------------------------------------------------------------------------------
+
+def linear_comparator(ar, problem: Problem, G: list):
+    """min over F of ⟨G, x⟩: a vertex of the box; −R‖G‖₂ on the ball; −∞ (None) unconstrained."""
+    sp = ar.sp
+    kind = problem.set.kind
+    if kind == "box":
+        lo, hi = ar.scalar(problem.set.lo), ar.scalar(problem.set.hi)
+        point = [lo if g > 0 else hi for g in G]
+        value = sum((g * x for g, x in zip(G, point)), ar.scalar(0))
+        return value, point, 0.0
+    if kind == "ball":
+        R = ar.scalar(problem.set.radius)
+        norm = sp.sqrt(sum((g * g for g in G), ar.scalar(0)))
+        if not norm > 0:
+            return ar.scalar(0), [ar.scalar(0)] * len(G), 0.0
+        point = [-R * g / norm for g in G]
+        return -R * norm, point, 0.0
+    if all(g == 0 for g in G):
+        return ar.scalar(0), [ar.scalar(0)] * len(G), 0.0
+    return None
+
+
+def quadratic_comparator(ar, problem: Problem, H: list, Bv: list, K: list):
+    """min over F of Σ_i ½H_i x_i² − B_i x_i + K_i.
+
+    Box: x_i = clip(B_i/H_i) (exact). Ball: x_i = B_i/(H_i + μ) with μ ≥ 0 the root of
+    Σ (B_i/(H_i+μ))² = R², by monotone Newton from μ = 0 (tolerance: the change of the objective
+    when μ stops moving, reported). Unconstrained: x_i = B_i/H_i.
+    """
+    zero = ar.scalar(0)
+    kind = problem.set.kind
+
+    def value(point):
+        total = zero
+        for h, bb, k, x in zip(H, Bv, K, point):
+            total = total + (h * x * x) / 2 - bb * x + k
+        return total
+
+    if kind in ("box", "none"):
+        point = []
+        for h, bb in zip(H, Bv):
+            x = bb / h if h > 0 else zero
+            if kind == "box":
+                lo, hi = ar.scalar(problem.set.lo), ar.scalar(problem.set.hi)
+                x = lo if x < lo else hi if x > hi else x
+            point.append(x)
+        return value(point), point, 0.0
+    R = ar.scalar(problem.set.radius)
+    free = [bb / h if h > 0 else zero for h, bb in zip(H, Bv)]
+    if sum((x * x for x in free), zero) <= R * R:
+        return value(free), free, 0.0
+    mu = zero
+    for _ in range(10000):
+        phi = sum(((bb / (h + mu)) ** 2 for h, bb in zip(H, Bv) if h + mu > 0), zero) - R * R
+        dphi = sum((bb * bb / (h + mu) ** 3 for h, bb in zip(H, Bv) if h + mu > 0), zero)
+        if not (phi > 0 and dphi > 0):
+            break
+        new = mu + phi / (2 * dphi)
+        if not new > mu:
+            break
+        mu = new
+    point = [bb / (h + mu) if h + mu > 0 else zero for h, bb in zip(H, Bv)]
+    return value(point), point, ar.to_float(abs(sum((x * x for x in point), zero) - R * R))
+
+
+# ------------------------------------------------------------------------------------------------
+# families
+# ------------------------------------------------------------------------------------------------
+
+def _q(text) -> Fraction:
+    return Fraction(str(text))
+
+
+class _LinearLanes:
+    """Lane functions shared by the linear families (g = a0, ℓ = a0·x, G += a0)."""
+
+    @staticmethod
+    def build(ar, jit, data, expected=None):
+        xp, sp = ar.xp, ar.sp
+        zero = xp.zero
+        szero = sp.cast(0.0)
+        widen = sp.cast
+
+        @jit
+        def margin(x, a0, a1):
+            return zero
+
+        @jit
+        def grad(x, a0, a1, z):
+            return a0
+
+        @jit
+        def loss(x, a0, a1):
+            return widen(a0) * widen(x)
+
+        @jit
+        def loss_z(z):
+            return szero
+
+        @jit
+        def suff(s0, s1, s2, a0, a1):
+            return s0 + widen(a0), s1, s2
+
+        if expected is None:
+            @jit
+            def expected(x, fp):
+                return szero
+
+        return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected)
+
+
+class PeriodicLinear(Problem):
+    float_params = ("C", "c")
+    int_params = ("period",)
+
+    def G_inf(self, b=0):
+        return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
+
+    def lanes(self, ar, jit=lambda f: f):
+        xp = ar.xp
+        cast = xp.cast
+        where = xp.where
+        zero = xp.zero
+
+        @jit
+        def data(t, i, fp, ip, tab):
+            big = (t % ip[0]) == 1
+            return where(big, cast(fp[0]), -cast(fp[1])), zero
+
+        return _LinearLanes.build(ar, jit, data)
+
+    def comparator(self, ar, suff, t, b=0):
+        return linear_comparator(ar, self, suff[0])
+
+
+class BernoulliLinear(Problem):
+    float_params = ("C", "c", "mu")
+    int_params = ("key", "threshold")
+    has_expected = True
+
+    def G_inf(self, b=0):
+        return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
+
+    def lanes(self, ar, jit=lambda f: f):
+        xp, sp = ar.xp, ar.sp
+        U = xp.uint
+        cast = xp.cast
+        where = xp.where
+        _, draw, _ = make_hash(U, jit)
+        widen = sp.cast
+        zero = xp.zero
+
+        @jit
+        def data(t, i, fp, ip, tab):
+            h = draw(U(ip[0]), U(t), U(0), U(0))
+            return where(h < U(ip[1]), cast(fp[0]), -cast(fp[1])), zero
+
+        @jit
+        def expected(x, fp):
+            return fp[2] * widen(x)
+
+        return _LinearLanes.build(ar, jit, data, expected)
+
+    def comparator(self, ar, suff, t, b=0):
+        return linear_comparator(ar, self, suff[0])
+
+    def expected_min(self, ar, b=0):
+        mu = ar.scalar(self.params[b]["mu"])
+        lo, hi = ar.scalar(self.set.lo), ar.scalar(self.set.hi)
+        return mu * lo if mu > 0 else mu * hi
+
+
+class GradientSequence(Problem):
+    def G_inf(self, b=0):
+        values = [abs(_q(v)) for row in self.sequence[b] for v in row]
+        values.append(abs(_q(self.params[b]["tail"])))
+        return max(values)
+
+    def table(self):
+        return self.sequence, [self.params[b]["tail"] for b in range(self.B)]
+
+    def lanes(self, ar, jit=lambda f: f):
+        zero = ar.xp.zero
+
+        @jit
+        def data(t, i, fp, ip, tab):
+            return tab, zero
+
+        return _LinearLanes.build(ar, jit, data)
+
+    def comparator(self, ar, suff, t, b=0):
+        return linear_comparator(ar, self, suff[0])
+
+
+class _RandomBase(Problem):
+    """Shared data of the random families: key, sparsity threshold, per-coordinate means."""
+
+    int_params = ("key", "active")
+
+    def random_lanes(self, ar, jit):
+        """(active(t,i,ip), unit(t,i,ip,ch) ∈ [0,1), mean(i,ip) ∈ [−½,½)) over ``ar``."""
+        xp, sp = ar.xp, ar.sp
+        U = xp.uint
+        _, draw, bits23 = make_hash(U, jit)
+        inv = 1.0 / TWO23
+        ifloat = sp.ifloat
+
+        @jit
+        def active(t, i, ip):
+            return draw(U(ip[0]), U(t), U(i), U(0)) < U(ip[1])
+
+        @jit
+        def unit(t, i, ip, ch):
+            return ifloat(bits23(draw(U(ip[0]), U(t), U(i), U(ch)))) * inv
+
+        @jit
+        def mean(i, ip):
+            return unit(0, i, ip, 7) - 0.5
+
+        return active, unit, mean
+
+    def numpy_data(self, b: int, T: int, t0: int = 1):
+        """The family's data for steps t0..T as float64 numpy arrays (for comparators)."""
+        U = lambda n: np.asarray(n).astype(np.uint64)  # noqa: E731
+        _, draw, bits23 = make_hash(U)
+        ip = [int(v) for v in self.int_values(b)]
+        t = np.arange(t0, T + 1, dtype=np.uint64)[:, None]
+        i = np.arange(self.d, dtype=np.uint64)[None, :]
+        k = U(ip[0])
+
+        def unit(tt, ii, ch):
+            return bits23(draw(k, tt, ii, U(ch))).astype(np.float64) / TWO23
+
+        act = draw(k, t, i, U(0)) < U(ip[1])
+        mu = unit(U(0), i, 7) - 0.5
+        return act, unit, mu, t, i
+
+
+class RandomLinear(_RandomBase):
+    float_params = ("scale",)
+
+    def G_inf(self, b=0):
+        return abs(_q(self.params[b]["scale"]))
+
+    def lanes(self, ar, jit=lambda f: f):
+        xp = ar.xp
+        cast, where, zero = xp.cast, xp.where, xp.zero
+        active, unit, mean = self.random_lanes(ar, jit)
+
+        @jit
+        def data(t, i, fp, ip, tab):
+            value = cast(fp[0]) * cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
+            return where(active(t, i, ip), value, zero), zero
+
+        return _LinearLanes.build(ar, jit, data)
+
+    def comparator(self, ar, suff, t, b=0):
+        return linear_comparator(ar, self, suff[0])
+
+
+class RandomQuadratic(_RandomBase):
+    float_params = ()
+    nsuff = 3
+
+    def G_inf(self, b=0):
+        lo, hi = (_q(v) for v in self.box_bounds())
+        return Fraction(3, 2) * (max(abs(lo), abs(hi)) + 1)
+
+    def lanes(self, ar, jit=lambda f: f):
+        xp, sp = ar.xp, ar.sp
+        cast = xp.cast
+        zero = xp.zero
+        where = xp.where
+        szero = sp.cast(0.0)
+        widen = sp.cast
+        active, unit, mean = self.random_lanes(ar, jit)
+
+        @jit
+        def data(t, i, fp, ip, tab):
+            h = where(active(t, i, ip), cast(unit(t, i, ip, 2) + 0.5), zero)
+            c = cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
+            return h, c
+
+        @jit
+        def margin(x, a0, a1):
+            return zero
+
+        @jit
+        def grad(x, a0, a1, z):
+            return a0 * (x - a1)
+
+        @jit
+        def loss(x, a0, a1):
+            r = widen(x) - widen(a1)
+            return widen(a0) * r * r * 0.5
+
+        @jit
+        def loss_z(z):
+            return szero
+
+        @jit
+        def suff(s0, s1, s2, a0, a1):
+            h = widen(a0)
+            c = widen(a1)
+            return s0 + h, s1 + h * c, s2 + h * c * c * 0.5
+
+        @jit
+        def expected(x, fp):
+            return szero
+
+        return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected)
+
+    def comparator(self, ar, suff, t, b=0):
+        return quadratic_comparator(ar, self, suff[0], suff[1], suff[2])
+
+
+class _MarginFamily(_RandomBase):
+    """Logistic and hinge: a_{t,i} = s_{t,i}(y_t μ_i + ξ_{t,i}), y_t = ±1, coupled through z."""
+
+    coupled = True
+    nsuff = 0
+
+    def G_inf(self, b=0):
+        return Fraction(1)
+
+    def margin_data(self, ar, jit):
+        xp, sp = ar.xp, ar.sp
+        cast, where, zero = xp.cast, xp.where, xp.zero
+        swhere, slt, widen = sp.where, sp.lt, sp.cast
+        szero = sp.cast(0.0)
+        active, unit, mean = self.random_lanes(ar, jit)
+
+        @jit
+        def data(t, i, fp, ip, tab):
+            y = swhere(slt(unit(t, 0, ip, 3), 0.5), -1.0, 1.0)
+            a = where(active(t, i, ip), cast(y * mean(i, ip) + (unit(t, i, ip, 1) - 0.5)), zero)
+            return a, cast(y)
+
+        @jit
+        def margin(x, a0, a1):
+            return widen(a1) * widen(a0) * widen(x)
+
+        @jit
+        def loss(x, a0, a1):
+            return szero
+
+        @jit
+        def suff(s0, s1, s2, a0, a1):
+            return s0, s1, s2
+
+        @jit
+        def expected(x, fp):
+            return szero
+
+        return data, margin, loss, suff, expected
+
+    def numpy_stream(self, b: int, T: int):
+        """(A, y): features (T × d) and labels (T) as float64, regenerated from the seed."""
+        act, unit, mu, t, i = self.numpy_data(b, T)
+        U = lambda n: np.asarray(n).astype(np.uint64)  # noqa: E731
+        y = np.where(unit(t, U(0), 3) < 0.5, -1.0, 1.0)  # shape (T, 1)
+        A = np.where(act, y * mu + (unit(t, i, 1) - 0.5), 0.0)
+        return A, y[:, 0]
+
+    def comparator(self, ar, suff, t, b=0):
+        from .solvers import margin_comparator
+
+        return margin_comparator(ar, self, t, b)
+
+
+class RandomLogistic(_MarginFamily):
+    def lanes(self, ar, jit=lambda f: f):
+        xp, sp = ar.xp, ar.sp
+        data, margin, loss, suff, expected = self.margin_data(ar, jit)
+        cast = xp.cast
+        szero = sp.cast(0.0)
+        smax, slog1p, sexp, sabs, swhere, sge = (sp.maximum, sp.log1p, sp.exp, sp.abs, sp.where,
+                                                 sp.ge)
+
+        @jit
+        def loss_z(z):
+            # softplus(−z) = max(−z, 0) + log1p(exp(−|z|)), never overflows
+            return smax(-z, szero) + slog1p(sexp(-sabs(z)))
+
+        @jit
+        def grad(x, a0, a1, z):
+            e = sexp(-sabs(z))
+            s = swhere(sge(z, szero), e / (1.0 + e), 1.0 / (1.0 + e))  # σ(−z)
+            return -(a1 * a0) * cast(s)
+
+        return ProblemLanes(True, data, margin, grad, loss, loss_z, suff, expected)
+
+
+class RandomHinge(_MarginFamily):
+    def lanes(self, ar, jit=lambda f: f):
+        xp, sp = ar.xp, ar.sp
+        data, margin, loss, suff, expected = self.margin_data(ar, jit)
+        szero = sp.cast(0.0)
+        smax, slt, where, zero = sp.maximum, sp.lt, xp.where, xp.zero
+
+        @jit
+        def loss_z(z):
+            return smax(1.0 - z, szero)
+
+        @jit
+        def grad(x, a0, a1, z):
+            # a subgradient: −y a where the margin is < 1, else 0
+            return where(slt(z, 1.0), -(a1 * a0), zero)
+
+        return ProblemLanes(True, data, margin, grad, loss, loss_z, suff, expected)
+
+
+FAMILIES: dict[str, type] = {
+    "periodic-linear": PeriodicLinear,
+    "bernoulli-linear": BernoulliLinear,
+    "gradient-sequence": GradientSequence,
+    "random-linear": RandomLinear,
+    "random-quadratic": RandomQuadratic,
+    "random-logistic": RandomLogistic,
+    "random-hinge": RandomHinge,
+}
+
+
+def parse_sequence(text: str) -> list:
+    """A JSON array whose numbers keep their decimal text (never parsed as binary floats)."""
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputError("g", text, f"not a JSON array: {exc.msg}") from None
+    if not isinstance(value, list) or not value:
+        raise InputError("g", text, "must be a non-empty JSON array")
+    return value

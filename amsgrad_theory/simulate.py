@@ -1,0 +1,626 @@
+"""``simulate``: run a variant on a problem in an arithmetic, keeping streaming statistics.
+
+>>> r = simulate("amsgrad", "reddi-online:C=3", steps=300, hyperparameters={"beta1": "0"})
+>>> r.effective_step_nonincreasing, r.first_increase_step
+(True, None)
+
+Memory does not grow with T: the run keeps per-coordinate accumulators and, at log-spaced
+checkpoints (1, 2, …, 10, then about ``per_decade`` per decade, and T), one record of scalar
+statistics per instance (see :data:`~amsgrad_theory.kernels.RECORD_FIELDS`). A full per-step
+trace is opt-in (``trace=True``) for short runs.
+
+Regret at a checkpoint t is R_t = Σ_{s≤t} f_s(x_s) − min_{x∈F} Σ_{s≤t} f_s(x); the comparator
+comes from the problem's sufficient statistics (exact for linear and quadratic losses) or from a
+solver with a stated tolerance (logistic, hinge).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import kernels as K
+from .algorithms import HYPERPARAMETERS, Variant, get_variant
+from .arithmetic import Arithmetic, get_arithmetic
+from .errors import InputError, NumericalError
+from .problems import Problem, get_problem
+
+#: lane-steps (B·d·T) above which the float arithmetics compile the kernel with numba
+NUMBA_THRESHOLD = 3_000_000
+
+_KERNEL_CACHE: dict = {}
+
+
+def checkpoint_steps(T: int, per_decade: int = 10) -> np.ndarray:
+    """1, 2, …, 10, then ``per_decade`` log-spaced steps per decade, and T (sorted, unique)."""
+    steps = set(range(1, min(T, 10) + 1))
+    if T > 10:
+        k = per_decade
+        while True:
+            s = int(round(10 ** (k / per_decade)))
+            if s >= T:
+                break
+            steps.add(s)
+            k += 1
+    steps.add(T)
+    return np.array(sorted(steps), dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class StepTracking:
+    """How an effective step (η or η̂) moved over a run, for one instance."""
+
+    nonincreasing: bool | None       # None: undecided (arb) and no certain increase
+    max_increase: float              # max_{t,i} η_{t,i}/η_{t−1,i} − 1 (0.0 if none)
+    max_increase_step: int | None    # the later step t of that pair
+    max_increase_coordinate: int | None
+    first_increase_step: int | None
+    increases: int                   # count of (t, i) with a certain increase
+    undecided: int                   # count the arithmetic could not decide
+    max_increase_exact: Any = None   # the max in the run's arithmetic (a ball under arb)
+
+
+@dataclass
+class InstanceResult:
+    """Everything a run established for one instance (numbers in the run's arithmetic)."""
+
+    index: int
+    steps: int
+    hyperparameters: dict
+    final_x: list            # x_{T+1}
+    last_played_x: list      # x_T
+    m: list
+    v: list
+    vhat: list
+    sum_sq_grad: list        # per coordinate Σ_t g_{t,i}²
+    max_abs_grad: list       # per coordinate max_t |g_{t,i}|
+    regret: Any              # R_T, or None (no comparator)
+    loss: Any                # Σ_t f_t(x_t)
+    comparator: list | None
+    comparator_loss: Any
+    comparator_tolerance: float | None
+    expected_regret: Any
+    effective_step: StepTracking
+    corrected_step: StepTracking
+    vhat_decreases: int
+    vhat_undecided: int
+    checkpoints: dict        # field → list over checkpoint steps (numbers in the arithmetic)
+    checkpoint_regret: list | None
+    checkpoint_x: list | None
+    D_inf: Fraction | None
+    G_inf: Fraction
+
+
+@dataclass
+class Result:
+    """A run of ``variant`` on ``problem`` (B instances) in ``arithmetic`` for ``steps`` steps."""
+
+    variant: Variant
+    problem: Problem
+    arithmetic: Arithmetic
+    steps: int
+    instances: list[InstanceResult]
+    engine: str
+    wall_time: float
+    trace: dict | None = None
+    notes: list = field(default_factory=list)
+
+    # single-instance conveniences -------------------------------------------------------
+    def __getattr__(self, name):
+        if name.startswith("_") or name in ("instances",):
+            raise AttributeError(name)
+        inst = self.__dict__.get("instances")
+        if inst and len(inst) == 1:
+            if name == "effective_step_nonincreasing":
+                return inst[0].effective_step.nonincreasing
+            if name == "corrected_step_nonincreasing":
+                return inst[0].corrected_step.nonincreasing
+            if name == "first_increase_step":
+                return inst[0].effective_step.first_increase_step
+            if hasattr(inst[0], name):
+                return getattr(inst[0], name)
+        raise AttributeError(name)
+
+    def to_float(self, value):
+        return None if value is None else self.arithmetic.to_float(value)
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+
+def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> list[dict]:
+    if hyperparameters is None or isinstance(hyperparameters, dict):
+        one = variant.hyperparameters(**(hyperparameters or {}))
+        return [one] * B
+    rows = list(hyperparameters)
+    if len(rows) != B:
+        raise InputError("hyperparameters", len(rows), f"need one dict per instance ({B})")
+    return [variant.hyperparameters(**(row or {})) for row in rows]
+
+
+def _choose_engine(ar: Arithmetic, work: int) -> Arithmetic:
+    from .arithmetic.floats import FloatArithmetic
+
+    if isinstance(ar, FloatArithmetic) and ar.engine_name == "auto":
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return ar.with_engine("python")
+        return ar.with_engine("numba" if work >= NUMBA_THRESHOLD else "python")
+    return ar
+
+
+def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> list:
+    d = problem.d
+    if x0 is None:
+        texts = ["0"] * d
+    elif isinstance(x0, str):
+        text = x0.strip()
+        if text.startswith("["):
+            from .problems.streams import parse_sequence
+
+            try:
+                texts = [str(v) for v in parse_sequence(text)]
+            except InputError:
+                raise InputError("x0", x0, "not a number or a JSON array of numbers") from None
+        else:
+            texts = [text] * d
+    elif isinstance(x0, (int, float)):
+        texts = [repr(x0)] * d
+    else:
+        texts = [str(v) for v in x0]
+    if len(texts) != d:
+        raise InputError("x0", x0, f"needs {d} coordinates")
+    try:
+        exact = [Fraction(t) for t in texts]
+    except (ValueError, ZeroDivisionError):
+        raise InputError("x0", x0, "not a number") from None
+    if not problem.set.contains_exact(exact):
+        raise InputError("x0", x0, f"outside the feasible set {problem.set.describe()}")
+    return texts
+
+
+def _kernel(ar, variant, problem):
+    """Build (and cache, for compiled engines) the kernel for this combination."""
+    if ar.engine == "vector":
+        return K.make_vector_kernel(ar, variant, problem)
+    compiled = getattr(ar, "engine_name", None) == "numba"
+    key = None
+    if compiled:
+        key = (ar.spec, variant.structure(), problem.family, problem.set, problem.d == 1)
+        if key in _KERNEL_CACHE:
+            return _KERNEL_CACHE[key]
+        import numba
+
+        jit = numba.njit(error_model="numpy")
+    else:
+        def jit(f):
+            return f
+    kernel = K.make_scalar_kernel(ar, variant, problem, jit)
+    if compiled:
+        kernel = jit(kernel)
+        _KERNEL_CACHE[key] = kernel
+    return kernel
+
+
+def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
+             arithmetic: str | Arithmetic = "float64", hyperparameters=None, x0=None,
+             trace: bool = False, record_x: bool | None = None, per_decade: int = 10,
+             progress: Callable[[int, int], None] | None = None,
+             chunk: int | None = None) -> Result:
+    """Run ``variant`` on ``problem`` for ``steps`` steps in ``arithmetic``.
+
+    Parameters
+    ----------
+    variant, problem:
+        names/specs (see :func:`~amsgrad_theory.algorithms.get_variant`,
+        :func:`~amsgrad_theory.problems.get_problem`) or objects. A problem with B instances
+        runs as a batch.
+    arithmetic:
+        ``float64``, ``float32``, ``mpmath:DPS``, ``arb:BITS``, ``torch[:DEVICE[:DTYPE]]``.
+    hyperparameters:
+        a dict (shared) or a list of B dicts (one per instance) of decimal strings or numbers;
+        omitted keys take the variant's defaults.
+    x0:
+        the start point x_1 (a number, a list, or a JSON array string); default 0.
+    trace:
+        keep every step's x_t, g_t, m_t, v_t, v̂_t, η_t, η̂_t, x̂_{t+1}, f_t(x_t), α_t, β1,t
+        (memory O(T·B·d); for short runs).
+    progress:
+        called as ``progress(done_steps, total_steps)`` between chunks.
+    """
+    t_start = time.perf_counter()
+    variant = get_variant(variant)
+    problem = get_problem(problem)
+    ar = get_arithmetic(arithmetic)
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        raise InputError("steps", steps, "must be an integer >= 1")
+    steps = int(steps)
+    if steps >= 2 ** 32:
+        raise InputError("steps", steps, "must be < 2**32")
+    B, d = problem.B, problem.d
+    hp_rows = _as_list_of_hp(variant, hyperparameters, B)
+    x0_texts = _parse_x0(x0, problem, ar)
+    if problem.set.kind == "ball" and ar.spec.startswith("arb"):
+        raise InputError("arithmetic", ar.spec, "the weighted ball projection is not available "
+                         "in ball arithmetic; use a box or an unconstrained problem")
+    ar = _choose_engine(ar, B * d * steps)
+    ck = checkpoint_steps(steps, per_decade)
+    if record_x is None:
+        record_x = d <= 64
+    with ar.precision_context():
+        state = _allocate(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
+        kernel = _kernel(ar, variant, problem)
+        chunk = chunk or max(1, min(steps, 2_000_000 // max(1, B * d)))
+        done = 0
+        while done < steps:
+            t0, t1 = done + 1, min(steps, done + chunk)
+            state.run(kernel, t0, t1)
+            err = state.ERR
+            if int(err[0]) != 0:
+                what = K.ERROR_WHAT[int(err[0])]
+                coord = None if int(err[3]) < 0 else int(err[3])
+                raise NumericalError(what, int(err[1]), coord, int(err[2]))
+            done = t1
+            if progress is not None:
+                progress(done, steps)
+        instances = [_collect(state, ar, variant, problem, hp_rows[b], b, steps)
+                     for b in range(B)]
+        tr = state.trace_dict() if trace else None
+    engine = getattr(ar, "engine_name", ar.engine)
+    return Result(variant=variant, problem=problem, arithmetic=ar, steps=steps,
+                  instances=instances, engine=engine, wall_time=time.perf_counter() - t_start,
+                  trace=tr)
+
+
+# --------------------------------------------------------------------------------------------
+# state arrays
+# --------------------------------------------------------------------------------------------
+
+class _State:
+    """The arrays of a run (engine-specific allocation; the kernel updates them in place)."""
+
+    def run(self, kernel, t0, t1):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _allocate(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
+    if ar.engine == "vector":
+        return _VectorState(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
+    return _ScalarState(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
+
+
+def _snapshot_all(problem, ck) -> bool:
+    return problem.B * len(ck) * 3 * problem.d <= 4_000_000
+
+
+class _ScalarState(_State):
+    def __init__(self, ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
+        B, d = problem.B, problem.d
+        lane_dt = ar.lane_dtype
+        sdt = ar.scalar_dtype
+        self.ar, self.problem, self.ck = ar, problem, ck
+        keys = [tuple(row[k] for k in HYPERPARAMETERS) for row in hp_rows]
+        unique = list(dict.fromkeys(keys))
+        self.GRP = np.array([unique.index(k) for k in keys], dtype=np.int64)
+        self.HPU = np.empty((len(unique), len(HYPERPARAMETERS)), dtype=sdt)
+        for gi, row in enumerate(unique):
+            for j, text in enumerate(row):
+                self.HPU[gi, j] = ar.scalar(text)
+        nfp = max(1, len(problem.float_params))
+        self.FP = np.zeros((B, nfp), dtype=sdt)
+        nip = max(1, len(problem.int_params))
+        self.IP = np.zeros((B, nip), dtype=np.int64)
+        for b in range(B):
+            for j, text in enumerate(problem.float_values(b)):
+                self.FP[b, j] = ar.scalar(text)
+            for j, value in enumerate(problem.int_values(b)):
+                self.IP[b, j] = value
+        if sdt is object:
+            for b in range(B):
+                for j in range(len(problem.float_params), nfp):
+                    self.FP[b, j] = ar.scalar(0)
+        rows, tails = problem.table()
+        L = len(rows[0]) if rows and rows[0] else 0
+        self.SEQ = np.zeros((B, max(L, 0), d), dtype=lane_dt)
+        self.TAIL = np.zeros(B, dtype=lane_dt)
+        for b in range(B):
+            self.TAIL[b] = ar.lane(tails[b])
+            for t in range(L):
+                for i in range(d):
+                    self.SEQ[b, t, i] = ar.lane(rows[b][t][i])
+        lo, hi = problem.box_bounds()
+        self.LOHI = np.zeros(2, dtype=lane_dt)
+        if problem.set.kind == "box":
+            self.LOHI[0], self.LOHI[1] = ar.lane(lo), ar.lane(hi)
+        self.R = ar.lane(problem.set.radius) if problem.set.kind == "ball" else ar.lane("1")
+        zero_l, zero_s = ar.lane("0"), ar.scalar("0")
+        self.LN = np.empty((K.N_LANE, B, d), dtype=lane_dt)
+        self.LN[...] = zero_l
+        for i in range(d):
+            self.LN[K.X, :, i] = ar.lane(x0_texts[i])
+            self.LN[K.XL, :, i] = ar.lane(x0_texts[i])
+        self.LN[K.EPREV] = ar.xp.inf
+        self.LN[K.HPREV] = ar.xp.inf
+        self.ACC = np.empty((K.N_ACC, B, d), dtype=sdt)
+        self.ACC[...] = zero_s
+        self.IACC = np.empty(B, dtype=sdt)
+        self.IACC[...] = zero_s
+        self.CNT = np.zeros((K.N_CNT, B, d), dtype=np.int64)
+        G = len(unique)
+        self.SCHL = np.empty((G, K.N_COEF_LANE), dtype=lane_dt)
+        self.SCHL[...] = zero_l
+        self.SCHS = np.empty((G, 2), dtype=sdt)
+        self.SCHS[...] = zero_s
+        nk = len(ck)
+        self.REC = np.empty((B, nk, K.N_REC), dtype=sdt)
+        self.REC[...] = zero_s
+        ksnap = nk if _snapshot_all(problem, ck) else 1
+        self.SNAP = np.empty((B, ksnap, 3, d), dtype=sdt)
+        self.SNAP[...] = zero_s
+        self.XS = np.empty((B, nk if record_x else 0, d), dtype=lane_dt)
+        self.XS[...] = zero_l
+        ntr = steps if trace else 0
+        self.TR = np.empty((ntr, B, d, K.N_TR), dtype=lane_dt)
+        self.TR[...] = zero_l
+        self.TRS = np.empty((ntr, B, K.N_TRS), dtype=sdt)
+        self.TRS[...] = zero_s
+        self.ERR = np.zeros(4, dtype=np.int64)
+        self.kpos = np.zeros(1, dtype=np.int64)
+
+    def run(self, kernel, t0, t1):
+        kernel(t0, t1, self.ck, self.kpos, self.HPU, self.GRP, self.FP, self.IP, self.SEQ,
+               self.TAIL, self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT, self.SCHL,
+               self.SCHS, self.REC, self.SNAP, self.XS, self.TR, self.TRS, self.ERR)
+
+    # uniform accessors used by _collect
+    def lane(self, row, b):
+        return list(self.LN[row, b])
+
+    def acc(self, row, b):
+        return list(self.ACC[row, b])
+
+    def cnt(self, row, b):
+        return [int(c) for c in self.CNT[row, b]]
+
+    def rec(self, b):
+        return self.REC[b]
+
+    def iacc(self, b):
+        return self.IACC[b]
+
+    def snap(self, b, k):
+        return [list(self.SNAP[b, k, j]) for j in range(3)]
+
+    def xs(self, b):
+        return self.XS[b]
+
+    def trace_dict(self):
+        out = {name: self.TR[:, :, :, j] for j, name in enumerate(K.TRACE_FIELDS)}
+        for j, name in enumerate(K.TRACE_SCALARS):
+            out[name] = self.TRS[:, :, j]
+        return out
+
+
+class _VectorState(_State):
+    """Arrays for numpy/torch: lists of ``(B, d)`` arrays (torch tensors on the device)."""
+
+    def __init__(self, ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
+        B, d = problem.B, problem.d
+        self.ar, self.problem, self.ck = ar, problem, ck
+        torch_mode = ar.spec.startswith("torch")
+        if torch_mode:
+            torch = ar.torch
+            dev = ar.device
+            ldt = ar.dtype
+            sdt = torch.float64 if dev.type != "mps" else torch.float32
+
+            def zeros(shape, dtype=None):
+                return torch.zeros(shape, dtype=dtype or ldt, device=dev)
+
+            def szeros(shape):
+                return torch.zeros(shape, dtype=sdt, device=dev)
+
+            def izeros(shape):
+                return torch.zeros(shape, dtype=torch.int64, device=dev)
+
+            def col(values, dtype=None):
+                return torch.tensor(values, dtype=dtype or sdt, device=dev)[:, None]
+            self.I = ar.xp.uint(np.arange(d, dtype=np.int64)[None, :])
+        else:
+            ldt = ar.lane_dtype
+
+            def zeros(shape, dtype=None):
+                return np.zeros(shape, dtype=dtype or ldt)
+
+            def szeros(shape):
+                return np.zeros(shape, dtype=np.float64)
+
+            def izeros(shape):
+                return np.zeros(shape, dtype=np.int64)
+
+            def col(values, dtype=None):
+                return np.array(values, dtype=dtype or np.float64)[:, None]
+            self.I = np.arange(d, dtype=np.uint64)[None, :]
+        self.HP = [col([ar.scalar(row[k]) for row in hp_rows]) for k in HYPERPARAMETERS]
+        self.FP = [col([ar.scalar(t) for t in [problem.float_values(b)[j] for b in range(B)]])
+                   for j in range(len(problem.float_params))]
+        ints = [[problem.int_values(b)[j] for b in range(B)]
+                for j in range(len(problem.int_params))]
+        if torch_mode:
+            self.IP = [ar.xp.uint(np.array(v, dtype=np.int64)[:, None]) for v in ints]
+        else:
+            self.IP = [np.array(v, dtype=np.uint64)[:, None] for v in ints]
+        rows, tails = problem.table()
+        L = len(rows[0]) if rows and rows[0] else 0
+        seq = np.array([[[float(Fraction(s)) for s in r] for r in rows[b]] for b in range(B)],
+                       dtype=np.float64).reshape(B, L, d) if L else np.zeros((B, 0, d))
+        tail = np.array([float(Fraction(t)) for t in tails], dtype=np.float64)[:, None]
+        if torch_mode:
+            self.SEQ = torch.tensor(seq, dtype=ldt, device=dev)
+            self.TAIL = torch.tensor(tail, dtype=ldt, device=dev)
+        else:
+            self.SEQ = seq.astype(ldt)
+            self.TAIL = tail.astype(ldt)
+        lo, hi = problem.box_bounds()
+        self.LOHI = [ar.lane(lo), ar.lane(hi)] if problem.set.kind == "box" else [None, None]
+        self.R = ar.lane(problem.set.radius) if problem.set.kind == "ball" else None
+        self.LN = [zeros((B, d)) for _ in range(K.N_LANE)]
+        x0 = np.array([float(Fraction(t)) for t in x0_texts], dtype=np.float64)[None, :]
+        x0 = np.repeat(x0, B, axis=0)
+        for row in (K.X, K.XL):
+            self.LN[row] = (torch.tensor(x0, dtype=ldt, device=dev) if torch_mode
+                            else x0.astype(ldt))
+        self.LN[K.EPREV] = self.LN[K.EPREV] + ar.xp.inf
+        self.LN[K.HPREV] = self.LN[K.HPREV] + ar.xp.inf
+        self.ACC = [szeros((B, d)) for _ in range(K.N_ACC)]
+        self.IACC = szeros((B,))
+        self.CNT = [izeros((B, d)) for _ in range(K.N_CNT)]
+        nk = len(ck)
+        self.REC = szeros((B, nk, K.N_REC))
+        ksnap = nk if _snapshot_all(problem, ck) else 1
+        self.SNAP = szeros((B, ksnap, 3, d))
+        self.XS = zeros((B, nk if record_x else 0, d))
+        ntr = steps if trace else 0
+        self.TR = zeros((ntr, B, d, K.N_TR))
+        self.TRS = szeros((ntr, B, K.N_TRS))
+        self.ERR = np.zeros(4, dtype=np.int64)
+        self.kpos = [0]
+        self.torch_mode = torch_mode
+
+    def run(self, kernel, t0, t1):
+        kernel(t0, t1, self.ck, self.kpos, self.HP, self.FP, self.IP, self.SEQ, self.TAIL,
+               self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT, self.REC, self.SNAP,
+               self.XS, self.TR, self.TRS, self.ERR, self.I)
+
+    def _np(self, a):
+        if self.torch_mode:
+            return a.detach().cpu().numpy()
+        return np.asarray(a)
+
+    def lane(self, row, b):
+        return [float(v) for v in self._np(self.LN[row][b])]
+
+    def acc(self, row, b):
+        return [float(v) for v in self._np(self.ACC[row][b])]
+
+    def cnt(self, row, b):
+        return [int(c) for c in self._np(self.CNT[row][b])]
+
+    def rec(self, b):
+        return self._np(self.REC[b])
+
+    def iacc(self, b):
+        return float(self._np(self.IACC)[b])
+
+    def snap(self, b, k):
+        arr = self._np(self.SNAP[b, k])
+        return [[float(v) for v in arr[j]] for j in range(3)]
+
+    def xs(self, b):
+        return self._np(self.XS[b])
+
+    def trace_dict(self):
+        tr = self._np(self.TR)
+        trs = self._np(self.TRS)
+        out = {name: tr[:, :, :, j] for j, name in enumerate(K.TRACE_FIELDS)}
+        for j, name in enumerate(K.TRACE_SCALARS):
+            out[name] = trs[:, :, j]
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# collecting the results of one instance
+# --------------------------------------------------------------------------------------------
+
+def _tracking(state, ar, b, rows) -> StepTracking:
+    cnt_row, und_row, tmax_row, first_row, max_row = rows
+    counts = state.cnt(cnt_row, b)
+    und = state.cnt(und_row, b)
+    tmax = state.cnt(tmax_row, b)
+    first = state.cnt(first_row, b)
+    best = state.lane(max_row, b)
+    increases = sum(counts)
+    undecided = sum(und)
+    best_f = [ar.to_float(v) for v in best]
+    i_best = int(np.argmax(best_f)) if best_f else 0
+    firsts = [f for f in first if f > 0]
+    if increases > 0:
+        nonincreasing = False
+    elif undecided > 0:
+        nonincreasing = None
+    else:
+        nonincreasing = True
+    max_inc = best_f[i_best] if increases > 0 else 0.0
+    return StepTracking(
+        nonincreasing=nonincreasing, max_increase=max_inc,
+        max_increase_step=tmax[i_best] if increases > 0 else None,
+        max_increase_coordinate=i_best if increases > 0 else None,
+        first_increase_step=min(firsts) if firsts else None,
+        increases=increases, undecided=undecided,
+        max_increase_exact=best[i_best] if increases > 0 else None,
+    )
+
+
+def _collect(state, ar, variant, problem, hp, b, steps) -> InstanceResult:
+    rec = state.rec(b)
+    ck = state.ck
+    fields = {}
+    for j, name in enumerate(K.RECORD_FIELDS):
+        fields[name] = [rec[k, j] for k in range(len(ck))]
+    fields["t"] = [int(t) for t in ck]
+    loss = rec[len(ck) - 1, 1]
+    last_snap = state.snap(b, state.SNAP.shape[1] - 1)
+    comp = problem.comparator(ar, last_snap, steps, b)
+    regret = comparator = comp_loss = tol = None
+    if comp is not None:
+        comp_loss, comparator, tol = comp
+        regret = loss - comp_loss
+    checkpoint_regret = None
+    if state.SNAP.shape[1] == len(ck) and comp is not None:
+        checkpoint_regret = []
+        for k, t in enumerate(ck):
+            if k == len(ck) - 1:
+                checkpoint_regret.append(regret)
+                continue
+            ck_comp = problem.comparator(ar, state.snap(b, k), int(t), b)
+            checkpoint_regret.append(None if ck_comp is None else rec[k, 1] - ck_comp[0])
+    expected_regret = None
+    fmin = problem.expected_min(ar, b)
+    if fmin is not None:
+        expected_regret = rec[len(ck) - 1, 2] - steps * fmin
+        fields["expected_regret"] = [rec[k, 2] - int(t) * fmin for k, t in enumerate(ck)]
+    xs = state.xs(b)
+    checkpoint_x = [list(xs[k]) for k in range(xs.shape[0])] if xs.shape[0] else None
+    eta = _tracking(state, ar, b, (K.ECNT, K.EUND, K.ETMAX, K.EFIRST, K.EMAX))
+    hat = _tracking(state, ar, b, (K.HCNT, K.HUND, K.HTMAX, K.HFIRST, K.HMAX))
+    return InstanceResult(
+        index=b, steps=steps, hyperparameters=hp,
+        final_x=state.lane(K.X, b), last_played_x=state.lane(K.XL, b),
+        m=state.lane(K.M, b), v=state.lane(K.V, b), vhat=state.lane(K.VH, b),
+        sum_sq_grad=state.acc(K.SG2, b), max_abs_grad=state.acc(K.MAG, b),
+        regret=regret, loss=loss, comparator=comparator, comparator_loss=comp_loss,
+        comparator_tolerance=tol, expected_regret=expected_regret,
+        effective_step=eta, corrected_step=hat,
+        vhat_decreases=sum(state.cnt(K.VHDEC, b)), vhat_undecided=sum(state.cnt(K.VHUND, b)),
+        checkpoints=fields, checkpoint_regret=checkpoint_regret, checkpoint_x=checkpoint_x,
+        D_inf=problem.D_inf(), G_inf=problem.G_inf(b),
+    )
+
+
+def isclose_ulps(a: float, b: float) -> float:
+    """Distance of two float64 numbers in units in the last place."""
+    if a == b:
+        return 0.0
+    return abs(a - b) / math.ulp(max(abs(a), abs(b)))
