@@ -77,8 +77,8 @@ def make_lane_stats(xp, sp, jit):
         rise = both(finite, gt(new, prev))
         count = count + certain(rise)
         undecided = undecided + unknown(rise)
-        rel = where(both(finite, gt(prev, zero)), new / where(gt(prev, zero), prev, one) - one,
-                    zero)
+        ok = both(finite, gt(prev, zero))
+        rel = where(ok, where(ok, new, one) / where(ok, prev, one) - one, zero)
         better = certain(both(rise, gt(rel, best)))
         tbest = tbest + better * (t - tbest)
         first = first + certain(rise) * (first == 0) * t

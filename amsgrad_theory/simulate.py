@@ -32,7 +32,7 @@ from .errors import InputError, NumericalError
 from .problems import Problem, get_problem
 
 #: lane-steps (B·d·T) above which the float arithmetics compile the kernel with numba
-NUMBA_THRESHOLD = 3_000_000
+NUMBA_THRESHOLD = 300_000
 
 _KERNEL_CACHE: dict = {}
 
@@ -574,6 +574,7 @@ def _tracking(state, ar, b, rows) -> StepTracking:
 
 
 def _collect(state, ar, variant, problem, hp, b, steps) -> InstanceResult:
+    ar = ar.eager()
     rec = state.rec(b)
     ck = state.ck
     fields = {}

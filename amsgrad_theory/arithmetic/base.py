@@ -148,6 +148,14 @@ class Arithmetic:
 
         return contextlib.nullcontext()
 
+    def eager(self) -> Arithmetic:
+        """The arithmetic used for scalar, after-the-run work (comparators, bounds).
+
+        Scalar arithmetics return themselves; the array engines return Python float64, since
+        their results come back to the host as float64 numbers.
+        """
+        return self
+
     def compile(self, function: Callable) -> Callable:
         """Compile a kernel written against this arithmetic (numba for native floats)."""
         return function

@@ -24,6 +24,18 @@ import numpy as np
 from .base import Arithmetic, Namespace
 
 
+def parse_float(text: str) -> float:
+    """Correctly rounded binary64 value of a decimal or ``a/b`` string (±inf on overflow)."""
+    text = text.strip()
+    if "/" not in text:
+        return float(text)
+    q = Fraction(text)
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
 def _bool_where(c, a, b):
     return a if c else b
 
@@ -294,7 +306,7 @@ class FloatArithmetic(Arithmetic):
 
     def scalar(self, value):
         if isinstance(value, str):
-            return float(Fraction(value.strip()))  # correctly rounded, also for "a/b"
+            return parse_float(value)
         return float(value)
 
     def lane(self, value):

@@ -10,9 +10,8 @@ inputs by one ulp), so torch runs agree with numpy float64 to a few ulps, not bi
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from .base import Arithmetic, Namespace
+from .floats import parse_float
 
 _DTYPES = ("float64", "float32", "float16", "bfloat16")
 
@@ -90,7 +89,7 @@ class TorchArithmetic(Arithmetic):
 
     def scalar(self, value):
         if isinstance(value, str):
-            return float(Fraction(value.strip()))
+            return parse_float(value)
         return float(value)
 
     def lane(self, value):
@@ -98,3 +97,8 @@ class TorchArithmetic(Arithmetic):
 
     def to_float(self, value) -> float:
         return float(value)
+
+    def eager(self):
+        from .floats import FloatArithmetic
+
+        return FloatArithmetic("float64", "python")

@@ -1,0 +1,100 @@
+"""The arithmetics really compute at their precision, and agree where they should."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from flint import arb, ctx
+
+from amsgrad_theory import get_problem, simulate
+from amsgrad_theory.report import run_summary
+
+FIG1 = dict(steps=2000, hyperparameters={"alpha": "0.5", "beta1": "0.9", "beta2": "0.99"})
+
+
+@pytest.fixture(scope="module")
+def fig1_runs():
+    out = {}
+    for ar in ("mpmath:50", "mpmath:100", "float64", "arb:128"):
+        out[ar] = simulate("amsgrad", "reddi-figure1", arithmetic=ar, **FIG1)
+    return out
+
+
+def test_mpmath_50_and_100_agree_to_1e45(fig1_runs):
+    a, b = fig1_runs["mpmath:50"].regret, fig1_runs["mpmath:100"].regret
+    assert abs(a - b) <= mpmath.mpf("1e-45") * abs(b)
+    for xa, xb in zip(fig1_runs["mpmath:50"].final_x, fig1_runs["mpmath:100"].final_x):
+        assert abs(xa - xb) <= mpmath.mpf("1e-45") * max(abs(xb), 1)
+
+
+def test_mpmath_precision_is_real_not_float(fig1_runs):
+    # the two precisions must differ beyond double precision, or the path computed in floats
+    a, b = fig1_runs["mpmath:50"].regret, fig1_runs["mpmath:100"].regret
+    assert a != b
+    assert abs(a - b) < mpmath.mpf("1e-40")
+    assert float(a) == pytest.approx(float(b), rel=1e-15)
+    digits = run_summary(fig1_runs["mpmath:100"])["regret_decimal"]
+    assert len(digits.replace("-", "").replace(".", "")) >= 100
+
+
+def test_float64_agrees_with_mpmath_to_1e12(fig1_runs):
+    ref = fig1_runs["mpmath:100"].regret
+    assert abs(fig1_runs["float64"].regret - float(ref)) <= 1e-12 * abs(float(ref))
+
+
+def test_arb_ball_contains_mpmath_value(fig1_runs):
+    ball = fig1_runs["arb:128"].regret
+    ref = fig1_runs["mpmath:100"].regret
+    with ctx.workprec(400):
+        assert ball.contains(arb(mpmath.nstr(ref, 100)))
+        assert ball.rad() < arb("1e-25")
+    x_ball = fig1_runs["arb:128"].final_x[0]
+    with ctx.workprec(400):
+        assert x_ball.contains(arb(mpmath.nstr(fig1_runs["mpmath:100"].final_x[0], 100)))
+
+
+def test_global_precision_untouched():
+    before_mp, before_arb = mpmath.mp.dps, ctx.prec
+    simulate("amsgrad", "reddi-online:C=3", steps=50, arithmetic="mpmath:77")
+    simulate("amsgrad", "reddi-online:C=3", steps=50, arithmetic="arb:300")
+    assert mpmath.mp.dps == before_mp and ctx.prec == before_arb
+
+
+def test_decimal_inputs_are_exact_under_mpmath():
+    # α = 0.1 must be one tenth, not the binary float 0.1: the first step of SGD from 0 on
+    # gradient 1 is exactly −1/10 at 60 digits
+    r = simulate("sgd", "gradient-sequence:g=[1],set=none", steps=1, arithmetic="mpmath:60",
+                 hyperparameters={"alpha": "0.1"}, x0="0")
+    ctx60 = mpmath.MPContext()
+    ctx60.dps = 60
+    assert abs(r.final_x[0] + ctx60.mpf(1) / 10) < ctx60.mpf("1e-59")
+    assert abs(r.final_x[0] - ctx60.mpf(-0.1)) > ctx60.mpf("1e-18")  # float 0.1 is 5.5e-18 off
+
+
+@pytest.mark.parametrize("variant", ["amsgrad", "amsgrad-pytorch", "adam-kingma-ba", "adamx"])
+def test_torch_batched_within_4_ulp_of_numpy(variant):
+    C = [3, 5, 10, 20]
+    problem = get_problem("periodic-linear:c=1,period=3", instances=[{"C": str(c)} for c in C])
+    hps = [{"alpha": a, "beta1": "0.9", "beta2": b} for a, b in
+           zip(["0.5", "0.1", "0.3", "0.05"], ["0.99", "0.999", "0.9", "0.95"])]
+    ref = simulate(variant, problem, steps=500, arithmetic="float64:python", hyperparameters=hps)
+    tor = simulate(variant, problem, steps=500, arithmetic="torch:cpu:float64",
+                   hyperparameters=hps)
+    for a, b in zip(ref.instances, tor.instances):
+        for xa, xb in zip(a.final_x, b.final_x):
+            assert abs(float(xa) - float(xb)) <= 4 * math.ulp(max(abs(float(xa)), 1e-300))
+        assert abs(float(a.regret) - float(b.regret)) <= 1e-12 * max(1.0, abs(float(a.regret)))
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_engines_bit_identical_to_python_loop(engine):
+    problem = get_problem("random-quadratic:d=4,sparsity=0.5,seed=3")
+    kwargs = dict(steps=300, hyperparameters={"alpha": "0.2"})
+    ref = simulate("amsgrad", problem, arithmetic="float64:python", **kwargs)
+    other = simulate("amsgrad", problem, arithmetic=f"float64:{engine}", **kwargs)
+    assert [float(v) for v in ref.final_x] == [float(v) for v in other.final_x]
+    assert float(ref.regret) == float(other.regret)
+    assert np.array_equal(np.array(ref.vhat, float), np.array(other.vhat, float))

@@ -1,0 +1,45 @@
+"""Memory independent of T; checkpoints; progress; traces are opt-in."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+from amsgrad_theory import simulate
+from amsgrad_theory.simulate import checkpoint_steps
+
+
+def _peak(steps: int) -> int:
+    simulate("amsgrad", "reddi-figure1", steps=10, arithmetic="float64:numba")  # compile first
+    tracemalloc.start()
+    simulate("amsgrad", "reddi-figure1", steps=steps, arithmetic="float64:numba")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_memory_independent_of_T():
+    small, large = _peak(10_000), _peak(1_000_000)
+    assert large - small <= 64 * 1024, (small, large)
+
+
+def test_checkpoints_log_spaced_and_include_T():
+    ck = checkpoint_steps(10_000_000)
+    assert list(ck[:10]) == list(range(1, 11)) and ck[-1] == 10_000_000
+    assert len(ck) < 80
+    assert list(checkpoint_steps(7)) == list(range(1, 8))
+
+
+def test_progress_called_per_chunk():
+    seen = []
+    simulate("amsgrad", "reddi-online:C=3", steps=1000, chunk=300,
+             progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(300, 1000), (600, 1000), (900, 1000), (1000, 1000)]
+
+
+def test_checkpoint_regret_matches_separate_shorter_runs():
+    r = simulate("amsgrad", "random-linear:d=3,sparsity=0.5,seed=1", steps=200)
+    inst = r.instances[0]
+    for t, reg in zip(inst.checkpoints["t"], inst.checkpoint_regret):
+        if t in (7, 50, 200):
+            short = simulate("amsgrad", "random-linear:d=3,sparsity=0.5,seed=1", steps=t)
+            assert float(reg) == float(short.regret)
