@@ -96,15 +96,24 @@ def make_lane_stats(xp, sp, jit):
     return track, bound_terms
 
 
-def make_scalar_kernel(ar, variant, problem, jit):
-    """The lane-loop kernel (see the module docstring); ``jit`` compiles each piece."""
+def make_scalar_kernel(ar, variant, problem, jit, inline_jit=None):
+    """The lane-loop kernel (see the module docstring); ``jit`` compiles each piece.
+
+    Instances come sorted by their (β1, β2, λ) group (``GS`` holds the group offsets): the
+    expensive α-free part of the schedule (``powers``) is computed once per group and step,
+    the cheap part (``finish``) per instance, so the innermost loop over instances of a group
+    has loop-invariant coefficients and — compiled by numba for d = 1 — vectorises.
+    Non-finite values do not branch inside the loop: each lane returns an error code, the loop
+    ORs them, and the offending lane is located afterwards.
+    """
     xp, sp = ar.xp, ar.sp
-    schedule, update = make_rule(variant, xp, sp, jit)
+    rule = make_rule(variant, xp, sp, jit)
+    update, powers, finish = rule.update, rule.powers, rule.finish
     P = problem.lanes(ar, jit)
     track, bound_terms = make_lane_stats(xp, sp, jit)
     coupled = bool(P.coupled)
-    data, margin, grad, loss, loss_z, suff, expected = (P.data, P.margin, P.grad, P.loss,
-                                                        P.loss_z, P.suff, P.expected)
+    data, margin, grad, loss, loss_z, suff, expected, advance = (
+        P.data, P.margin, P.grad, P.loss, P.loss_z, P.suff, P.expected, P.advance)
     set_kind = problem.set.kind
     if set_kind == "ball":
         from .problems.sets import make_ball_projection
@@ -115,155 +124,151 @@ def make_scalar_kernel(ar, variant, problem, jit):
         def project(Y, Wt, R, row):
             return None
     isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
-    maximum, minimum, widen = xp.maximum, xp.minimum, sp.cast
+    maximum, minimum, where = xp.maximum, xp.minimum, xp.where
+    widen = sp.cast
     smaximum = sp.maximum
     sisfinite, sabs, ssqrt = sp.isfinite, sp.abs, sp.sqrt
     szero = sp.cast(0.0)
     ifloat = sp.ifloat
     clip = set_kind == "box"
+    separable = not coupled and set_kind != "ball"
+    inline_jit = inline_jit or jit
 
-    def kernel(t0, t1, ck, kpos, HPU, GRP, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
-               SCHL, SCHS, REC, SNAP, XS, TR, TRS, ERR):
+    @inline_jit
+    def lane_step(t, b, i, z, a0, a1, co, FP, LN, ACC, CNT, TR, TRS, lo, hi):
+        x = LN[X, b, i]
+        g = grad(x, a0, a1, z)
+        ell = loss(x, a0, a1)
+        ACC[LOSS, b, i] = ACC[LOSS, b, i] + ell
+        ACC[EXPECTED, b, i] = ACC[EXPECTED, b, i] + expected(x, b, FP)
+        s0, s1, s2 = suff(ACC[S0, b, i], ACC[S1, b, i], ACC[S2, b, i], a0, a1)
+        ACC[S0, b, i] = s0
+        ACC[S1, b, i] = s1
+        ACC[S2, b, i] = s2
+        gw = widen(g)
+        ACC[SG2, b, i] = ACC[SG2, b, i] + gw * gw
+        ACC[MAG, b, i] = smaximum(ACC[MAG, b, i], sabs(gw))
+        vh_old = LN[VH, b, i]
+        m, v, vh, xhat, eta, hat, weight, root = update(x, LN[M, b, i], LN[V, b, i], vh_old, g,
+                                                        co)
+        drop = gt(vh_old, vh)
+        CNT[VHDEC, b, i] = CNT[VHDEC, b, i] + certain(drop)
+        CNT[VHUND, b, i] = CNT[VHUND, b, i] + unknown(drop)
+        best, c1, u1, tb, f1 = track(eta, LN[EPREV, b, i], LN[EMAX, b, i], CNT[ECNT, b, i],
+                                     CNT[EUND, b, i], CNT[ETMAX, b, i], CNT[EFIRST, b, i], t)
+        LN[EMAX, b, i] = best
+        CNT[ECNT, b, i] = c1
+        CNT[EUND, b, i] = u1
+        CNT[ETMAX, b, i] = tb
+        CNT[EFIRST, b, i] = f1
+        best, c1, u1, tb, f1 = track(hat, LN[HPREV, b, i], LN[HMAX, b, i], CNT[HCNT, b, i],
+                                     CNT[HUND, b, i], CNT[HTMAX, b, i], CNT[HFIRST, b, i], t)
+        LN[HMAX, b, i] = best
+        CNT[HCNT, b, i] = c1
+        CNT[HUND, b, i] = u1
+        CNT[HTMAX, b, i] = tb
+        CNT[HFIRST, b, i] = f1
+        term_b1, term_energy = bound_terms(root, m, co[15], co[16])
+        ACC[B1, b, i] = ACC[B1, b, i] + term_b1
+        ACC[ENERGY, b, i] = ACC[ENERGY, b, i] + term_energy
+        if clip:
+            xnew = minimum(maximum(xhat, lo), hi)
+        else:
+            xnew = xhat
+        if t <= TR.shape[0]:
+            TR[t - 1, b, i, 0] = x
+            TR[t - 1, b, i, 1] = g
+            TR[t - 1, b, i, 2] = m
+            TR[t - 1, b, i, 3] = v
+            TR[t - 1, b, i, 4] = vh
+            TR[t - 1, b, i, 5] = eta
+            TR[t - 1, b, i, 6] = hat
+            TR[t - 1, b, i, 7] = xhat
+            if not coupled:
+                TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + ell
+            TRS[t - 1, b, 1] = co[15]
+            TRS[t - 1, b, 2] = co[16]
+        LN[M, b, i] = m
+        LN[V, b, i] = v
+        LN[VH, b, i] = vh
+        LN[EPREV, b, i] = eta
+        LN[HPREV, b, i] = hat
+        LN[XL, b, i] = x
+        LN[X, b, i] = xnew
+        LN[W, b, i] = weight
+        bad_g = 1 - certain(isfinite(g))
+        bad_l = 1 - certain(sisfinite(ell))
+        bad_x = 1 - certain(isfinite(xnew))
+        return bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
+                                                  * ERR_ITERATE)
+
+    def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
+               PW, REC, SNAP, XS, TR, TRS, ERR):
         B = LN.shape[1]
         d = LN.shape[2]
         L = SEQ.shape[1]
-        G = HPU.shape[0]
+        G = HPG.shape[0]
         K = ck.shape[0]
         snap_all = SNAP.shape[1] == K
-        ntrace = TR.shape[0]
         lo = LOHI[0]
         hi = LOHI[1]
         for t in range(t0, t1 + 1):
             tf = ifloat(t)
-            for gi in range(G):
-                co = schedule(tf, HPU[gi, 0], HPU[gi, 1], HPU[gi, 2], HPU[gi, 3], HPU[gi, 4],
-                              HPU[gi, 5], HPU[gi, 6])
-                SCHL[gi, 0] = co[0]
-                SCHL[gi, 1] = co[1]
-                SCHL[gi, 2] = co[2]
-                SCHL[gi, 3] = co[3]
-                SCHL[gi, 4] = co[4]
-                SCHL[gi, 5] = co[5]
-                SCHL[gi, 6] = co[6]
-                SCHL[gi, 7] = co[7]
-                SCHL[gi, 8] = co[8]
-                SCHL[gi, 9] = co[9]
-                SCHL[gi, 10] = co[10]
-                SCHL[gi, 11] = co[11]
-                SCHL[gi, 12] = co[12]
-                SCHL[gi, 13] = co[13]
-                SCHL[gi, 14] = co[14]
-                SCHS[gi, 0] = co[15]
-                SCHS[gi, 1] = co[16]
-            for b in range(B):
-                gi = GRP[b]
-                fp = FP[b]
-                ip = IP[b]
-                z = szero
-                if coupled:
+            for g in range(G):
+                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
+                PW[g, 0] = p0
+                PW[g, 1] = p1
+                PW[g, 2] = p2
+                PW[g, 3] = p3
+                PW[g, 4] = p4
+                PW[g, 5] = p5
+                PW[g, 6] = p6
+                PW[g, 7] = p7
+            bad = 0
+            for g in range(G):
+                p0 = PW[g, 0]
+                p1 = PW[g, 1]
+                p2 = PW[g, 2]
+                p3 = PW[g, 3]
+                p4 = PW[g, 4]
+                p5 = PW[g, 5]
+                p6 = PW[g, 6]
+                p7 = PW[g, 7]
+                if separable and d == 1:
+                    for b in range(GS[g], GS[g + 1]):
+                        co = finish(HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], p0, p1, p2, p3,
+                                    p4, p5, p6, p7)
+                        advance(b, IP)
+                        tab = SEQ[b, t - 1, 0] if t <= L else TAIL[b]
+                        a0, a1 = data(t, 0, b, FP, IP, tab)
+                        bad = bad | lane_step(t, b, 0, szero, a0, a1, co, FP, LN, ACC, CNT, TR,
+                                              TRS, lo, hi)
+                    continue
+                for b in range(GS[g], GS[g + 1]):
+                    co = finish(HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], p0, p1, p2, p3, p4,
+                                p5, p6, p7)
+                    advance(b, IP)
+                    z = szero
+                    if coupled:
+                        for i in range(d):
+                            tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
+                            a0, a1 = data(t, i, b, FP, IP, tab)
+                            z = z + margin(LN[X, b, i], a0, a1)
+                        fz = loss_z(z)
+                        bad = bad | (ERR_LOSS * (1 - certain(sisfinite(fz))))
+                        IACC[b] = IACC[b] + fz
+                        if t <= TR.shape[0]:
+                            TRS[t - 1, b, 0] = fz
                     for i in range(d):
                         tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
-                        a0, a1 = data(t, i, fp, ip, tab)
-                        z = z + margin(LN[X, b, i], a0, a1)
-                    fz = loss_z(z)
-                    if not sisfinite(fz):
-                        ERR[0] = 2
-                        ERR[1] = t
-                        ERR[2] = b
-                        ERR[3] = -1
-                        return
-                    IACC[b] = IACC[b] + fz
-                    if t <= ntrace:
-                        TRS[t - 1, b, 0] = fz
-                for i in range(d):
-                    tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
-                    a0, a1 = data(t, i, fp, ip, tab)
-                    x = LN[X, b, i]
-                    g = grad(x, a0, a1, z)
-                    if not isfinite(g):
-                        ERR[0] = 1
-                        ERR[1] = t
-                        ERR[2] = b
-                        ERR[3] = i
-                        return
-                    ell = loss(x, a0, a1)
-                    if not sisfinite(ell):
-                        ERR[0] = 2
-                        ERR[1] = t
-                        ERR[2] = b
-                        ERR[3] = i
-                        return
-                    ACC[LOSS, b, i] = ACC[LOSS, b, i] + ell
-                    ACC[EXPECTED, b, i] = ACC[EXPECTED, b, i] + expected(x, fp)
-                    s0, s1, s2 = suff(ACC[S0, b, i], ACC[S1, b, i], ACC[S2, b, i], a0, a1)
-                    ACC[S0, b, i] = s0
-                    ACC[S1, b, i] = s1
-                    ACC[S2, b, i] = s2
-                    gw = widen(g)
-                    ACC[SG2, b, i] = ACC[SG2, b, i] + gw * gw
-                    ACC[MAG, b, i] = smaximum(ACC[MAG, b, i], sabs(gw))
-                    vh_old = LN[VH, b, i]
-                    m, v, vh, xhat, eta, hat, weight, root = update(
-                        x, LN[M, b, i], LN[V, b, i], vh_old, g,
-                        SCHL[gi, 0], SCHL[gi, 1], SCHL[gi, 2], SCHL[gi, 3], SCHL[gi, 4],
-                        SCHL[gi, 5], SCHL[gi, 6], SCHL[gi, 7], SCHL[gi, 8], SCHL[gi, 9],
-                        SCHL[gi, 10], SCHL[gi, 11], SCHL[gi, 12], SCHL[gi, 13], SCHL[gi, 14],
-                        SCHS[gi, 0], SCHS[gi, 1])
-                    drop = gt(vh_old, vh)
-                    CNT[VHDEC, b, i] = CNT[VHDEC, b, i] + certain(drop)
-                    CNT[VHUND, b, i] = CNT[VHUND, b, i] + unknown(drop)
-                    best, c1, u1, tb, f1 = track(eta, LN[EPREV, b, i], LN[EMAX, b, i],
-                                                 CNT[ECNT, b, i], CNT[EUND, b, i],
-                                                 CNT[ETMAX, b, i], CNT[EFIRST, b, i], t)
-                    LN[EMAX, b, i] = best
-                    CNT[ECNT, b, i] = c1
-                    CNT[EUND, b, i] = u1
-                    CNT[ETMAX, b, i] = tb
-                    CNT[EFIRST, b, i] = f1
-                    best, c1, u1, tb, f1 = track(hat, LN[HPREV, b, i], LN[HMAX, b, i],
-                                                 CNT[HCNT, b, i], CNT[HUND, b, i],
-                                                 CNT[HTMAX, b, i], CNT[HFIRST, b, i], t)
-                    LN[HMAX, b, i] = best
-                    CNT[HCNT, b, i] = c1
-                    CNT[HUND, b, i] = u1
-                    CNT[HTMAX, b, i] = tb
-                    CNT[HFIRST, b, i] = f1
-                    term_b1, term_energy = bound_terms(root, m, SCHS[gi, 0], SCHS[gi, 1])
-                    ACC[B1, b, i] = ACC[B1, b, i] + term_b1
-                    ACC[ENERGY, b, i] = ACC[ENERGY, b, i] + term_energy
-                    if clip:
-                        xnew = minimum(maximum(xhat, lo), hi)
-                    else:
-                        xnew = xhat
-                    if not isfinite(xnew):
-                        ERR[0] = 3
-                        ERR[1] = t
-                        ERR[2] = b
-                        ERR[3] = i
-                        return
-                    if t <= ntrace:
-                        TR[t - 1, b, i, 0] = x
-                        TR[t - 1, b, i, 1] = g
-                        TR[t - 1, b, i, 2] = m
-                        TR[t - 1, b, i, 3] = v
-                        TR[t - 1, b, i, 4] = vh
-                        TR[t - 1, b, i, 5] = eta
-                        TR[t - 1, b, i, 6] = hat
-                        TR[t - 1, b, i, 7] = xhat
-                        if not coupled:
-                            TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + ell
-                        TRS[t - 1, b, 1] = SCHS[gi, 0]
-                        TRS[t - 1, b, 2] = SCHS[gi, 1]
-                    LN[M, b, i] = m
-                    LN[V, b, i] = v
-                    LN[VH, b, i] = vh
-                    LN[EPREV, b, i] = eta
-                    LN[HPREV, b, i] = hat
-                    LN[XL, b, i] = x
-                    LN[X, b, i] = xnew
-                    LN[W, b, i] = weight
-                if set_kind == "ball":
-                    project(LN[X], LN[W], R, b)
+                        a0, a1 = data(t, i, b, FP, IP, tab)
+                        bad = bad | lane_step(t, b, i, z, a0, a1, co, FP, LN, ACC, CNT, TR, TRS,
+                                              lo, hi)
+                    if set_kind == "ball":
+                        project(LN[X], LN[W], R, b)
+            if bad != 0:
+                _locate(t, LN, ACC, IACC, ERR)
+                return
             k = kpos[0]
             if k < K and t == ck[k]:
                 for b in range(B):
@@ -302,13 +307,45 @@ def make_scalar_kernel(ar, variant, problem, jit):
                 kpos[0] = k + 1
         return
 
+    @jit
+    def _locate(t, LN, ACC, IACC, ERR):
+        """Find the first lane whose state became non-finite at step t (after the fact)."""
+        B = LN.shape[1]
+        d = LN.shape[2]
+        for b in range(B):
+            if not sisfinite(IACC[b]):
+                ERR[0] = ERR_LOSS
+                ERR[1] = t
+                ERR[2] = b
+                ERR[3] = -1
+                return
+            for i in range(d):
+                code = 0
+                if not (isfinite(LN[M, b, i]) and isfinite(LN[V, b, i])):
+                    code = ERR_GRAD
+                elif not sisfinite(ACC[LOSS, b, i]):
+                    code = ERR_LOSS
+                elif not isfinite(LN[X, b, i]):
+                    code = ERR_ITERATE
+                if code != 0:
+                    ERR[0] = code
+                    ERR[1] = t
+                    ERR[2] = b
+                    ERR[3] = i
+                    return
+        ERR[0] = ERR_ITERATE
+        ERR[1] = t
+        ERR[2] = 0
+        ERR[3] = -1
+
     return kernel
 
 
 def make_vector_kernel(ar, variant, problem):
     """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays."""
     xp, sp = ar.xp, ar.sp
-    schedule, update = make_rule(variant, xp, sp)
+    rule = make_rule(variant, xp, sp)
+    schedule, update = rule.schedule, rule.update
     P = problem.lanes(ar)
     track, bound_terms = make_lane_stats(xp, sp, lambda f: f)
     set_kind = problem.set.kind
@@ -331,8 +368,9 @@ def make_vector_kernel(ar, variant, problem):
         for t in range(t0, t1 + 1):
             tf = sp.ifloat(t)
             co = schedule(tf, *HP)
+            P.advance(ALL, IP)
             tab = SEQ[:, t - 1, :] if t <= L else TAIL
-            a0, a1 = P.data(t, I, FP, IP, tab)
+            a0, a1 = P.data(t, I, ALL, FP, IP, tab)
             x = LN[X]
             if P.coupled:
                 z = rowsum(P.margin(x, a0, a1))
@@ -358,13 +396,13 @@ def make_vector_kernel(ar, variant, problem):
                 ERR[:] = [ERR_LOSS, t, b, i]
                 return
             ACC[LOSS] += ell
-            ACC[EXPECTED] += P.expected(x, FP)
+            ACC[EXPECTED] += P.expected(x, ALL, FP)
             ACC[S0], ACC[S1], ACC[S2] = P.suff(ACC[S0], ACC[S1], ACC[S2], a0, a1)
             gw = sp.cast(g)
             ACC[SG2] += gw * gw
             ACC[MAG] = sp.maximum(ACC[MAG], sp.abs(gw))
             vh_old = LN[VH]
-            m, v, vh, xhat, eta, hat, weight, root = update(x, LN[M], LN[V], vh_old, g, *co)
+            m, v, vh, xhat, eta, hat, weight, root = update(x, LN[M], LN[V], vh_old, g, co)
             drop = xp.gt(vh_old, vh)
             CNT[VHDEC] += xp.certain(drop)
             CNT[VHUND] += xp.unknown(drop)
@@ -418,6 +456,9 @@ def make_vector_kernel(ar, variant, problem):
                 kpos[0] = k + 1
 
     return kernel
+
+
+ALL = slice(None)
 
 
 def _host(value):

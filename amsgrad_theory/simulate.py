@@ -204,10 +204,12 @@ def _kernel(ar, variant, problem):
         import numba
 
         jit = numba.njit(error_model="numpy")
+        inline_jit = numba.njit(error_model="numpy", inline="always")
     else:
         def jit(f):
             return f
-    kernel = K.make_scalar_kernel(ar, variant, problem, jit)
+        inline_jit = jit
+    kernel = K.make_scalar_kernel(ar, variant, problem, jit, inline_jit)
     if compiled:
         kernel = jit(kernel)
         _KERNEL_CACHE[key] = kernel
@@ -306,43 +308,56 @@ def _snapshot_all(problem, ck) -> bool:
 
 
 class _ScalarState(_State):
+    """Arrays of the lane-loop kernel, instances sorted by their (β1, β2, λ) group.
+
+    ``pos[b]`` is the row of instance b; accessors take the instance index and map it.
+    """
+
     def __init__(self, ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
         B, d = problem.B, problem.d
         lane_dt = ar.lane_dtype
         sdt = ar.scalar_dtype
         self.ar, self.problem, self.ck = ar, problem, ck
-        keys = [tuple(row[k] for k in HYPERPARAMETERS) for row in hp_rows]
-        unique = list(dict.fromkeys(keys))
-        self.GRP = np.array([unique.index(k) for k in keys], dtype=np.int64)
-        self.HPU = np.empty((len(unique), len(HYPERPARAMETERS)), dtype=sdt)
-        for gi, row in enumerate(unique):
-            for j, text in enumerate(row):
-                self.HPU[gi, j] = ar.scalar(text)
+        gkeys = [(row["beta1"], row["beta2"], row["beta1_decay"]) for row in hp_rows]
+        groups = list(dict.fromkeys(gkeys))
+        order = sorted(range(B), key=lambda b: groups.index(gkeys[b]))   # stable
+        self.order = order
+        self.pos = [0] * B
+        for row, b in enumerate(order):
+            self.pos[b] = row
+        G = len(groups)
+        self.HPG = np.empty((G, 3), dtype=sdt)
+        for g, key in enumerate(groups):
+            for j, text in enumerate(key):
+                self.HPG[g, j] = ar.scalar(text)
+        counts = [gkeys.count(key) for key in groups]
+        self.GS = np.array([0] + list(np.cumsum(counts)), dtype=np.int64)
+        self.HPI = np.empty((B, 4), dtype=sdt)
         nfp = max(1, len(problem.float_params))
-        self.FP = np.zeros((B, nfp), dtype=sdt)
+        self.FP = np.empty((nfp, B), dtype=sdt)
+        self.FP[...] = ar.scalar(0)
         nip = max(1, len(problem.int_params))
-        self.IP = np.zeros((B, nip), dtype=np.int64)
-        for b in range(B):
-            for j, text in enumerate(problem.float_values(b)):
-                self.FP[b, j] = ar.scalar(text)
-            for j, value in enumerate(problem.int_values(b)):
-                self.IP[b, j] = value
-        if sdt is object:
-            for b in range(B):
-                for j in range(len(problem.float_params), nfp):
-                    self.FP[b, j] = ar.scalar(0)
+        self.IP = np.zeros((nip, B), dtype=np.int64)
         rows, tails = problem.table()
         L = len(rows[0]) if rows and rows[0] else 0
-        self.SEQ = np.zeros((B, max(L, 0), d), dtype=lane_dt)
-        self.TAIL = np.zeros(B, dtype=lane_dt)
+        self.SEQ = np.empty((B, L, d), dtype=lane_dt)
+        self.TAIL = np.empty(B, dtype=lane_dt)
         for b in range(B):
-            self.TAIL[b] = ar.lane(tails[b])
+            r = self.pos[b]
+            for j, key in enumerate(("alpha", "eps", "eps_root", "weight_decay")):
+                self.HPI[r, j] = ar.scalar(hp_rows[b][key])
+            for j, text in enumerate(problem.float_values(b)):
+                self.FP[j, r] = ar.scalar(text)
+            for j, value in enumerate(problem.int_values(b)):
+                self.IP[j, r] = value
+            self.TAIL[r] = ar.lane(tails[b])
             for t in range(L):
                 for i in range(d):
-                    self.SEQ[b, t, i] = ar.lane(rows[b][t][i])
-        lo, hi = problem.box_bounds()
-        self.LOHI = np.zeros(2, dtype=lane_dt)
+                    self.SEQ[r, t, i] = ar.lane(rows[b][t][i])
+        self.LOHI = np.empty(2, dtype=lane_dt)
+        self.LOHI[...] = ar.lane("0")
         if problem.set.kind == "box":
+            lo, hi = problem.box_bounds()
             self.LOHI[0], self.LOHI[1] = ar.lane(lo), ar.lane(hi)
         self.R = ar.lane(problem.set.radius) if problem.set.kind == "ball" else ar.lane("1")
         zero_l, zero_s = ar.lane("0"), ar.scalar("0")
@@ -358,11 +373,8 @@ class _ScalarState(_State):
         self.IACC = np.empty(B, dtype=sdt)
         self.IACC[...] = zero_s
         self.CNT = np.zeros((K.N_CNT, B, d), dtype=np.int64)
-        G = len(unique)
-        self.SCHL = np.empty((G, K.N_COEF_LANE), dtype=lane_dt)
-        self.SCHL[...] = zero_l
-        self.SCHS = np.empty((G, 2), dtype=sdt)
-        self.SCHS[...] = zero_s
+        self.PW = np.empty((G, 8), dtype=sdt)
+        self.PW[...] = zero_s
         nk = len(ck)
         self.REC = np.empty((B, nk, K.N_REC), dtype=sdt)
         self.REC[...] = zero_s
@@ -380,36 +392,39 @@ class _ScalarState(_State):
         self.kpos = np.zeros(1, dtype=np.int64)
 
     def run(self, kernel, t0, t1):
-        kernel(t0, t1, self.ck, self.kpos, self.HPU, self.GRP, self.FP, self.IP, self.SEQ,
-               self.TAIL, self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT, self.SCHL,
-               self.SCHS, self.REC, self.SNAP, self.XS, self.TR, self.TRS, self.ERR)
+        kernel(t0, t1, self.ck, self.kpos, self.HPI, self.HPG, self.GS, self.FP, self.IP,
+               self.SEQ, self.TAIL, self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT,
+               self.PW, self.REC, self.SNAP, self.XS, self.TR, self.TRS, self.ERR)
+        if int(self.ERR[0]) != 0:
+            self.ERR[2] = self.order[int(self.ERR[2])]
 
-    # uniform accessors used by _collect
+    # accessors by instance index
     def lane(self, row, b):
-        return list(self.LN[row, b])
+        return list(self.LN[row, self.pos[b]])
 
     def acc(self, row, b):
-        return list(self.ACC[row, b])
+        return list(self.ACC[row, self.pos[b]])
 
     def cnt(self, row, b):
-        return [int(c) for c in self.CNT[row, b]]
+        return [int(c) for c in self.CNT[row, self.pos[b]]]
 
     def rec(self, b):
-        return self.REC[b]
+        return self.REC[self.pos[b]]
 
     def iacc(self, b):
-        return self.IACC[b]
+        return self.IACC[self.pos[b]]
 
     def snap(self, b, k):
-        return [list(self.SNAP[b, k, j]) for j in range(3)]
+        return [list(self.SNAP[self.pos[b], k, j]) for j in range(3)]
 
     def xs(self, b):
-        return self.XS[b]
+        return self.XS[self.pos[b]]
 
     def trace_dict(self):
-        out = {name: self.TR[:, :, :, j] for j, name in enumerate(K.TRACE_FIELDS)}
+        inverse = np.array(self.pos)
+        out = {name: self.TR[:, inverse, :, j] for j, name in enumerate(K.TRACE_FIELDS)}
         for j, name in enumerate(K.TRACE_SCALARS):
-            out[name] = self.TRS[:, :, j]
+            out[name] = self.TRS[:, inverse, j]
         return out
 
 
@@ -454,14 +469,22 @@ class _VectorState(_State):
                 return np.array(values, dtype=dtype or np.float64)[:, None]
             self.I = np.arange(d, dtype=np.uint64)[None, :]
         self.HP = [col([ar.scalar(row[k]) for row in hp_rows]) for k in HYPERPARAMETERS]
-        self.FP = [col([ar.scalar(t) for t in [problem.float_values(b)[j] for b in range(B)]])
-                   for j in range(len(problem.float_params))]
-        ints = [[problem.int_values(b)[j] for b in range(B)]
-                for j in range(len(problem.int_params))]
+        nfp = max(1, len(problem.float_params))
+        fps = np.zeros((nfp, B, 1), dtype=np.float64)
+        for j in range(len(problem.float_params)):
+            for b in range(B):
+                fps[j, b, 0] = ar.scalar(problem.float_values(b)[j])
+        nip = max(1, len(problem.int_params))
+        ints = np.zeros((nip, B, 1), dtype=np.int64)
+        for j in range(len(problem.int_params)):
+            for b in range(B):
+                ints[j, b, 0] = problem.int_values(b)[j]
         if torch_mode:
-            self.IP = [ar.xp.uint(np.array(v, dtype=np.int64)[:, None]) for v in ints]
+            self.FP = torch.tensor(fps, dtype=sdt, device=dev)
+            self.IP = torch.tensor(ints, dtype=torch.int64, device=dev)
         else:
-            self.IP = [np.array(v, dtype=np.uint64)[:, None] for v in ints]
+            self.FP = fps
+            self.IP = ints.astype(np.uint64)
         rows, tails = problem.table()
         L = len(rows[0]) if rows and rows[0] else 0
         seq = np.array([[[float(Fraction(s)) for s in r] for r in rows[b]] for b in range(B)],

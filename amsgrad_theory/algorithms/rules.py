@@ -4,11 +4,12 @@
 namespaces into two pure functions:
 
 ``schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd) -> Coefficients``
+(= ``finish(alpha, eps, eps_root, wd, *powers(tf, beta1, beta2, lam))``)
     everything that depends only on the step index t (given as ``tf``, t in the scalar
     arithmetic) and the hyperparameters: α_t, β1,t, β2,t, the bias corrections 1 − β^t and the
     step-size factors, computed in the scalar arithmetic and rounded to the lane dtype.
 
-``update(x, m, v, vhat, g, *coefficients) -> (m, v, vhat, xhat, eta, eta_hat, weight, root)``
+``update(x, m, v, vhat, g, coefficients) -> (m, v, vhat, xhat, eta, eta_hat, weight, root)``
     one step for one coordinate (or, in the vector engines, for whole arrays): the new state,
     the point x̂_{t+1} before projection, the effective steps η_t and η̂_t computed from the
     denominator the step actually divides by, the projection weight (√v̂_t for the paper's
@@ -56,8 +57,22 @@ class Coefficients(NamedTuple):
     beta1_scalar: object   # β1,t in the scalar arithmetic (for statistics)
 
 
-def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Callable]:
-    """Build ``(schedule, update)`` for ``variant`` over lane namespace ``xp``, scalar ``sp``.
+class Rule(NamedTuple):
+    """The functions of one variant over one arithmetic (see the module docstring).
+
+    ``schedule = finish ∘ powers``: ``powers(tf, β1, β2, λ)`` holds everything expensive and
+    α-free (β^t, √t), so a batch computes it once per distinct (β1, β2, λ) and step;
+    ``finish(α, ε, ε_root, wd, *powers)`` is cheap and runs per instance.
+    """
+
+    schedule: Callable
+    update: Callable
+    powers: Callable
+    finish: Callable
+
+
+def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
+    """Build the :class:`Rule` of ``variant`` over lane namespace ``xp``, scalar ``sp``.
 
     ``jit`` is applied to every function built here (numba for the compiled float engine).
     """
@@ -98,12 +113,13 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Call
             return beta1 / tf
         return beta1
 
+    one_s = 1.0
+
     @jit
-    def schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd):
-        if alpha_inv_sqrt:
-            a_t = alpha / ssqrt(tf)
-        else:
-            a_t = alpha
+    def powers(tf, beta1, beta2, lam):
+        """The expensive, α-free part of the schedule (shared by instances with equal β1, β2, λ):
+        (√t, β1,t, AdamX ratio, β2,t, 1 − β1^t, 1 − β2^t, (1 − β2^t)^½ as pow, √(1 − β2^t))."""
+        sqrt_t = ssqrt(tf)
         b1 = beta1_at(beta1, lam, tf)
         if max_rule == "adamx":
             if tf > 1.0:
@@ -111,22 +127,32 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Call
                 ratio = (1.0 - b1) / (1.0 - b1_prev)
                 adamx = ratio * ratio
             else:
-                adamx = 1.0 + 0.0 * tf
+                adamx = one_s + 0.0 * tf
         else:
-            adamx = 1.0 + 0.0 * tf
+            adamx = one_s + 0.0 * tf
         if beta2_inv_t:
             b2 = 1.0 - 1.0 / tf
         else:
             b2 = beta2
+        bc1 = (1.0 - beta1 ** tf) if correct_m else one_s + 0.0 * tf
+        bc2 = (1.0 - beta2 ** tf) if (correct_v_before or correct_v_after) else one_s + 0.0 * tf
+        sbc2 = bc2 ** 0.5 if correct_v_after else one_s + 0.0 * tf   # torch: bc2 ** 0.5
+        rbc2 = ssqrt(bc2) if step_form == "folded" else one_s + 0.0 * tf
+        return sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2
+
+    @jit
+    def finish(alpha, eps, eps_root, wd, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2):
+        """The per-instance part: α_t, the step factor of the form, ε, weight decay."""
+        if alpha_inv_sqrt:
+            a_t = alpha / sqrt_t
+        else:
+            a_t = alpha
         w1 = 1.0 - b1
         w2 = 1.0 - b2
-        bc1 = (1.0 - beta1 ** tf) if correct_m else 1.0 + 0.0 * tf
-        bc2 = (1.0 - beta2 ** tf) if (correct_v_before or correct_v_after) else 1.0 + 0.0 * tf
-        sbc2 = bc2 ** 0.5 if correct_v_after else 1.0 + 0.0 * tf
         if step_form == "scaled":
             step = a_t / bc1
         elif step_form == "folded":
-            step = a_t * ssqrt(bc2) / bc1
+            step = a_t * rbc2 / bc1
         else:
             step = a_t
         if decoupled:
@@ -134,7 +160,7 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Call
             decay = 1.0 - a_t * wd
         else:
             l2 = wd
-            decay = 1.0 + 0.0 * wd
+            decay = one_s + 0.0 * wd
         w1_lane = cast(w1)
         return Coefficients(
             cast(step), cast(a_t), cast(b1), w1_lane, one - w1_lane, cast(b2), cast(w2),
@@ -143,8 +169,15 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Call
         )
 
     @jit
-    def update(x, m, v, vhat, g, step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2,
-               adamx, eps, eps_root, wd, decay, alpha_scalar, beta1_scalar):
+    def schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd):
+        """Every coefficient of step t: ``finish(α, ε, ε_root, wd, *powers(t, β1, β2, λ))``."""
+        sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2 = powers(tf, beta1, beta2, lam)
+        return finish(alpha, eps, eps_root, wd, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2)
+
+    @jit
+    def update(x, m, v, vhat, g, co):
+        (step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2, adamx, eps, eps_root, wd,
+         decay, _, _) = co
         # weight decay: L2 adds wd·x to the gradient (it then enters m, v and the max)
         if not decoupled:
             g = g + wd * x
@@ -223,4 +256,4 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> tuple[Callable, Call
             weight = one + zero * root
         return m, v, vhat, xhat, eta, eta_hat, weight, root
 
-    return schedule, update
+    return Rule(schedule, update, powers, finish)

@@ -51,12 +51,16 @@ from .sets import FeasibleSet
 class ProblemLanes(NamedTuple):
     """The lane functions of a problem, built over one arithmetic (see :meth:`Problem.lanes`).
 
-    ``data(t, i, fp, ip, tab) -> (a0, a1)`` lane-dtype data of coordinate i at step t;
+    ``data(t, i, b, FP, IP, tab) -> (a0, a1)`` lane-dtype data of coordinate i of instance b at
+    step t, from the float and integer parameter tables ``FP[k, b]``, ``IP[k, b]`` (in the
+    vector engines b is a slice and these are columns);
     ``margin(x, a0, a1)`` the coordinate's term of z (coupled families; else 0);
     ``grad(x, a0, a1, z) -> g``; ``loss(x, a0, a1) -> ℓ`` the coordinate's share of f_t(x)
     (separable families; in the scalar arithmetic); ``loss_z(z) -> f_t(x)`` (coupled families);
-    ``suff(s0, s1, s2, a0, a1) -> (s0, s1, s2)``; ``expected(x, fp) -> F_i(x)`` the coordinate's
-    share of E f_t(x) (Bernoulli; else 0).
+    ``suff(s0, s1, s2, a0, a1) -> (s0, s1, s2)``; ``expected(x, b, FP) -> F_i(x)`` the coordinate's
+    share of E f_t(x) (Bernoulli; else 0); ``advance(b, IP)`` updates the instance's integer state
+    once per step before its data are read (the periodic family keeps t mod period there, so
+    no lane ever divides).
     """
 
     coupled: bool
@@ -67,6 +71,15 @@ class ProblemLanes(NamedTuple):
     loss_z: Callable
     suff: Callable
     expected: Callable
+    advance: Callable
+
+
+def _no_advance(jit):
+    @jit
+    def advance(b, IP):
+        return None
+
+    return advance
 
 
 @dataclass
@@ -111,7 +124,7 @@ class Problem:
         return [str(self.params[b][k]) for k in self.float_params]
 
     def int_values(self, b: int) -> list[int]:
-        return [int(self.params[b][k]) for k in self.int_params]
+        return [int(self.params[b].get(k, 0)) for k in self.int_params]
 
     def table(self) -> tuple[list, list]:
         """(rows, tails): the gradient table (B × L × d decimal strings) and tail values."""
@@ -221,7 +234,7 @@ class _LinearLanes:
     """Lane functions shared by the linear families (g = a0, ℓ = a0·x, G += a0)."""
 
     @staticmethod
-    def build(ar, jit, data, expected=None):
+    def build(ar, jit, data, expected=None, advance=None):
         xp, sp = ar.xp, ar.sp
         zero = xp.zero
         szero = sp.cast(0.0)
@@ -249,15 +262,16 @@ class _LinearLanes:
 
         if expected is None:
             @jit
-            def expected(x, fp):
+            def expected(x, b, FP):
                 return szero
 
-        return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected)
+        return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected,
+                            advance or _no_advance(jit))
 
 
 class PeriodicLinear(Problem):
     float_params = ("C", "c")
-    int_params = ("period",)
+    int_params = ("period", "phase")   # phase = t mod period, kept by advance()
 
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
@@ -269,11 +283,15 @@ class PeriodicLinear(Problem):
         zero = xp.zero
 
         @jit
-        def data(t, i, fp, ip, tab):
-            big = (t % ip[0]) == 1
-            return where(big, cast(fp[0]), -cast(fp[1])), zero
+        def advance(b, IP):
+            nxt = IP[1, b] + 1
+            IP[1, b] = where(nxt == IP[0, b], 0 * nxt, nxt)
 
-        return _LinearLanes.build(ar, jit, data)
+        @jit
+        def data(t, i, b, FP, IP, tab):
+            return where(IP[1, b] == 1, cast(FP[0, b]), -cast(FP[1, b])), zero
+
+        return _LinearLanes.build(ar, jit, data, advance=advance)
 
     def comparator(self, ar, suff, t, b=0):
         return linear_comparator(ar, self, suff[0])
@@ -297,13 +315,13 @@ class BernoulliLinear(Problem):
         zero = xp.zero
 
         @jit
-        def data(t, i, fp, ip, tab):
-            h = draw(U(ip[0]), U(t), U(0), U(0))
-            return where(h < U(ip[1]), cast(fp[0]), -cast(fp[1])), zero
+        def data(t, i, b, FP, IP, tab):
+            h = draw(U(IP[0, b]), U(t), U(0), U(0))
+            return where(h < U(IP[1, b]), cast(FP[0, b]), -cast(FP[1, b])), zero
 
         @jit
-        def expected(x, fp):
-            return fp[2] * widen(x)
+        def expected(x, b, FP):
+            return FP[2, b] * widen(x)
 
         return _LinearLanes.build(ar, jit, data, expected)
 
@@ -329,7 +347,7 @@ class GradientSequence(Problem):
         zero = ar.xp.zero
 
         @jit
-        def data(t, i, fp, ip, tab):
+        def data(t, i, b, FP, IP, tab):
             return tab, zero
 
         return _LinearLanes.build(ar, jit, data)
@@ -352,16 +370,16 @@ class _RandomBase(Problem):
         ifloat = sp.ifloat
 
         @jit
-        def active(t, i, ip):
-            return draw(U(ip[0]), U(t), U(i), U(0)) < U(ip[1])
+        def active(t, i, b, IP):
+            return draw(U(IP[0, b]), U(t), U(i), U(0)) < U(IP[1, b])
 
         @jit
-        def unit(t, i, ip, ch):
-            return ifloat(bits23(draw(U(ip[0]), U(t), U(i), U(ch)))) * inv
+        def unit(t, i, b, IP, ch):
+            return ifloat(bits23(draw(U(IP[0, b]), U(t), U(i), U(ch)))) * inv
 
         @jit
-        def mean(i, ip):
-            return unit(0, i, ip, 7) - 0.5
+        def mean(i, b, IP):
+            return unit(0, i, b, IP, 7) - 0.5
 
         return active, unit, mean
 
@@ -394,9 +412,9 @@ class RandomLinear(_RandomBase):
         active, unit, mean = self.random_lanes(ar, jit)
 
         @jit
-        def data(t, i, fp, ip, tab):
-            value = cast(fp[0]) * cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
-            return where(active(t, i, ip), value, zero), zero
+        def data(t, i, b, FP, IP, tab):
+            value = cast(FP[0, b]) * cast(mean(i, b, IP) + (unit(t, i, b, IP, 1) - 0.5))
+            return where(active(t, i, b, IP), value, zero), zero
 
         return _LinearLanes.build(ar, jit, data)
 
@@ -422,9 +440,9 @@ class RandomQuadratic(_RandomBase):
         active, unit, mean = self.random_lanes(ar, jit)
 
         @jit
-        def data(t, i, fp, ip, tab):
-            h = where(active(t, i, ip), cast(unit(t, i, ip, 2) + 0.5), zero)
-            c = cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
+        def data(t, i, b, FP, IP, tab):
+            h = where(active(t, i, b, IP), cast(unit(t, i, b, IP, 2) + 0.5), zero)
+            c = cast(mean(i, b, IP) + (unit(t, i, b, IP, 1) - 0.5))
             return h, c
 
         @jit
@@ -451,10 +469,11 @@ class RandomQuadratic(_RandomBase):
             return s0 + h, s1 + h * c, s2 + h * c * c * 0.5
 
         @jit
-        def expected(x, fp):
+        def expected(x, b, FP):
             return szero
 
-        return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected)
+        return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected,
+                            _no_advance(jit))
 
     def comparator(self, ar, suff, t, b=0):
         return quadratic_comparator(ar, self, suff[0], suff[1], suff[2])
@@ -477,9 +496,9 @@ class _MarginFamily(_RandomBase):
         active, unit, mean = self.random_lanes(ar, jit)
 
         @jit
-        def data(t, i, fp, ip, tab):
-            y = swhere(slt(unit(t, 0, ip, 3), 0.5), -1.0, 1.0)
-            a = where(active(t, i, ip), cast(y * mean(i, ip) + (unit(t, i, ip, 1) - 0.5)), zero)
+        def data(t, i, b, FP, IP, tab):
+            y = swhere(slt(unit(t, 0, b, IP, 3), 0.5), -1.0, 1.0)
+            a = where(active(t, i, b, IP), cast(y * mean(i, b, IP) + (unit(t, i, b, IP, 1) - 0.5)), zero)
             return a, cast(y)
 
         @jit
@@ -495,7 +514,7 @@ class _MarginFamily(_RandomBase):
             return s0, s1, s2
 
         @jit
-        def expected(x, fp):
+        def expected(x, b, FP):
             return szero
 
         return data, margin, loss, suff, expected
@@ -534,7 +553,8 @@ class RandomLogistic(_MarginFamily):
             s = swhere(sge(z, szero), e / (1.0 + e), 1.0 / (1.0 + e))  # σ(−z)
             return -(a1 * a0) * cast(s)
 
-        return ProblemLanes(True, data, margin, grad, loss, loss_z, suff, expected)
+        return ProblemLanes(True, data, margin, grad, loss, loss_z, suff, expected,
+                            _no_advance(jit))
 
 
 class RandomHinge(_MarginFamily):
@@ -553,7 +573,8 @@ class RandomHinge(_MarginFamily):
             # a subgradient: −y a where the margin is < 1, else 0
             return where(slt(z, 1.0), -(a1 * a0), zero)
 
-        return ProblemLanes(True, data, margin, grad, loss, loss_z, suff, expected)
+        return ProblemLanes(True, data, margin, grad, loss, loss_z, suff, expected,
+                            _no_advance(jit))
 
 
 FAMILIES: dict[str, type] = {
