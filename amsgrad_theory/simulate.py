@@ -421,10 +421,12 @@ class _ScalarState(_State):
         return self.XS[self.pos[b]]
 
     def trace_dict(self):
-        inverse = np.array(self.pos)
-        out = {name: self.TR[:, inverse, :, j] for j, name in enumerate(K.TRACE_FIELDS)}
+        inverse = np.array(self.pos, dtype=np.int64)
+        tr = self.TR[:, inverse]          # (T, B, d, channels) in instance order
+        trs = self.TRS[:, inverse]
+        out = {name: tr[..., j] for j, name in enumerate(K.TRACE_FIELDS)}
         for j, name in enumerate(K.TRACE_SCALARS):
-            out[name] = self.TRS[:, inverse, j]
+            out[name] = trs[..., j]
         return out
 
 
