@@ -83,7 +83,15 @@ def test_weighted_ball_projection_solves_the_kkt_system(pairs, R):
     res = minimize(lambda z: np.sum(w * (z - y) ** 2), np.zeros_like(y), method="SLSQP",
                    constraints=[{"type": "ineq", "fun": lambda z: R * R - z @ z}],
                    options={"ftol": 1e-14, "maxiter": 500})
-    assert np.sum(w * (x - y) ** 2) <= np.sum(w * (res.x - y) ** 2) + 1e-8
+    feasible = res.x * min(1.0, R / max(np.linalg.norm(res.x), 1e-300))
+    assert np.sum(w * (x - y) ** 2) <= np.sum(w * (feasible - y) ** 2) * (1 + 1e-9) + 1e-12
+    # KKT: x_i (w_i + μ) = w_i y_i for one multiplier μ ≥ 0, and μ > 0 only on the sphere
+    if np.linalg.norm(y) > R:
+        mu = [w[i] * (y[i] - x[i]) / x[i] for i in range(len(y)) if abs(x[i]) > 1e-6]
+        assert all(m >= -1e-7 for m in mu) and np.ptp(mu) <= 1e-6 * max(1.0, max(mu))
+        assert abs(np.linalg.norm(x) - R) <= 1e-12 * max(1.0, R)
+    else:
+        assert np.array_equal(x, y)
 
 
 def test_weighted_projection_is_not_rescaling():
