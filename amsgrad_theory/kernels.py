@@ -1,11 +1,15 @@
 """The run loop, written once per engine and composed from the variant's and problem's functions.
 
-Two skeletons exist because there are two ways to iterate, not two ways to compute:
+The skeletons differ in how they iterate, never in what they compute. All of them call
+:func:`lane_math` — one pure function of scalars (or whole arrays) holding the step of one lane:
+gradient, loss, update, statistics — and only move values between arrays and it:
 
-* :func:`make_scalar_kernel` loops over instances b and coordinates i and calls the lane
-  functions on scalars. Left as Python it runs mpmath, arb and IEEE floats; compiled by numba it
-  is the fast CPU path (the inner loop over instances vectorises for d = 1).
-* :func:`make_vector_kernel` calls the same lane functions once per step on whole ``(B, d)``
+* :func:`make_scalar_kernel` loops over steps, instances and coordinates on scalars. Left as
+  Python it runs mpmath, arb and IEEE floats; compiled by numba it runs every problem.
+* :func:`make_blocked_kernel` (numba, separable problems in d = 1) loops over blocks of
+  instances, then steps, then the instances of the block, on scratch rows in L1: that inner
+  loop has no calls and no aliasing, and LLVM vectorises it.
+* :func:`make_vector_kernel` calls the same lane function once per step on whole ``(B, d)``
   arrays (numpy, torch on any device).
 
 Everything a step computes comes from :func:`~amsgrad_theory.algorithms.rules.make_rule`
@@ -32,6 +36,8 @@ moment v̂ decreased.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -96,24 +102,69 @@ def make_lane_stats(xp, sp, jit):
     return track, bound_terms
 
 
-def make_scalar_kernel(ar, variant, problem, jit, inline_jit=None):
-    """The lane-loop kernel (see the module docstring); ``jit`` compiles each piece.
+def _lane_parts(ar, variant, problem, jit):
+    """The functions every kernel composes, built over ``ar`` and compiled by ``jit``.
 
-    Instances come sorted by their (β1, β2, λ) group (``GS`` holds the group offsets): the
-    expensive α-free part of the schedule (``powers``) is computed once per group and step,
-    the cheap part (``finish``) per instance, so the innermost loop over instances of a group
-    has loop-invariant coefficients and — compiled by numba for d = 1 — vectorises.
-    Non-finite values do not branch inside the loop: each lane returns an error code, the loop
-    ORs them, and the offending lane is located afterwards.
+    ``lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi) -> (lane, acc, cnt, out, code)``
+    is the whole step of one coordinate, as values in and values out (tuples of scalars, or of
+    arrays in the vector engines):
+
+    * ``lane``  = (x, m, v, v̂, η_{t−1}, η̂_{t−1}, max rel η, max rel η̂) in the lane dtype; the
+      result has x_{t+1} (before a coupled projection), m_t, v_t, v̂_t, η_t, η̂_t, the maxima,
+      x_t and the projection weight;
+    * ``acc``   = the nine accumulators (module docstring), scalar arithmetic;
+    * ``cnt``   = the ten counters;
+    * ``out``   = (g_t, x̂_{t+1}, f_t share) for traces;
+    * ``code``  = 0, or the error code of a non-finite gradient, loss or iterate.
     """
     xp, sp = ar.xp, ar.sp
     rule = make_rule(variant, xp, sp, jit)
-    update, powers, finish = rule.update, rule.powers, rule.finish
+    update = rule.update
     P = problem.lanes(ar, jit)
     track, bound_terms = make_lane_stats(xp, sp, jit)
-    coupled = bool(P.coupled)
-    data, margin, grad, loss, loss_z, suff, expected, advance = (
-        P.data, P.margin, P.grad, P.loss, P.loss_z, P.suff, P.expected, P.advance)
+    grad, loss, suff, expected = P.grad, P.loss, P.suff, P.expected
+    isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
+    maximum, minimum = xp.maximum, xp.minimum
+    widen = sp.cast
+    smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
+    clip = problem.set.kind == "box"
+
+    @jit
+    def lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi):
+        x, m, v, vh_old, eprev, hprev, emax, hmax = lane
+        a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2 = acc
+        (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund) = cnt
+        g = grad(x, a0, a1, z)
+        ell = loss(x, a0, a1)
+        a_loss = a_loss + ell
+        a_exp = a_exp + expected(x, fp)
+        s0, s1, s2 = suff(s0, s1, s2, a0, a1)
+        gw = widen(g)
+        a_sg2 = a_sg2 + gw * gw
+        a_mag = smaximum(a_mag, sabs(gw))
+        m, v, vh, xhat, eta, hat, weight, root = update(x, m, v, vh_old, g, co)
+        drop = gt(vh_old, vh)
+        vhdec = vhdec + certain(drop)
+        vhund = vhund + unknown(drop)
+        emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax, efirst, t)
+        hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax, hfirst, t)
+        term_b1, term_energy = bound_terms(root, m, co[15], co[16])
+        a_b1 = a_b1 + term_b1
+        a_energy = a_energy + term_energy
+        if clip:
+            xnew = minimum(maximum(xhat, lo), hi)
+        else:
+            xnew = xhat
+        bad_g = 1 - certain(isfinite(g))
+        bad_l = 1 - certain(sisfinite(ell))
+        bad_x = 1 - certain(isfinite(xnew))
+        code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
+                                                  * ERR_ITERATE)
+        return ((xnew, x, m, v, vh, eta, hat, emax, hmax, weight),
+                (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
+                (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
+                (g, xhat, ell), code)
+
     set_kind = problem.set.kind
     if set_kind == "ball":
         from .problems.sets import make_ball_projection
@@ -123,84 +174,62 @@ def make_scalar_kernel(ar, variant, problem, jit, inline_jit=None):
         @jit
         def project(Y, Wt, R, row):
             return None
-    isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
-    maximum, minimum, where = xp.maximum, xp.minimum, xp.where
-    widen = sp.cast
-    smaximum = sp.maximum
-    sisfinite, sabs, ssqrt = sp.isfinite, sp.abs, sp.sqrt
-    szero = sp.cast(0.0)
-    ifloat = sp.ifloat
-    clip = set_kind == "box"
-    separable = not coupled and set_kind != "ball"
-    inline_jit = inline_jit or jit
 
-    @inline_jit
-    def lane_step(t, b, i, z, a0, a1, co, FP, LN, ACC, CNT, TR, TRS, lo, hi):
-        x = LN[X, b, i]
-        g = grad(x, a0, a1, z)
-        ell = loss(x, a0, a1)
-        ACC[LOSS, b, i] = ACC[LOSS, b, i] + ell
-        ACC[EXPECTED, b, i] = ACC[EXPECTED, b, i] + expected(x, b, FP)
-        s0, s1, s2 = suff(ACC[S0, b, i], ACC[S1, b, i], ACC[S2, b, i], a0, a1)
-        ACC[S0, b, i] = s0
-        ACC[S1, b, i] = s1
-        ACC[S2, b, i] = s2
-        gw = widen(g)
-        ACC[SG2, b, i] = ACC[SG2, b, i] + gw * gw
-        ACC[MAG, b, i] = smaximum(ACC[MAG, b, i], sabs(gw))
-        vh_old = LN[VH, b, i]
-        m, v, vh, xhat, eta, hat, weight, root = update(x, LN[M, b, i], LN[V, b, i], vh_old, g,
-                                                        co)
-        drop = gt(vh_old, vh)
-        CNT[VHDEC, b, i] = CNT[VHDEC, b, i] + certain(drop)
-        CNT[VHUND, b, i] = CNT[VHUND, b, i] + unknown(drop)
-        best, c1, u1, tb, f1 = track(eta, LN[EPREV, b, i], LN[EMAX, b, i], CNT[ECNT, b, i],
-                                     CNT[EUND, b, i], CNT[ETMAX, b, i], CNT[EFIRST, b, i], t)
-        LN[EMAX, b, i] = best
-        CNT[ECNT, b, i] = c1
-        CNT[EUND, b, i] = u1
-        CNT[ETMAX, b, i] = tb
-        CNT[EFIRST, b, i] = f1
-        best, c1, u1, tb, f1 = track(hat, LN[HPREV, b, i], LN[HMAX, b, i], CNT[HCNT, b, i],
-                                     CNT[HUND, b, i], CNT[HTMAX, b, i], CNT[HFIRST, b, i], t)
-        LN[HMAX, b, i] = best
-        CNT[HCNT, b, i] = c1
-        CNT[HUND, b, i] = u1
-        CNT[HTMAX, b, i] = tb
-        CNT[HFIRST, b, i] = f1
-        term_b1, term_energy = bound_terms(root, m, co[15], co[16])
-        ACC[B1, b, i] = ACC[B1, b, i] + term_b1
-        ACC[ENERGY, b, i] = ACC[ENERGY, b, i] + term_energy
-        if clip:
-            xnew = minimum(maximum(xhat, lo), hi)
-        else:
-            xnew = xhat
-        if t <= TR.shape[0]:
-            TR[t - 1, b, i, 0] = x
-            TR[t - 1, b, i, 1] = g
-            TR[t - 1, b, i, 2] = m
-            TR[t - 1, b, i, 3] = v
-            TR[t - 1, b, i, 4] = vh
-            TR[t - 1, b, i, 5] = eta
-            TR[t - 1, b, i, 6] = hat
-            TR[t - 1, b, i, 7] = xhat
-            if not coupled:
-                TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + ell
-            TRS[t - 1, b, 1] = co[15]
-            TRS[t - 1, b, 2] = co[16]
-        LN[M, b, i] = m
-        LN[V, b, i] = v
-        LN[VH, b, i] = vh
-        LN[EPREV, b, i] = eta
-        LN[HPREV, b, i] = hat
-        LN[XL, b, i] = x
-        LN[X, b, i] = xnew
-        LN[W, b, i] = weight
-        bad_g = 1 - certain(isfinite(g))
-        bad_l = 1 - certain(sisfinite(ell))
-        bad_x = 1 - certain(isfinite(xnew))
-        return bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
-                                                  * ERR_ITERATE)
+    @jit
+    def locate(t, LN, ACC, IACC, ERR, offset):
+        """Find the first lane whose state became non-finite at step t (after the fact)."""
+        B = LN.shape[1]
+        d = LN.shape[2]
+        for b in range(B):
+            if not sisfinite(IACC[b]):
+                ERR[0] = ERR_LOSS
+                ERR[1] = t
+                ERR[2] = b + offset
+                ERR[3] = -1
+                return
+            for i in range(d):
+                code = 0
+                if not (isfinite(LN[M, b, i]) and isfinite(LN[V, b, i])):
+                    code = ERR_GRAD
+                elif not sisfinite(ACC[LOSS, b, i]):
+                    code = ERR_LOSS
+                elif not isfinite(LN[X, b, i]):
+                    code = ERR_ITERATE
+                if code != 0:
+                    ERR[0] = code
+                    ERR[1] = t
+                    ERR[2] = b + offset
+                    ERR[3] = i
+                    return
+        ERR[0] = ERR_ITERATE
+        ERR[1] = t
+        ERR[2] = offset
+        ERR[3] = -1
+
+    return SimpleNamespace(
+        lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
+        data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
+        locate=locate, coupled=bool(P.coupled), set_kind=set_kind,
+        separable=not P.coupled and set_kind != "ball", certain=certain, sisfinite=sisfinite,
+        smaximum=smaximum, widen=widen, ssqrt=sp.sqrt, szero=sp.cast(0.0), ifloat=sp.ifloat,
+    )
+
+
+def make_scalar_kernel(ar, variant, problem, jit):
+    """The step × instance × coordinate loop (Python, or compiled by numba); any problem.
+
+    Instances come sorted by their (β1, β2, λ) group (``GS`` holds the group offsets): the
+    expensive α-free part of the schedule (``powers``) is computed once per group and step,
+    the cheap part (``finish``) per instance. A lane's non-finite value does not branch inside
+    the loop: the lane returns an error code, the loop ORs them, and the lane is located after.
+    """
+    parts = _lane_parts(ar, variant, problem, jit)
+    lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
+    advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
+    project, locate = parts.project, parts.locate
+    certain, sisfinite, smaximum = parts.certain, parts.sisfinite, parts.smaximum
+    ifloat, szero, widen, ssqrt = parts.ifloat, parts.szero, parts.widen, parts.ssqrt
+    coupled, set_kind = parts.coupled, parts.set_kind
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                PW, REC, SNAP, XS, TR, TRS, ERR):
@@ -209,65 +238,71 @@ def make_scalar_kernel(ar, variant, problem, jit, inline_jit=None):
         L = SEQ.shape[1]
         G = HPG.shape[0]
         K = ck.shape[0]
+        ntrace = TR.shape[0]
         snap_all = SNAP.shape[1] == K
         lo = LOHI[0]
         hi = LOHI[1]
         for t in range(t0, t1 + 1):
             tf = ifloat(t)
-            for g in range(G):
-                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
-                PW[g, 0] = p0
-                PW[g, 1] = p1
-                PW[g, 2] = p2
-                PW[g, 3] = p3
-                PW[g, 4] = p4
-                PW[g, 5] = p5
-                PW[g, 6] = p6
-                PW[g, 7] = p7
             bad = 0
             for g in range(G):
-                p0 = PW[g, 0]
-                p1 = PW[g, 1]
-                p2 = PW[g, 2]
-                p3 = PW[g, 3]
-                p4 = PW[g, 4]
-                p5 = PW[g, 5]
-                p6 = PW[g, 6]
-                p7 = PW[g, 7]
-                if separable and d == 1:
-                    for b in range(GS[g], GS[g + 1]):
-                        co = finish(HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], p0, p1, p2, p3,
-                                    p4, p5, p6, p7)
-                        advance(b, IP)
-                        tab = SEQ[b, t - 1, 0] if t <= L else TAIL[b]
-                        a0, a1 = data(t, 0, b, FP, IP, tab)
-                        bad = bad | lane_step(t, b, 0, szero, a0, a1, co, FP, LN, ACC, CNT, TR,
-                                              TRS, lo, hi)
-                    continue
+                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
                 for b in range(GS[g], GS[g + 1]):
                     co = finish(HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], p0, p1, p2, p3, p4,
                                 p5, p6, p7)
-                    advance(b, IP)
+                    fp = (FP[0, b], FP[1, b], FP[2, b])
+                    ip = advance((IP[0, b], IP[1, b]))
+                    IP[0, b] = ip[0]
+                    IP[1, b] = ip[1]
                     z = szero
                     if coupled:
                         for i in range(d):
                             tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
-                            a0, a1 = data(t, i, b, FP, IP, tab)
+                            a0, a1 = data(t, i, fp, ip, tab)
                             z = z + margin(LN[X, b, i], a0, a1)
                         fz = loss_z(z)
                         bad = bad | (ERR_LOSS * (1 - certain(sisfinite(fz))))
                         IACC[b] = IACC[b] + fz
-                        if t <= TR.shape[0]:
+                        if t <= ntrace:
                             TRS[t - 1, b, 0] = fz
                     for i in range(d):
                         tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
-                        a0, a1 = data(t, i, b, FP, IP, tab)
-                        bad = bad | lane_step(t, b, i, z, a0, a1, co, FP, LN, ACC, CNT, TR, TRS,
-                                              lo, hi)
+                        a0, a1 = data(t, i, fp, ip, tab)
+                        lane = (LN[X, b, i], LN[M, b, i], LN[V, b, i], LN[VH, b, i],
+                                LN[EPREV, b, i], LN[HPREV, b, i], LN[EMAX, b, i],
+                                LN[HMAX, b, i])
+                        acc = (ACC[0, b, i], ACC[1, b, i], ACC[2, b, i], ACC[3, b, i],
+                               ACC[4, b, i], ACC[5, b, i], ACC[6, b, i], ACC[7, b, i],
+                               ACC[8, b, i])
+                        cnt = (CNT[0, b, i], CNT[1, b, i], CNT[2, b, i], CNT[3, b, i],
+                               CNT[4, b, i], CNT[5, b, i], CNT[6, b, i], CNT[7, b, i],
+                               CNT[8, b, i], CNT[9, b, i])
+                        ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, acc, cnt,
+                                                          lo, hi)
+                        bad = bad | code
+                        for r in range(N_LANE):
+                            LN[r, b, i] = ln[r]
+                        for r in range(N_ACC):
+                            ACC[r, b, i] = ac[r]
+                        for r in range(N_CNT):
+                            CNT[r, b, i] = cn[r]
+                        if t <= ntrace:
+                            TR[t - 1, b, i, 0] = ln[XL]
+                            TR[t - 1, b, i, 1] = out[0]
+                            TR[t - 1, b, i, 2] = ln[M]
+                            TR[t - 1, b, i, 3] = ln[V]
+                            TR[t - 1, b, i, 4] = ln[VH]
+                            TR[t - 1, b, i, 5] = ln[EPREV]
+                            TR[t - 1, b, i, 6] = ln[HPREV]
+                            TR[t - 1, b, i, 7] = out[1]
+                            if not coupled:
+                                TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + out[2]
+                            TRS[t - 1, b, 1] = co[15]
+                            TRS[t - 1, b, 2] = co[16]
                     if set_kind == "ball":
                         project(LN[X], LN[W], R, b)
             if bad != 0:
-                _locate(t, LN, ACC, IACC, ERR)
+                locate(t, LN, ACC, IACC, ERR, 0)
                 return
             k = kpos[0]
             if k < K and t == ck[k]:
@@ -307,36 +342,174 @@ def make_scalar_kernel(ar, variant, problem, jit, inline_jit=None):
                 kpos[0] = k + 1
         return
 
-    @jit
-    def _locate(t, LN, ACC, IACC, ERR):
-        """Find the first lane whose state became non-finite at step t (after the fact)."""
-        B = LN.shape[1]
-        d = LN.shape[2]
-        for b in range(B):
-            if not sisfinite(IACC[b]):
-                ERR[0] = ERR_LOSS
-                ERR[1] = t
-                ERR[2] = b
-                ERR[3] = -1
-                return
-            for i in range(d):
-                code = 0
-                if not (isfinite(LN[M, b, i]) and isfinite(LN[V, b, i])):
-                    code = ERR_GRAD
-                elif not sisfinite(ACC[LOSS, b, i]):
-                    code = ERR_LOSS
-                elif not isfinite(LN[X, b, i]):
-                    code = ERR_ITERATE
-                if code != 0:
-                    ERR[0] = code
-                    ERR[1] = t
-                    ERR[2] = b
-                    ERR[3] = i
-                    return
-        ERR[0] = ERR_ITERATE
-        ERR[1] = t
-        ERR[2] = 0
-        ERR[3] = -1
+    return kernel
+
+
+def make_blocked_kernel(ar, variant, problem, jit, block: int = 256):
+    """The lane loop reordered for SIMD: blocks of instances × a chunk of steps (numba).
+
+    For separable problems in d = 1 (every lane an independent instance), a block of ``block``
+    instances of one (β1, β2, λ) group is copied into scratch rows, advanced through every step
+    of the chunk, and copied back. The instance loop inside the block reads and writes those
+    rows only and calls nothing but :func:`lane_math`, which numba inlines, so LLVM vectorises
+    it; the block's state stays in L1. Same operations as :func:`make_scalar_kernel`, so the
+    results are bit-identical to it (the tests check this).
+    """
+    parts = _lane_parts(ar, variant, problem, jit)
+    lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
+    advance, data, locate = parts.advance, parts.data, parts.locate
+    ifloat, szero, widen, ssqrt = parts.ifloat, parts.szero, parts.widen, parts.ssqrt
+    lane_dt = ar.lane_dtype
+    scalar_dt = ar.scalar_dtype
+
+    def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
+               PW, REC, SNAP, XS, TR, TRS, ERR):
+        G = HPG.shape[0]
+        K = ck.shape[0]
+        L = SEQ.shape[1]
+        nT = t1 - t0 + 1
+        snap_all = SNAP.shape[1] == K
+        lo = LOHI[0]
+        hi = LOHI[1]
+        PWc = np.empty((nT, G, 8), dtype=scalar_dt)
+        for t in range(t0, t1 + 1):
+            tf = ifloat(t)
+            for g in range(G):
+                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
+                PWc[t - t0, g, 0] = p0
+                PWc[t - t0, g, 1] = p1
+                PWc[t - t0, g, 2] = p2
+                PWc[t - t0, g, 3] = p3
+                PWc[t - t0, g, 4] = p4
+                PWc[t - t0, g, 5] = p5
+                PWc[t - t0, g, 6] = p6
+                PWc[t - t0, g, 7] = p7
+        LB = np.empty((N_LANE + 1, block), dtype=lane_dt)    # lane rows and the tail
+        AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, α ε ε_root wd, fp
+        CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
+        SQ = np.empty((L, block), dtype=lane_dt)
+        k_end = kpos[0]
+        for g in range(G):
+            for b0 in range(GS[g], GS[g + 1], block):
+                n = min(block, GS[g + 1] - b0)
+                for j in range(n):
+                    b = b0 + j
+                    for r in range(N_LANE):
+                        LB[r, j] = LN[r, b, 0]
+                    LB[N_LANE, j] = TAIL[b]
+                    for r in range(N_ACC):
+                        AB[r, j] = ACC[r, b, 0]
+                    for r in range(4):
+                        AB[N_ACC + r, j] = HPI[b, r]
+                    for r in range(3):
+                        AB[N_ACC + 4 + r, j] = FP[r, b]
+                    for r in range(N_CNT):
+                        CB[r, j] = CNT[r, b, 0]
+                    CB[N_CNT, j] = IP[0, b]
+                    CB[N_CNT + 1, j] = IP[1, b]
+                    for u in range(L):
+                        SQ[u, j] = SEQ[b, u, 0]
+                k = kpos[0]
+                for t in range(t0, t1 + 1):
+                    q = t - t0
+                    p0 = PWc[q, g, 0]
+                    p1 = PWc[q, g, 1]
+                    p2 = PWc[q, g, 2]
+                    p3 = PWc[q, g, 3]
+                    p4 = PWc[q, g, 4]
+                    p5 = PWc[q, g, 5]
+                    p6 = PWc[q, g, 6]
+                    p7 = PWc[q, g, 7]
+                    bad = 0
+                    for j in range(n):
+                        co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
+                                    AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7)
+                        fp = (AB[N_ACC + 4, j], AB[N_ACC + 5, j], AB[N_ACC + 6, j])
+                        ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
+                        CB[N_CNT, j] = ip[0]
+                        CB[N_CNT + 1, j] = ip[1]
+                        tab = SQ[t - 1, j] if t <= L else LB[N_LANE, j]
+                        a0, a1 = data(t, 0, fp, ip, tab)
+                        lane = (LB[X, j], LB[M, j], LB[V, j], LB[VH, j], LB[EPREV, j],
+                                LB[HPREV, j], LB[EMAX, j], LB[HMAX, j])
+                        acc = (AB[0, j], AB[1, j], AB[2, j], AB[3, j], AB[4, j], AB[5, j],
+                               AB[6, j], AB[7, j], AB[8, j])
+                        cnt = (CB[0, j], CB[1, j], CB[2, j], CB[3, j], CB[4, j], CB[5, j],
+                               CB[6, j], CB[7, j], CB[8, j], CB[9, j])
+                        ln, ac, cn, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
+                                                          cnt, lo, hi)
+                        bad = bad | code
+                        LB[0, j] = ln[0]
+                        LB[1, j] = ln[1]
+                        LB[2, j] = ln[2]
+                        LB[3, j] = ln[3]
+                        LB[4, j] = ln[4]
+                        LB[5, j] = ln[5]
+                        LB[6, j] = ln[6]
+                        LB[7, j] = ln[7]
+                        LB[8, j] = ln[8]
+                        LB[9, j] = ln[9]
+                        AB[0, j] = ac[0]
+                        AB[1, j] = ac[1]
+                        AB[2, j] = ac[2]
+                        AB[3, j] = ac[3]
+                        AB[4, j] = ac[4]
+                        AB[5, j] = ac[5]
+                        AB[6, j] = ac[6]
+                        AB[7, j] = ac[7]
+                        AB[8, j] = ac[8]
+                        CB[0, j] = cn[0]
+                        CB[1, j] = cn[1]
+                        CB[2, j] = cn[2]
+                        CB[3, j] = cn[3]
+                        CB[4, j] = cn[4]
+                        CB[5, j] = cn[5]
+                        CB[6, j] = cn[6]
+                        CB[7, j] = cn[7]
+                        CB[8, j] = cn[8]
+                        CB[9, j] = cn[9]
+                    if bad != 0:
+                        for j in range(n):
+                            b = b0 + j
+                            for r in range(N_LANE):
+                                LN[r, b, 0] = LB[r, j]
+                            for r in range(N_ACC):
+                                ACC[r, b, 0] = AB[r, j]
+                        locate(t, LN[:, b0:b0 + n], ACC[:, b0:b0 + n], IACC[b0:b0 + n], ERR,
+                               b0)
+                        return
+                    if k < K and t == ck[k]:
+                        for j in range(n):
+                            b = b0 + j
+                            REC[b, k, 0] = ifloat(t)
+                            REC[b, k, 1] = IACC[b] + AB[LOSS, j]
+                            REC[b, k, 2] = AB[EXPECTED, j]
+                            REC[b, k, 3] = ssqrt(widen(LB[VH, j]))
+                            REC[b, k, 4] = ssqrt(AB[SG2, j])
+                            REC[b, k, 5] = AB[B1, j]
+                            REC[b, k, 6] = AB[ENERGY, j]
+                            REC[b, k, 7] = AB[MAG, j]
+                            if snap_all or k == K - 1:
+                                ks = k if snap_all else 0
+                                SNAP[b, ks, 0, 0] = AB[S0, j]
+                                SNAP[b, ks, 1, 0] = AB[S1, j]
+                                SNAP[b, ks, 2, 0] = AB[S2, j]
+                            if XS.shape[1] == K:
+                                XS[b, k, 0] = LB[XL, j]
+                        k += 1
+                k_end = k
+                for j in range(n):
+                    b = b0 + j
+                    for r in range(N_LANE):
+                        LN[r, b, 0] = LB[r, j]
+                    for r in range(N_ACC):
+                        ACC[r, b, 0] = AB[r, j]
+                    for r in range(N_CNT):
+                        CNT[r, b, 0] = CB[r, j]
+                    IP[0, b] = CB[N_CNT, j]
+                    IP[1, b] = CB[N_CNT + 1, j]
+        kpos[0] = k_end
+        return
 
     return kernel
 
@@ -344,10 +517,9 @@ def make_scalar_kernel(ar, variant, problem, jit, inline_jit=None):
 def make_vector_kernel(ar, variant, problem):
     """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays."""
     xp, sp = ar.xp, ar.sp
-    rule = make_rule(variant, xp, sp)
-    schedule, update = rule.schedule, rule.update
+    parts = _lane_parts(ar, variant, problem, lambda f: f)
+    schedule, lane_math = parts.schedule, parts.lane_math
     P = problem.lanes(ar)
-    track, bound_terms = make_lane_stats(xp, sp, lambda f: f)
     set_kind = problem.set.kind
     project = None
     if set_kind == "ball":
@@ -363,17 +535,19 @@ def make_vector_kernel(ar, variant, problem):
     def kernel(t0, t1, ck, kpos, HP, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                REC, SNAP, XS, TR, TRS, ERR, I):
         K = len(ck)
-        L = SEQ.shape[1] if SEQ is not None else 0
-        ntrace = TR.shape[0] if TR is not None else 0
+        L = SEQ.shape[1]
+        ntrace = TR.shape[0]
+        lo, hi = LOHI
+        fp = (FP[0], FP[1], FP[2])
         for t in range(t0, t1 + 1):
             tf = sp.ifloat(t)
             co = schedule(tf, *HP)
-            P.advance(ALL, IP)
+            ip = P.advance((IP[0], IP[1]))
+            IP[0], IP[1] = ip
             tab = SEQ[:, t - 1, :] if t <= L else TAIL
-            a0, a1 = P.data(t, I, ALL, FP, IP, tab)
-            x = LN[X]
+            a0, a1 = P.data(t, I, fp, ip, tab)
             if P.coupled:
-                z = rowsum(P.margin(x, a0, a1))
+                z = rowsum(P.margin(LN[X], a0, a1))
                 fz = P.loss_z(z)
                 ok = sp.isfinite(fz)
                 if not bool(_host(ok).all()):
@@ -383,57 +557,32 @@ def make_vector_kernel(ar, variant, problem):
                 IACC += fz[:, 0]
             else:
                 z = sp.cast(0.0)
-            g = P.grad(x, a0, a1, z)
-            ok = xp.isfinite(g)
-            if not bool(_host(ok).all()):
-                b, i = first_bad(ok)
-                ERR[:] = [ERR_GRAD, t, b, i]
-                return
-            ell = P.loss(x, a0, a1)
-            ok = sp.isfinite(ell) if not P.coupled else None
-            if ok is not None and not bool(_host(ok).all()):
-                b, i = first_bad(ok)
-                ERR[:] = [ERR_LOSS, t, b, i]
-                return
-            ACC[LOSS] += ell
-            ACC[EXPECTED] += P.expected(x, ALL, FP)
-            ACC[S0], ACC[S1], ACC[S2] = P.suff(ACC[S0], ACC[S1], ACC[S2], a0, a1)
-            gw = sp.cast(g)
-            ACC[SG2] += gw * gw
-            ACC[MAG] = sp.maximum(ACC[MAG], sp.abs(gw))
-            vh_old = LN[VH]
-            m, v, vh, xhat, eta, hat, weight, root = update(x, LN[M], LN[V], vh_old, g, co)
-            drop = xp.gt(vh_old, vh)
-            CNT[VHDEC] += xp.certain(drop)
-            CNT[VHUND] += xp.unknown(drop)
-            (LN[EMAX], CNT[ECNT], CNT[EUND], CNT[ETMAX], CNT[EFIRST]) = track(
-                eta, LN[EPREV], LN[EMAX], CNT[ECNT], CNT[EUND], CNT[ETMAX], CNT[EFIRST], t)
-            (LN[HMAX], CNT[HCNT], CNT[HUND], CNT[HTMAX], CNT[HFIRST]) = track(
-                hat, LN[HPREV], LN[HMAX], CNT[HCNT], CNT[HUND], CNT[HTMAX], CNT[HFIRST], t)
-            term_b1, term_energy = bound_terms(root, m, co[15], co[16])
-            ACC[B1] += term_b1
-            ACC[ENERGY] += term_energy
-            if set_kind == "box":
-                xnew = xp.minimum(xp.maximum(xhat, LOHI[0]), LOHI[1])
-            elif set_kind == "ball":
-                xnew = project(xhat, weight, R)
-            else:
-                xnew = xhat
-            ok = xp.isfinite(xnew)
-            if not bool(_host(ok).all()):
-                b, i = first_bad(ok)
-                ERR[:] = [ERR_ITERATE, t, b, i]
-                return
+            lane = tuple(LN[r] for r in (X, M, V, VH, EPREV, HPREV, EMAX, HMAX))
+            ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, tuple(ACC),
+                                              tuple(CNT), lo, hi)
+            xnew = ln[X]
+            if set_kind == "ball":
+                xnew = project(xnew, ln[W], R)
+            for ok, what in ((xp.isfinite(out[0]), ERR_GRAD), (sp.isfinite(out[2]), ERR_LOSS),
+                             (xp.isfinite(xnew), ERR_ITERATE)):
+                if not bool(_host(ok).all()):
+                    b, i = first_bad(ok)
+                    ERR[:] = [what, t, b, i]
+                    return
             if t <= ntrace:
-                for j, value in enumerate((x, g, m, v, vh, eta, hat, xhat)):
+                for j, value in enumerate((ln[XL], out[0], ln[M], ln[V], ln[VH], ln[EPREV],
+                                           ln[HPREV], out[1])):
                     TR[t - 1, :, :, j] = value
-                TRS[t - 1, :, 0] = fz[:, 0] if P.coupled else rowsum(ell)[:, 0]
+                TRS[t - 1, :, 0] = fz[:, 0] if P.coupled else rowsum(out[2])[:, 0]
                 TRS[t - 1, :, 1] = (co[15] + 0.0 * IACC[:, None])[:, 0]
                 TRS[t - 1, :, 2] = (co[16] + 0.0 * IACC[:, None])[:, 0]
-            LN[M], LN[V], LN[VH], LN[EPREV], LN[HPREV] = m, v, vh, eta, hat
-            LN[XL] = x
+            for r in range(N_LANE):
+                LN[r] = ln[r]
             LN[X] = xnew
-            LN[W] = weight
+            for r in range(N_ACC):
+                ACC[r] = ac[r]
+            for r in range(N_CNT):
+                CNT[r] = cn[r]
             k = kpos[0]
             if k < K and t == ck[k]:
                 REC[:, k, 0] = float(t)
@@ -443,8 +592,9 @@ def make_vector_kernel(ar, variant, problem):
                 REC[:, k, 4] = rowsum(sp.sqrt(ACC[SG2]))[:, 0]
                 REC[:, k, 5] = rowsum(ACC[B1])[:, 0]
                 REC[:, k, 6] = rowsum(ACC[ENERGY])[:, 0]
-                REC[:, k, 7] = ACC[MAG].max(-1)[0] if hasattr(ACC[MAG], "device") \
-                    else ACC[MAG].max(-1)
+                mags = ACC[MAG].max(-1)
+                REC[:, k, 7] = mags[0] if isinstance(mags, tuple) or hasattr(mags, "values") \
+                    else mags
                 snap_all = SNAP.shape[1] == K
                 if snap_all or k == K - 1:
                     ks = k if snap_all else 0

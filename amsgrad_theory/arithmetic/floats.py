@@ -136,7 +136,11 @@ def _numba_fma():
             return None
 
         def codegen(context, builder, signature, args):
-            fn = builder.module.declare_intrinsic("llvm.fma", [args[0].type])
+            from llvmlite import ir
+
+            ty = args[0].type
+            fn = builder.module.declare_intrinsic("llvm.fma", [ty],
+                                                  ir.FunctionType(ty, [ty, ty, ty]))
             return builder.call(fn, args)
 
         return a(a, b, c), codegen

@@ -51,16 +51,16 @@ from .sets import FeasibleSet
 class ProblemLanes(NamedTuple):
     """The lane functions of a problem, built over one arithmetic (see :meth:`Problem.lanes`).
 
-    ``data(t, i, b, FP, IP, tab) -> (a0, a1)`` lane-dtype data of coordinate i of instance b at
-    step t, from the float and integer parameter tables ``FP[k, b]``, ``IP[k, b]`` (in the
-    vector engines b is a slice and these are columns);
+    ``data(t, i, fp, ip, tab) -> (a0, a1)`` lane-dtype data of coordinate i at step t, from the
+    instance's float parameters ``fp`` (a 3-tuple) and integer state ``ip`` (a 2-tuple) — in
+    the vector engines tuples of ``(B, 1)`` columns;
     ``margin(x, a0, a1)`` the coordinate's term of z (coupled families; else 0);
     ``grad(x, a0, a1, z) -> g``; ``loss(x, a0, a1) -> ℓ`` the coordinate's share of f_t(x)
     (separable families; in the scalar arithmetic); ``loss_z(z) -> f_t(x)`` (coupled families);
-    ``suff(s0, s1, s2, a0, a1) -> (s0, s1, s2)``; ``expected(x, b, FP) -> F_i(x)`` the coordinate's
-    share of E f_t(x) (Bernoulli; else 0); ``advance(b, IP)`` updates the instance's integer state
-    once per step before its data are read (the periodic family keeps t mod period there, so
-    no lane ever divides).
+    ``suff(s0, s1, s2, a0, a1) -> (s0, s1, s2)``; ``expected(x, fp) -> F_i(x)`` the coordinate's
+    share of E f_t(x) (Bernoulli; else 0); ``advance(ip) -> ip`` returns the instance's integer
+    state for this step, computed once per step before its data are read (the periodic family
+    keeps t mod period there, so no lane ever divides).
     """
 
     coupled: bool
@@ -76,8 +76,8 @@ class ProblemLanes(NamedTuple):
 
 def _no_advance(jit):
     @jit
-    def advance(b, IP):
-        return None
+    def advance(ip):
+        return ip
 
     return advance
 
@@ -262,7 +262,7 @@ class _LinearLanes:
 
         if expected is None:
             @jit
-            def expected(x, b, FP):
+            def expected(x, fp):
                 return szero
 
         return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected,
@@ -283,13 +283,13 @@ class PeriodicLinear(Problem):
         zero = xp.zero
 
         @jit
-        def advance(b, IP):
-            nxt = IP[1, b] + 1
-            IP[1, b] = where(nxt == IP[0, b], 0 * nxt, nxt)
+        def advance(ip):
+            nxt = ip[1] + 1
+            return ip[0], where(nxt == ip[0], 0 * nxt, nxt)
 
         @jit
-        def data(t, i, b, FP, IP, tab):
-            return where(IP[1, b] == 1, cast(FP[0, b]), -cast(FP[1, b])), zero
+        def data(t, i, fp, ip, tab):
+            return where(ip[1] == 1, cast(fp[0]), -cast(fp[1])), zero
 
         return _LinearLanes.build(ar, jit, data, advance=advance)
 
@@ -315,13 +315,13 @@ class BernoulliLinear(Problem):
         zero = xp.zero
 
         @jit
-        def data(t, i, b, FP, IP, tab):
-            h = draw(U(IP[0, b]), U(t), U(0), U(0))
-            return where(h < U(IP[1, b]), cast(FP[0, b]), -cast(FP[1, b])), zero
+        def data(t, i, fp, ip, tab):
+            h = draw(U(ip[0]), U(t), U(0), U(0))
+            return where(h < U(ip[1]), cast(fp[0]), -cast(fp[1])), zero
 
         @jit
-        def expected(x, b, FP):
-            return FP[2, b] * widen(x)
+        def expected(x, fp):
+            return fp[2] * widen(x)
 
         return _LinearLanes.build(ar, jit, data, expected)
 
@@ -347,7 +347,7 @@ class GradientSequence(Problem):
         zero = ar.xp.zero
 
         @jit
-        def data(t, i, b, FP, IP, tab):
+        def data(t, i, fp, ip, tab):
             return tab, zero
 
         return _LinearLanes.build(ar, jit, data)
@@ -370,16 +370,16 @@ class _RandomBase(Problem):
         ifloat = sp.ifloat
 
         @jit
-        def active(t, i, b, IP):
-            return draw(U(IP[0, b]), U(t), U(i), U(0)) < U(IP[1, b])
+        def active(t, i, ip):
+            return draw(U(ip[0]), U(t), U(i), U(0)) < U(ip[1])
 
         @jit
-        def unit(t, i, b, IP, ch):
-            return ifloat(bits23(draw(U(IP[0, b]), U(t), U(i), U(ch)))) * inv
+        def unit(t, i, ip, ch):
+            return ifloat(bits23(draw(U(ip[0]), U(t), U(i), U(ch)))) * inv
 
         @jit
-        def mean(i, b, IP):
-            return unit(0, i, b, IP, 7) - 0.5
+        def mean(i, ip):
+            return unit(0, i, ip, 7) - 0.5
 
         return active, unit, mean
 
@@ -412,9 +412,9 @@ class RandomLinear(_RandomBase):
         active, unit, mean = self.random_lanes(ar, jit)
 
         @jit
-        def data(t, i, b, FP, IP, tab):
-            value = cast(FP[0, b]) * cast(mean(i, b, IP) + (unit(t, i, b, IP, 1) - 0.5))
-            return where(active(t, i, b, IP), value, zero), zero
+        def data(t, i, fp, ip, tab):
+            value = cast(fp[0]) * cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
+            return where(active(t, i, ip), value, zero), zero
 
         return _LinearLanes.build(ar, jit, data)
 
@@ -440,9 +440,9 @@ class RandomQuadratic(_RandomBase):
         active, unit, mean = self.random_lanes(ar, jit)
 
         @jit
-        def data(t, i, b, FP, IP, tab):
-            h = where(active(t, i, b, IP), cast(unit(t, i, b, IP, 2) + 0.5), zero)
-            c = cast(mean(i, b, IP) + (unit(t, i, b, IP, 1) - 0.5))
+        def data(t, i, fp, ip, tab):
+            h = where(active(t, i, ip), cast(unit(t, i, ip, 2) + 0.5), zero)
+            c = cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
             return h, c
 
         @jit
@@ -469,7 +469,7 @@ class RandomQuadratic(_RandomBase):
             return s0 + h, s1 + h * c, s2 + h * c * c * 0.5
 
         @jit
-        def expected(x, b, FP):
+        def expected(x, fp):
             return szero
 
         return ProblemLanes(False, data, margin, grad, loss, loss_z, suff, expected,
@@ -496,9 +496,9 @@ class _MarginFamily(_RandomBase):
         active, unit, mean = self.random_lanes(ar, jit)
 
         @jit
-        def data(t, i, b, FP, IP, tab):
-            y = swhere(slt(unit(t, 0, b, IP, 3), 0.5), -1.0, 1.0)
-            a = where(active(t, i, b, IP), cast(y * mean(i, b, IP) + (unit(t, i, b, IP, 1) - 0.5)), zero)
+        def data(t, i, fp, ip, tab):
+            y = swhere(slt(unit(t, 0, ip, 3), 0.5), -1.0, 1.0)
+            a = where(active(t, i, ip), cast(y * mean(i, ip) + (unit(t, i, ip, 1) - 0.5)), zero)
             return a, cast(y)
 
         @jit
@@ -514,7 +514,7 @@ class _MarginFamily(_RandomBase):
             return s0, s1, s2
 
         @jit
-        def expected(x, b, FP):
+        def expected(x, fp):
             return szero
 
         return data, margin, loss, suff, expected
