@@ -75,6 +75,7 @@ def make_lane_stats(xp, sp, jit):
     scast = sp.cast
     zero, one = xp.zero, xp.one
     szero = sp.cast(0.0)
+    sone = sp.cast(1.0)
     sgt, swhere = sp.gt, sp.where
 
     @jit
@@ -96,7 +97,7 @@ def make_lane_stats(xp, sp, jit):
         r = scast(root)
         mw = scast(m)
         positive = sgt(r, szero)
-        safe = swhere(positive, r, szero + 1.0)
+        safe = swhere(positive, r, sone)
         return beta1_s * r / alpha_s, swhere(positive, alpha_s * mw * mw / safe, szero)
 
     return track, bound_terms

@@ -108,12 +108,13 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
     @jit
     def beta1_at(beta1, lam, tf):
         if beta1_mode == "exp-decay":
-            return beta1 * lam ** (tf - 1.0)
+            return beta1 * lam ** (tf - one_s)
         if beta1_mode == "inv-t":
             return beta1 / tf
         return beta1
 
-    one_s = 1.0
+    one_s = sp.cast(1.0)   # constants of the scalar arithmetic, converted once
+    zero_s = sp.cast(0.0)
 
     @jit
     def powers(tf, beta1, beta2, lam):
@@ -122,22 +123,22 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         sqrt_t = ssqrt(tf)
         b1 = beta1_at(beta1, lam, tf)
         if max_rule == "adamx":
-            if tf > 1.0:
-                b1_prev = beta1_at(beta1, lam, tf - 1.0)
-                ratio = (1.0 - b1) / (1.0 - b1_prev)
+            if tf > one_s:
+                b1_prev = beta1_at(beta1, lam, tf - one_s)
+                ratio = (one_s - b1) / (one_s - b1_prev)
                 adamx = ratio * ratio
             else:
-                adamx = one_s + 0.0 * tf
+                adamx = one_s
         else:
-            adamx = one_s + 0.0 * tf
+            adamx = one_s
         if beta2_inv_t:
-            b2 = 1.0 - 1.0 / tf
+            b2 = one_s - one_s / tf
         else:
             b2 = beta2
-        bc1 = (1.0 - beta1 ** tf) if correct_m else one_s + 0.0 * tf
-        bc2 = (1.0 - beta2 ** tf) if (correct_v_before or correct_v_after) else one_s + 0.0 * tf
-        sbc2 = bc2 ** 0.5 if correct_v_after else one_s + 0.0 * tf   # torch: bc2 ** 0.5
-        rbc2 = ssqrt(bc2) if step_form == "folded" else one_s + 0.0 * tf
+        bc1 = (one_s - beta1 ** tf) if correct_m else one_s
+        bc2 = (one_s - beta2 ** tf) if (correct_v_before or correct_v_after) else one_s
+        sbc2 = bc2 ** 0.5 if correct_v_after else one_s   # torch: bc2 ** 0.5
+        rbc2 = ssqrt(bc2) if step_form == "folded" else one_s
         return sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2
 
     @jit
@@ -147,8 +148,8 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
             a_t = alpha / sqrt_t
         else:
             a_t = alpha
-        w1 = 1.0 - b1
-        w2 = 1.0 - b2
+        w1 = one_s - b1
+        w2 = one_s - b2
         if step_form == "scaled":
             step = a_t / bc1
         elif step_form == "folded":
@@ -156,11 +157,11 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         else:
             step = a_t
         if decoupled:
-            l2 = 0.0 * wd
-            decay = 1.0 - a_t * wd
+            l2 = zero_s
+            decay = one_s - a_t * wd
         else:
             l2 = wd
-            decay = one_s + 0.0 * wd
+            decay = one_s
         w1_lane = cast(w1)
         return Coefficients(
             cast(step), cast(a_t), cast(b1), w1_lane, one - w1_lane, cast(b2), cast(w2),
