@@ -1,0 +1,230 @@
+"""Invariants of a run, each returned as a :class:`~amsgrad_theory.verify.records.Record`.
+
+* ``vhat_nondecreasing`` — the maxed moment v̂_{t,i} never decreased (variants that keep a max);
+* ``effective_step_nonincreasing`` — η_{t,i} ≤ η_{t−1,i} wherever both are finite: the proof's
+  Γ_t ⪰ 0 (Reddi et al. eq. 2) for the factor on the raw momentum;
+* ``corrected_step_nonincreasing`` — the same for η̂ (the factor on the momentum the
+  implementation divides, the "learning rate" users think of);
+* ``iterates_feasible`` — every recorded iterate lies in F;
+* ``regret_sublinear`` — R_t = o(t): the least-squares slope of log R_t on log t over the last
+  two decades of checkpoints is below 1 with a 95 % margin, and R_t/t falls from decade to
+  decade;
+* ``arithmetics_agree`` — the same run in other arithmetics agrees within a stated tolerance
+  (an arb ball must contain the other values: certified).
+
+How each verdict is established: comparisons the run made exactly (the max of two floats, a
+comparison of two floats) are ``float``; under arb every comparison is decided with all rounding
+enclosed (``certified``), and an overlap is ``undecided``, never ``pass``.
+"""
+
+from __future__ import annotations
+
+import math
+from .records import Record
+from .runspec import RunSpec
+
+
+def _method(result) -> str:
+    return "certified" if result.arithmetic.spec.startswith("arb") else "float"
+
+
+def _step_record(result, spec: RunSpec | None, b: int, which: str) -> Record:
+    inst = result.instances[b]
+    tr = inst.effective_step if which == "effective" else inst.corrected_step
+    symbol = "η" if which == "effective" else "η̂"
+    name = f"{which}_step_nonincreasing" if which == "effective" else \
+        "corrected_step_nonincreasing"
+    claim = (f"{symbol}_t,i ≤ {symbol}_t−1,i for every step t and coordinate i where both are "
+             f"finite ({result.variant.name}, {result.steps} steps)")
+    if tr.nonincreasing is True:
+        verdict = "pass"
+    elif tr.nonincreasing is False:
+        verdict = "fail"
+    else:
+        verdict = "undecided"
+    witness = None
+    if verdict == "fail" and spec is not None:
+        shortest = spec.with_(steps=tr.first_increase_step)
+        witness = {"cli": shortest.cli(), "run": shortest.to_dict(),
+                   "first_increase_step": tr.first_increase_step,
+                   "max_increase_step": tr.max_increase_step,
+                   "coordinate": tr.max_increase_coordinate}
+    return Record(
+        name=name, claim=claim, method=_method(result), verdict=verdict, witness=witness,
+        details={"increases": tr.increases, "undecided": tr.undecided,
+                 "max_relative_increase": tr.max_increase,
+                 "max_increase_step": tr.max_increase_step,
+                 "first_increase_step": tr.first_increase_step},
+    )
+
+
+def check_vhat(result, b: int = 0) -> Record | None:
+    if not result.variant.maxes:
+        return None
+    inst = result.instances[b]
+    verdict = "fail" if inst.vhat_decreases else "undecided" if inst.vhat_undecided else "pass"
+    return Record(name="vhat_nondecreasing",
+                  claim="the maxed second moment v̂_t,i never decreased",
+                  method=_method(result), verdict=verdict,
+                  details={"decreases": inst.vhat_decreases, "undecided": inst.vhat_undecided})
+
+
+def check_feasible(result, b: int = 0) -> Record:
+    ar = result.arithmetic.eager() if not result.arithmetic.spec.startswith("arb") \
+        else result.arithmetic
+    inst = result.instances[b]
+    feasible = result.problem.set
+    points = [inst.final_x, inst.last_played_x] + list(inst.checkpoint_x or [])
+    worst = 0.0
+    verdict = "pass"
+    for x in points:
+        if feasible.kind == "box":
+            lo, hi = ar.scalar(feasible.lo), ar.scalar(feasible.hi)
+            for v in x:
+                v = ar.lane(str(v)) if isinstance(v, str) else v
+                below, above = lo - v, v - hi
+                for gap in (below, above):
+                    if gap > 0:
+                        verdict = "fail"
+                        worst = max(worst, ar.to_float(gap))
+                    elif not gap <= 0:
+                        verdict = "undecided" if verdict == "pass" else verdict
+        elif feasible.kind == "ball":
+            R = ar.scalar(feasible.radius)
+            norm2 = sum((v * v for v in x), ar.scalar(0))
+            excess = norm2 - R * R
+            # the projection solves the secular equation to rounding: allow a few ulps of R²
+            slack = 8 * 2.0 ** -52 * float(R * R) if result.arithmetic.spec.startswith(
+                ("float", "torch")) else 0.0
+            if ar.to_float(excess) > slack:
+                verdict = "fail"
+                worst = max(worst, ar.to_float(excess))
+    return Record(name="iterates_feasible",
+                  claim=f"every recorded iterate (x_T, x_(T+1), checkpoints) lies in "
+                        f"{feasible.describe()}",
+                  method=_method(result), verdict=verdict,
+                  details={"points": len(points), "largest_violation": worst})
+
+
+def check_sublinear(result, b: int = 0, decades: int = 2) -> Record:
+    """Least-squares slope of log R_t on log t over the last ``decades`` decades."""
+    inst = result.instances[b]
+    ar = result.arithmetic
+    T = result.steps
+    claim = "regret is sublinear: R_t = o(t)"
+    if inst.checkpoint_regret is None:
+        return Record(name="regret_sublinear", claim=claim, method="float",
+                      verdict="undecided", details={"reason": "no comparator for this problem"})
+    ts = inst.checkpoints["t"]
+    regrets = [None if r is None else ar.to_float(r) for r in inst.checkpoint_regret]
+    window = [(t, r) for t, r in zip(ts, regrets) if r is not None and t >= T / 10 ** decades]
+    if T < 100 or len(window) < 4:
+        return Record(name="regret_sublinear", claim=claim, method="float", verdict="undecided",
+                      details={"reason": "too few checkpoints (needs T ≥ 100)", "T": T})
+    final = regrets[-1]
+    averages = {t: r / t for t, r in window}
+    marks = [t for t in ts if t in averages and (t == T or any(
+        abs(t - T / 10 ** k) / (T / 10 ** k) < 0.05 for k in range(1, decades + 1)))]
+    falling = all(averages[a] > averages[c] or averages[c] <= 0 for a, c in zip(marks, marks[1:]))
+    positive = [(t, r) for t, r in window if r > 0]
+    slope = se = None
+    if len(positive) >= 4:
+        xs = [math.log(t) for t, _ in positive]
+        ys = [math.log(r) for _, r in positive]
+        n = len(xs)
+        mx, my = sum(xs) / n, sum(ys) / n
+        sxx = sum((x - mx) ** 2 for x in xs)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+        resid = [y - (my + slope * (x - mx)) for x, y in zip(xs, ys)]
+        se = math.sqrt(sum(e * e for e in resid) / max(1, n - 2) / sxx)
+    if final <= 0:
+        verdict = "pass"          # the comparator is beaten: R_T/T ≤ 0
+    elif slope is not None and slope + 2 * se < 1 and falling:
+        verdict = "pass"
+    elif slope is not None and slope - 2 * se >= 1 - 1e-3:
+        verdict = "fail"
+    elif slope is not None and not falling and averages[marks[-1]] >= 0.5 * averages[marks[0]]:
+        verdict = "fail" if slope > 0.9 else "undecided"
+    else:
+        verdict = "undecided"
+    return Record(name="regret_sublinear", claim=claim, method="float", verdict=verdict,
+                  details={"slope": slope, "slope_stderr": se, "window_from": T / 10 ** decades,
+                           "average_regret_at": {str(t): averages[t] for t in marks},
+                           "final_average_regret": final / T})
+
+
+def check_run(result, spec: RunSpec | None = None, b: int = 0) -> list[Record]:
+    """Every invariant of this section on instance ``b`` of ``result``."""
+    records = []
+    vh = check_vhat(result, b)
+    if vh is not None:
+        records.append(vh)
+    records.append(_step_record(result, spec, b, "effective"))
+    records.append(_step_record(result, spec, b, "corrected"))
+    records.append(check_feasible(result, b))
+    records.append(check_sublinear(result, b))
+    for r in records:
+        r.details.setdefault("run", spec.to_dict() if spec is not None else None)
+    return records
+
+
+def check_agreement(spec: RunSpec, arithmetics=("float64", "mpmath:50"),
+                    rtol: float = 1e-9) -> Record:
+    """Run ``spec`` in each arithmetic and compare regret and x_(T+1).
+
+    Point arithmetics agree when |a − b| ≤ rtol·max(1, |b|). A ball arithmetic must contain
+    the other values (a certified statement about the exact computation when the others are
+    precise enough); when it does not, the record fails with the offending value.
+    """
+    runs = {a: spec.with_(arithmetic=a).run() for a in arithmetics}
+    names = list(runs)
+    reference = names[-1]
+    deviations = {}
+    verdict = "pass"
+    method = "float"
+    ref = runs[reference].instances[0]
+    ref_ar = runs[reference].arithmetic
+    for name in names[:-1]:
+        inst = runs[name].instances[0]
+        ar = runs[name].arithmetic
+        pairs = [("regret", inst.regret, ref.regret)] + [
+            (f"x[{i}]", a, c) for i, (a, c) in enumerate(zip(inst.final_x, ref.final_x))]
+        for label, a, c in pairs:
+            if a is None or c is None:
+                continue
+            if name.startswith("arb"):
+                method = "certified"
+                contained = ar.contains(a, _arb_exact(ref_ar, c))
+                if not contained:
+                    verdict = "fail"
+                deviations[f"{name}:{label}"] = {"contains": contained,
+                                                 "radius": ar.radius(a)}
+            else:
+                fa, fc = ar.to_float(a), ref_ar.to_float(c)
+                dev = abs(fa - fc) / max(1.0, abs(fc))
+                deviations[f"{name}:{label}"] = dev
+                if dev > rtol:
+                    verdict = "fail"
+    return Record(
+        name="arithmetics_agree",
+        claim=f"{spec.algorithm} on {spec.problem} ({spec.steps} steps) gives the same regret "
+              f"and x_(T+1) in {', '.join(names)} within rtol {rtol:g} (arb: containment)",
+        method=method, verdict=verdict,
+        details={"reference": reference, "rtol": rtol, "deviations": deviations,
+                 "run": spec.to_dict()},
+        witness=None if verdict == "pass" else {"cli": spec.cli()},
+    )
+
+
+def _arb_exact(ar, value):
+    """``value`` (an mpmath or float number) as an exact arb ball of radius 0."""
+    from flint import arb, ctx
+
+    if hasattr(value, "_mpf_"):
+        sign, man, exp, _ = value._mpf_
+        man = -int(man) if sign else int(man)
+    else:
+        num, den = float(value).as_integer_ratio()
+        man, exp = num, -(den.bit_length() - 1)
+    with ctx.workprec(max(64, abs(int(man)).bit_length() + 8)):
+        return arb(int(man)) * arb(2) ** int(exp)
