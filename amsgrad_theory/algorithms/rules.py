@@ -181,7 +181,10 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
          decay, _, _) = co
         # weight decay: L2 adds wd·x to the gradient (it then enters m, v and the max)
         if not decoupled:
-            g = g + wd * x
+            if m_form == "torch-lerp":
+                g = fma(wd, x, g)       # torch: grad.add(param, alpha=wd), one rounding
+            else:
+                g = g + wd * x
         # first moment m_t
         if first_ema:
             if m_form == "torch-lerp":

@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..verify.records import Report, command_line
+    from ..verify.records import command_line
 
     if args.sidecar:
         if args.algorithm or args.problem or args.steps:

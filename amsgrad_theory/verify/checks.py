@@ -15,7 +15,7 @@ quantity of the run's summary compared with a threshold). Other modules register
 from __future__ import annotations
 
 import operator
-from typing import Callable
+from collections.abc import Callable
 
 from . import invariants
 from .records import Record

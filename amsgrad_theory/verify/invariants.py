@@ -20,6 +20,7 @@ enclosed (``certified``), and an overlap is ``undecided``, never ``pass``.
 from __future__ import annotations
 
 import math
+
 from .records import Record
 from .runspec import RunSpec
 

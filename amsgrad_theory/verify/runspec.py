@@ -45,7 +45,7 @@ class RunSpec:
                         arithmetic=self.arithmetic, hyperparameters=dict(self.hyperparameters),
                         x0=self.x0, **kwargs)
 
-    def with_(self, **changes) -> "RunSpec":
+    def with_(self, **changes) -> RunSpec:
         data = asdict(self)
         data.update(changes)
         return RunSpec(**data)
@@ -75,12 +75,12 @@ class RunSpec:
         return {k: v for k, v in asdict(self).items() if v not in (None, {}) or k == "x0"}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunSpec":
+    def from_dict(cls, data: dict) -> RunSpec:
         keys = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in keys})
 
     @classmethod
-    def from_args(cls, args) -> "RunSpec":
+    def from_args(cls, args) -> RunSpec:
         from ..commands.runflags import hyperparameters_from_args
 
         beta1_schedule = args.beta1_schedule
