@@ -95,40 +95,75 @@ class InstanceResult:
     vhat_decreases: int
     vhat_undecided: int
     checkpoints: dict        # field → list over checkpoint steps (numbers in the arithmetic)
-    checkpoint_regret: list | None
     checkpoint_x: list | None
     D_inf: Fraction | None
     G_inf: Fraction
+    regret_at_checkpoints: Callable[[], list | None] | None = field(default=None, repr=False,
+                                                                   compare=False)
+    _checkpoint_regret: Any = field(default=False, repr=False, compare=False)
+
+    @property
+    def checkpoint_regret(self) -> list | None:
+        """R_t at every checkpoint (computed on first use: one comparator per checkpoint)."""
+        if self._checkpoint_regret is False:
+            fn = self.regret_at_checkpoints
+            self._checkpoint_regret = fn() if fn is not None else None
+        return self._checkpoint_regret
 
 
-@dataclass
 class Result:
-    """A run of ``variant`` on ``problem`` (B instances) in ``arithmetic`` for ``steps`` steps."""
+    """A run of ``variant`` on ``problem`` (B instances) in ``arithmetic`` for ``steps`` steps.
 
-    variant: Variant
-    problem: Problem
-    arithmetic: Arithmetic
-    steps: int
-    instances: list[InstanceResult]
-    engine: str
-    wall_time: float
-    trace: dict | None = None
-    notes: list = field(default_factory=list)
+    ``instances`` (one :class:`InstanceResult` each) are built on first use; for large batches
+    :meth:`table` gives the main per-instance numbers as arrays without building them.
+    A single-instance result also answers the instance's attributes directly
+    (``result.regret``, ``result.effective_step_nonincreasing`` …).
+    """
 
-    # single-instance conveniences -------------------------------------------------------
+    def __init__(self, variant, problem, arithmetic, steps, state, hp_rows, engine, wall_time,
+                 trace=None):
+        self.variant = variant
+        self.problem = problem
+        self.arithmetic = arithmetic
+        self.steps = steps
+        self.engine = engine
+        self.wall_time = wall_time
+        self.trace = trace
+        self.notes: list = []
+        self._state = state
+        self._hp_rows = hp_rows
+        self._instances: list | None = None
+
+    @property
+    def instances(self) -> list[InstanceResult]:
+        if self._instances is None:
+            with self.arithmetic.precision_context():
+                self._instances = [_collect(self._state, self.arithmetic, self.variant,
+                                            self.problem, self._hp_rows[b], b, self.steps)
+                                   for b in range(self.problem.B)]
+        return self._instances
+
+    def table(self) -> dict:
+        """Per-instance arrays (float64): final regret, loss, x_(T+1), effective-step counts.
+
+        Computed from the run's arrays without building :class:`InstanceResult` objects.
+        """
+        with self.arithmetic.precision_context():
+            return _table(self)
+
     def __getattr__(self, name):
-        if name.startswith("_") or name in ("instances",):
+        if name.startswith("_"):
             raise AttributeError(name)
-        inst = self.__dict__.get("instances")
-        if inst and len(inst) == 1:
+        if self.problem.B == 1:
+            inst = self.instances[0]
             if name == "effective_step_nonincreasing":
-                return inst[0].effective_step.nonincreasing
+                return inst.effective_step.nonincreasing
             if name == "corrected_step_nonincreasing":
-                return inst[0].corrected_step.nonincreasing
+                return inst.corrected_step.nonincreasing
             if name == "first_increase_step":
-                return inst[0].effective_step.first_increase_step
-            if hasattr(inst[0], name):
-                return getattr(inst[0], name)
+                return inst.effective_step.first_increase_step
+            if hasattr(inst, name):
+                return getattr(inst, name)
         raise AttributeError(name)
 
     def to_float(self, value):
@@ -146,7 +181,14 @@ def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> list[dict]:
     rows = list(hyperparameters)
     if len(rows) != B:
         raise InputError("hyperparameters", len(rows), f"need one dict per instance ({B})")
-    return [variant.hyperparameters(**(row or {})) for row in rows]
+    seen: dict = {}
+    out = []
+    for row in rows:
+        key = tuple(sorted((k, str(v)) for k, v in (row or {}).items()))
+        if key not in seen:
+            seen[key] = variant.hyperparameters(**(row or {}))
+        out.append(seen[key])
+    return out
 
 
 def _choose_engine(ar: Arithmetic, work: int) -> Arithmetic:
@@ -290,13 +332,10 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
             done = t1
             if progress is not None:
                 progress(done, steps)
-        instances = [_collect(state, ar, variant, problem, hp_rows[b], b, steps)
-                     for b in range(B)]
         tr = state.trace_dict() if trace else None
     engine = getattr(ar, "engine_name", ar.engine)
-    return Result(variant=variant, problem=problem, arithmetic=ar, steps=steps,
-                  instances=instances, engine=engine, wall_time=time.perf_counter() - t_start,
-                  trace=tr)
+    return Result(variant, problem, ar, steps, state, hp_rows, engine,
+                  time.perf_counter() - t_start, trace=tr)
 
 
 # --------------------------------------------------------------------------------------------
@@ -624,15 +663,18 @@ def _collect(state, ar, variant, problem, hp, b, steps) -> InstanceResult:
     if comp is not None:
         comp_loss, comparator, tol = comp
         regret = loss - comp_loss
-    checkpoint_regret = None
+    regret_at_checkpoints = None
     if state.SNAP.shape[1] == len(ck) and comp is not None:
-        checkpoint_regret = []
-        for k, t in enumerate(ck):
-            if k == len(ck) - 1:
-                checkpoint_regret.append(regret)
-                continue
-            ck_comp = problem.comparator(ar, state.snap(b, k), int(t), b)
-            checkpoint_regret.append(None if ck_comp is None else rec[k, 1] - ck_comp[0])
+        def regret_at_checkpoints():
+            out = []
+            with ar.precision_context():
+                for k, t in enumerate(ck):
+                    if k == len(ck) - 1:
+                        out.append(regret)
+                        continue
+                    ck_comp = problem.comparator(ar, state.snap(b, k), int(t), b)
+                    out.append(None if ck_comp is None else rec[k, 1] - ck_comp[0])
+            return out
     expected_regret = None
     fmin = problem.expected_min(ar, b)
     if fmin is not None:
@@ -651,9 +693,48 @@ def _collect(state, ar, variant, problem, hp, b, steps) -> InstanceResult:
         comparator_tolerance=tol, expected_regret=expected_regret,
         effective_step=eta, corrected_step=hat,
         vhat_decreases=sum(state.cnt(K.VHDEC, b)), vhat_undecided=sum(state.cnt(K.VHUND, b)),
-        checkpoints=fields, checkpoint_regret=checkpoint_regret, checkpoint_x=checkpoint_x,
+        checkpoints=fields, checkpoint_x=checkpoint_x,
         D_inf=problem.D_inf(), G_inf=problem.G_inf(b),
+        regret_at_checkpoints=regret_at_checkpoints,
     )
+
+
+def _table(result) -> dict:
+    state = result._state
+    problem = result.problem
+    B = problem.B
+    ar = result.arithmetic.eager()
+    order = [state.pos[b] for b in range(B)] if hasattr(state, "pos") else list(range(B))
+    to_np = getattr(state, "_np", np.asarray)
+
+    def rows(array):
+        arr = to_np(array)
+        return np.asarray([[ar.to_float(v) for v in np.ravel(arr[r])] for r in order]) \
+            if arr.dtype == object else np.asarray(arr)[order]
+
+    rec = rows(state.REC)                        # (B, K, N_REC)
+    loss = rec[:, -1, 1]
+    comparator = np.full(B, np.nan)
+    for b in range(B):
+        comp = problem.comparator(ar, state.snap(b, state.SNAP.shape[1] - 1), result.steps, b)
+        if comp is not None:
+            comparator[b] = ar.to_float(comp[0])
+    ln = to_np(state.LN)
+    cnt = to_np(state.CNT)
+    lane = (lambda r: np.asarray([[ar.to_float(v) for v in ln[r, b]] for b in order])) \
+        if ln.dtype == object else (lambda r: np.asarray(ln[r], dtype=np.float64)[order])
+    counts = lambda r: np.asarray(cnt[r], dtype=np.int64)[order].sum(axis=-1)  # noqa: E731
+    return {
+        "loss": loss, "comparator_loss": comparator, "regret": loss - comparator,
+        "average_regret": (loss - comparator) / result.steps,
+        "final_x": lane(K.X), "last_played_x": lane(K.XL),
+        "effective_step_increases": counts(K.ECNT),
+        "max_effective_step_increase": lane(K.EMAX).max(axis=-1),
+        "corrected_step_increases": counts(K.HCNT),
+        "max_corrected_step_increase": lane(K.HMAX).max(axis=-1),
+        "vhat_decreases": counts(K.VHDEC),
+        "checkpoint_t": np.asarray(state.ck), "checkpoint_loss": rec[:, :, 1],
+    }
 
 
 def isclose_ulps(a: float, b: float) -> float:
