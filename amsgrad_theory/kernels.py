@@ -346,32 +346,174 @@ def make_scalar_kernel(ar, variant, problem, jit):
     return kernel
 
 
-def make_blocked_kernel(ar, variant, problem, jit, block: int = 256):
+def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=range,
+                        block_jit=None):
     """The lane loop reordered for SIMD: blocks of instances × a chunk of steps (numba).
 
     For separable problems in d = 1 (every lane an independent instance), a block of ``block``
     instances of one (β1, β2, λ) group is copied into scratch rows, advanced through every step
     of the chunk, and copied back. The instance loop inside the block reads and writes those
     rows only and calls nothing but :func:`lane_math`, which numba inlines, so LLVM vectorises
-    it; the block's state stays in L1. Same operations as :func:`make_scalar_kernel`, so the
-    results are bit-identical to it (the tests check this).
+    it; the block's state stays in L1. Blocks are independent, so ``prange`` (numba's parallel
+    range) spreads them over cores, deterministically. Same operations as
+    :func:`make_scalar_kernel`, so the results are bit-identical to it (the tests check this).
+
+    ``block_jit`` compiles the per-block function without inlining it: numba's parallel pass
+    then sees one call per block in the ``prange`` body.
+
+    Extra arguments: ``BLK`` (nblocks × 3: group, first instance, count) and ``EB`` (nblocks ×
+    3: the first non-finite step, instance and code met by each block).
     """
     parts = _lane_parts(ar, variant, problem, jit)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
-    advance, data, locate = parts.advance, parts.data, parts.locate
+    advance, data = parts.advance, parts.data
     ifloat, szero, widen, ssqrt = parts.ifloat, parts.szero, parts.widen, parts.ssqrt
     lane_dt = ar.lane_dtype
     scalar_dt = ar.scalar_dtype
+    block_jit = block_jit or jit
 
-    def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
-               PW, REC, SNAP, XS, TR, TRS, ERR):
-        G = HPG.shape[0]
+    @block_jit
+    def run_block(kb, g, b0, n, t0, t1, k0, ck, PWc, HPI, FP, IP, SEQ, TAIL, lo, hi, LN, ACC,
+                  IACC, CNT, REC, SNAP, XS, EB):
+        """Advance instances b0 … b0+n−1 through steps t0 … t1; return the next checkpoint."""
         K = ck.shape[0]
         L = SEQ.shape[1]
-        nT = t1 - t0 + 1
         snap_all = SNAP.shape[1] == K
+        LB = np.empty((N_LANE + 1, block), dtype=lane_dt)    # lane rows and the tail
+        AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, hp, fp
+        CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
+        SQ = np.empty((L, block), dtype=lane_dt)
+        for j in range(n):
+            b = b0 + j
+            for r in range(N_LANE):
+                LB[r, j] = LN[r, b, 0]
+            LB[N_LANE, j] = TAIL[b]
+            for r in range(N_ACC):
+                AB[r, j] = ACC[r, b, 0]
+            for r in range(4):
+                AB[N_ACC + r, j] = HPI[b, r]
+            for r in range(3):
+                AB[N_ACC + 4 + r, j] = FP[r, b]
+            for r in range(N_CNT):
+                CB[r, j] = CNT[r, b, 0]
+            CB[N_CNT, j] = IP[0, b]
+            CB[N_CNT + 1, j] = IP[1, b]
+            for u in range(L):
+                SQ[u, j] = SEQ[b, u, 0]
+        k = k0
+        for t in range(t0, t1 + 1):
+            q = t - t0
+            p0 = PWc[q, g, 0]
+            p1 = PWc[q, g, 1]
+            p2 = PWc[q, g, 2]
+            p3 = PWc[q, g, 3]
+            p4 = PWc[q, g, 4]
+            p5 = PWc[q, g, 5]
+            p6 = PWc[q, g, 6]
+            p7 = PWc[q, g, 7]
+            bad = 0
+            for j in range(n):
+                co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
+                            AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7)
+                fp = (AB[N_ACC + 4, j], AB[N_ACC + 5, j], AB[N_ACC + 6, j])
+                ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
+                CB[N_CNT, j] = ip[0]
+                CB[N_CNT + 1, j] = ip[1]
+                tab = SQ[t - 1, j] if t <= L else LB[N_LANE, j]
+                a0, a1 = data(t, 0, fp, ip, tab)
+                lane = (LB[X, j], LB[M, j], LB[V, j], LB[VH, j], LB[EPREV, j],
+                        LB[HPREV, j], LB[EMAX, j], LB[HMAX, j])
+                acc = (AB[0, j], AB[1, j], AB[2, j], AB[3, j], AB[4, j], AB[5, j],
+                       AB[6, j], AB[7, j], AB[8, j])
+                cnt = (CB[0, j], CB[1, j], CB[2, j], CB[3, j], CB[4, j], CB[5, j],
+                       CB[6, j], CB[7, j], CB[8, j], CB[9, j])
+                ln, ac, cn, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
+                                                  cnt, lo, hi)
+                bad = bad | code
+                LB[0, j] = ln[0]
+                LB[1, j] = ln[1]
+                LB[2, j] = ln[2]
+                LB[3, j] = ln[3]
+                LB[4, j] = ln[4]
+                LB[5, j] = ln[5]
+                LB[6, j] = ln[6]
+                LB[7, j] = ln[7]
+                LB[8, j] = ln[8]
+                LB[9, j] = ln[9]
+                AB[0, j] = ac[0]
+                AB[1, j] = ac[1]
+                AB[2, j] = ac[2]
+                AB[3, j] = ac[3]
+                AB[4, j] = ac[4]
+                AB[5, j] = ac[5]
+                AB[6, j] = ac[6]
+                AB[7, j] = ac[7]
+                AB[8, j] = ac[8]
+                CB[0, j] = cn[0]
+                CB[1, j] = cn[1]
+                CB[2, j] = cn[2]
+                CB[3, j] = cn[3]
+                CB[4, j] = cn[4]
+                CB[5, j] = cn[5]
+                CB[6, j] = cn[6]
+                CB[7, j] = cn[7]
+                CB[8, j] = cn[8]
+                CB[9, j] = cn[9]
+            if bad != 0:
+                # the first lane of this block whose state is no longer finite
+                for j in range(n):
+                    code = 0
+                    if not (np.isfinite(LB[M, j]) and np.isfinite(LB[V, j])):
+                        code = ERR_GRAD
+                    elif not np.isfinite(AB[LOSS, j]):
+                        code = ERR_LOSS
+                    elif not np.isfinite(LB[X, j]):
+                        code = ERR_ITERATE
+                    if code != 0:
+                        EB[kb, 0] = t
+                        EB[kb, 1] = b0 + j
+                        EB[kb, 2] = code
+                        break
+                break
+            if k < K and t == ck[k]:
+                for j in range(n):
+                    b = b0 + j
+                    REC[b, k, 0] = ifloat(t)
+                    REC[b, k, 1] = IACC[b] + AB[LOSS, j]
+                    REC[b, k, 2] = AB[EXPECTED, j]
+                    REC[b, k, 3] = ssqrt(widen(LB[VH, j]))
+                    REC[b, k, 4] = ssqrt(AB[SG2, j])
+                    REC[b, k, 5] = AB[B1, j]
+                    REC[b, k, 6] = AB[ENERGY, j]
+                    REC[b, k, 7] = AB[MAG, j]
+                    if snap_all or k == K - 1:
+                        ks = k if snap_all else 0
+                        SNAP[b, ks, 0, 0] = AB[S0, j]
+                        SNAP[b, ks, 1, 0] = AB[S1, j]
+                        SNAP[b, ks, 2, 0] = AB[S2, j]
+                    if XS.shape[1] == K:
+                        XS[b, k, 0] = LB[XL, j]
+                k += 1
+        for j in range(n):
+            b = b0 + j
+            for r in range(N_LANE):
+                LN[r, b, 0] = LB[r, j]
+            for r in range(N_ACC):
+                ACC[r, b, 0] = AB[r, j]
+            for r in range(N_CNT):
+                CNT[r, b, 0] = CB[r, j]
+            IP[0, b] = CB[N_CNT, j]
+            IP[1, b] = CB[N_CNT + 1, j]
+        return k
+
+    def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
+               PW, REC, SNAP, XS, TR, TRS, ERR, BLK, EB):
+        G = HPG.shape[0]
+        nT = t1 - t0 + 1
+        nb = BLK.shape[0]
         lo = LOHI[0]
         hi = LOHI[1]
+        k0 = kpos[0]
         PWc = np.empty((nT, G, 8), dtype=scalar_dt)
         for t in range(t0, t1 + 1):
             tf = ifloat(t)
@@ -385,131 +527,22 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256):
                 PWc[t - t0, g, 5] = p5
                 PWc[t - t0, g, 6] = p6
                 PWc[t - t0, g, 7] = p7
-        LB = np.empty((N_LANE + 1, block), dtype=lane_dt)    # lane rows and the tail
-        AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, α ε ε_root wd, fp
-        CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
-        SQ = np.empty((L, block), dtype=lane_dt)
-        k_end = kpos[0]
-        for g in range(G):
-            for b0 in range(GS[g], GS[g + 1], block):
-                n = min(block, GS[g + 1] - b0)
-                for j in range(n):
-                    b = b0 + j
-                    for r in range(N_LANE):
-                        LB[r, j] = LN[r, b, 0]
-                    LB[N_LANE, j] = TAIL[b]
-                    for r in range(N_ACC):
-                        AB[r, j] = ACC[r, b, 0]
-                    for r in range(4):
-                        AB[N_ACC + r, j] = HPI[b, r]
-                    for r in range(3):
-                        AB[N_ACC + 4 + r, j] = FP[r, b]
-                    for r in range(N_CNT):
-                        CB[r, j] = CNT[r, b, 0]
-                    CB[N_CNT, j] = IP[0, b]
-                    CB[N_CNT + 1, j] = IP[1, b]
-                    for u in range(L):
-                        SQ[u, j] = SEQ[b, u, 0]
-                k = kpos[0]
-                for t in range(t0, t1 + 1):
-                    q = t - t0
-                    p0 = PWc[q, g, 0]
-                    p1 = PWc[q, g, 1]
-                    p2 = PWc[q, g, 2]
-                    p3 = PWc[q, g, 3]
-                    p4 = PWc[q, g, 4]
-                    p5 = PWc[q, g, 5]
-                    p6 = PWc[q, g, 6]
-                    p7 = PWc[q, g, 7]
-                    bad = 0
-                    for j in range(n):
-                        co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
-                                    AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7)
-                        fp = (AB[N_ACC + 4, j], AB[N_ACC + 5, j], AB[N_ACC + 6, j])
-                        ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
-                        CB[N_CNT, j] = ip[0]
-                        CB[N_CNT + 1, j] = ip[1]
-                        tab = SQ[t - 1, j] if t <= L else LB[N_LANE, j]
-                        a0, a1 = data(t, 0, fp, ip, tab)
-                        lane = (LB[X, j], LB[M, j], LB[V, j], LB[VH, j], LB[EPREV, j],
-                                LB[HPREV, j], LB[EMAX, j], LB[HMAX, j])
-                        acc = (AB[0, j], AB[1, j], AB[2, j], AB[3, j], AB[4, j], AB[5, j],
-                               AB[6, j], AB[7, j], AB[8, j])
-                        cnt = (CB[0, j], CB[1, j], CB[2, j], CB[3, j], CB[4, j], CB[5, j],
-                               CB[6, j], CB[7, j], CB[8, j], CB[9, j])
-                        ln, ac, cn, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
-                                                          cnt, lo, hi)
-                        bad = bad | code
-                        LB[0, j] = ln[0]
-                        LB[1, j] = ln[1]
-                        LB[2, j] = ln[2]
-                        LB[3, j] = ln[3]
-                        LB[4, j] = ln[4]
-                        LB[5, j] = ln[5]
-                        LB[6, j] = ln[6]
-                        LB[7, j] = ln[7]
-                        LB[8, j] = ln[8]
-                        LB[9, j] = ln[9]
-                        AB[0, j] = ac[0]
-                        AB[1, j] = ac[1]
-                        AB[2, j] = ac[2]
-                        AB[3, j] = ac[3]
-                        AB[4, j] = ac[4]
-                        AB[5, j] = ac[5]
-                        AB[6, j] = ac[6]
-                        AB[7, j] = ac[7]
-                        AB[8, j] = ac[8]
-                        CB[0, j] = cn[0]
-                        CB[1, j] = cn[1]
-                        CB[2, j] = cn[2]
-                        CB[3, j] = cn[3]
-                        CB[4, j] = cn[4]
-                        CB[5, j] = cn[5]
-                        CB[6, j] = cn[6]
-                        CB[7, j] = cn[7]
-                        CB[8, j] = cn[8]
-                        CB[9, j] = cn[9]
-                    if bad != 0:
-                        for j in range(n):
-                            b = b0 + j
-                            for r in range(N_LANE):
-                                LN[r, b, 0] = LB[r, j]
-                            for r in range(N_ACC):
-                                ACC[r, b, 0] = AB[r, j]
-                        locate(t, LN[:, b0:b0 + n], ACC[:, b0:b0 + n], IACC[b0:b0 + n], ERR,
-                               b0)
-                        return
-                    if k < K and t == ck[k]:
-                        for j in range(n):
-                            b = b0 + j
-                            REC[b, k, 0] = ifloat(t)
-                            REC[b, k, 1] = IACC[b] + AB[LOSS, j]
-                            REC[b, k, 2] = AB[EXPECTED, j]
-                            REC[b, k, 3] = ssqrt(widen(LB[VH, j]))
-                            REC[b, k, 4] = ssqrt(AB[SG2, j])
-                            REC[b, k, 5] = AB[B1, j]
-                            REC[b, k, 6] = AB[ENERGY, j]
-                            REC[b, k, 7] = AB[MAG, j]
-                            if snap_all or k == K - 1:
-                                ks = k if snap_all else 0
-                                SNAP[b, ks, 0, 0] = AB[S0, j]
-                                SNAP[b, ks, 1, 0] = AB[S1, j]
-                                SNAP[b, ks, 2, 0] = AB[S2, j]
-                            if XS.shape[1] == K:
-                                XS[b, k, 0] = LB[XL, j]
-                        k += 1
-                k_end = k
-                for j in range(n):
-                    b = b0 + j
-                    for r in range(N_LANE):
-                        LN[r, b, 0] = LB[r, j]
-                    for r in range(N_ACC):
-                        ACC[r, b, 0] = AB[r, j]
-                    for r in range(N_CNT):
-                        CNT[r, b, 0] = CB[r, j]
-                    IP[0, b] = CB[N_CNT, j]
-                    IP[1, b] = CB[N_CNT + 1, j]
-        kpos[0] = k_end
+        KE = np.empty(nb, dtype=np.int64)
+        for kb in prange(nb):
+            KE[kb] = run_block(kb, BLK[kb, 0], BLK[kb, 1], BLK[kb, 2], t0, t1, k0, ck, PWc, HPI,
+                               FP, IP, SEQ, TAIL, lo, hi, LN, ACC, IACC, CNT, REC, SNAP, XS, EB)
+        first = -1
+        for kb in range(nb):
+            if EB[kb, 0] > 0 and (first < 0 or EB[kb, 0] < EB[first, 0]):
+                first = kb
+        if first >= 0:
+            ERR[0] = EB[first, 2]
+            ERR[1] = EB[first, 0]
+            ERR[2] = EB[first, 1]
+            ERR[3] = 0
+            return
+        if nb > 0:
+            kpos[0] = KE[0]
         return
 
     return kernel

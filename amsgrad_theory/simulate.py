@@ -33,6 +33,8 @@ from .problems import Problem, get_problem
 
 #: lane-steps (B·d·T) above which the float arithmetics compile the kernel with numba
 NUMBA_THRESHOLD = 300_000
+#: instances per block of the SIMD-blocked numba kernel (its state then fits in L1)
+BLOCK = 256
 
 _KERNEL_CACHE: dict = {}
 
@@ -256,11 +258,14 @@ def _kernel(ar, variant, problem, blocked: bool = False):
         def jit(f):
             return f
     if compiled and blocked:
-        kernel = K.make_blocked_kernel(ar, variant, problem, jit)
+        kernel = numba.njit(error_model="numpy", parallel=True)(
+            K.make_blocked_kernel(ar, variant, problem, jit, prange=numba.prange,
+                                  block_jit=numba.njit(error_model="numpy")))
+    elif compiled:
+        kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(ar, variant, problem, jit))
     else:
         kernel = K.make_scalar_kernel(ar, variant, problem, jit)
     if compiled:
-        kernel = numba.njit(error_model="numpy")(kernel)
         _KERNEL_CACHE[key] = kernel
     return kernel
 
@@ -315,6 +320,7 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         blocked = (getattr(ar, "engine_name", None) == "numba" and d == 1 and not trace
                    and not problem.coupled and problem.set.kind != "ball")
         kernel = _kernel(ar, variant, problem, blocked)
+        state.blocked = blocked
         if chunk is None:
             chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
             if blocked:   # the blocked kernel holds the chunk's powers: bound its memory
@@ -440,11 +446,19 @@ class _ScalarState(_State):
         self.TRS[...] = zero_s
         self.ERR = np.zeros(4, dtype=np.int64)
         self.kpos = np.zeros(1, dtype=np.int64)
+        blocks = [(g, b0, min(BLOCK, int(self.GS[g + 1]) - b0)) for g in range(G)
+                  for b0 in range(int(self.GS[g]), int(self.GS[g + 1]), BLOCK)]
+        self.BLK = np.array(blocks, dtype=np.int64).reshape(-1, 3)
+        self.blocked = False
 
     def run(self, kernel, t0, t1):
-        kernel(t0, t1, self.ck, self.kpos, self.HPI, self.HPG, self.GS, self.FP, self.IP,
-               self.SEQ, self.TAIL, self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT,
-               self.PW, self.REC, self.SNAP, self.XS, self.TR, self.TRS, self.ERR)
+        args = (t0, t1, self.ck, self.kpos, self.HPI, self.HPG, self.GS, self.FP, self.IP,
+                self.SEQ, self.TAIL, self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT,
+                self.PW, self.REC, self.SNAP, self.XS, self.TR, self.TRS, self.ERR)
+        if self.blocked:
+            kernel(*args, self.BLK, np.zeros((len(self.BLK), 3), dtype=np.int64))
+        else:
+            kernel(*args)
         if int(self.ERR[0]) != 0:
             self.ERR[2] = self.order[int(self.ERR[2])]
 
