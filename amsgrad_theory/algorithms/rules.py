@@ -69,6 +69,7 @@ class Rule(NamedTuple):
     update: Callable
     powers: Callable
     finish: Callable
+    steps_of: Callable
 
 
 def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
@@ -176,6 +177,39 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         return finish(alpha, eps, eps_root, wd, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2)
 
     @jit
+    def steps_of(vhat, co):
+        """(√v̂, the denominator, den > 0, a safe denominator, η, η̂) of the variant's step.
+
+        η and η̂ are read off the denominator the step divides by (so a max that is computed
+        but not used shows up); where the denominator is 0 they are +∞.
+        """
+        (step, alpha_t, _, _, _, _, _, bc1, _, sbc2, _, eps, eps_root, _, _, _, _) = co
+        root = sqrt(vhat)
+        if step_form == "scaled":
+            den = root / sbc2 + eps
+        elif step_form == "folded":
+            den = root + eps
+        elif root_shift:
+            den = sqrt(vhat + eps_root) + eps      # optax: √(ν̂max + ε_root) + ε
+        else:
+            den = root + eps
+        positive = gt(den, zero)
+        safe = where(positive, den, one)
+        if step_form == "scaled":
+            eta = where(positive, step / safe, inf)
+            eta_hat = where(positive, alpha_t / safe, inf)
+        elif step_form == "folded":
+            eta = where(positive, step / safe, inf)
+            eta_hat = where(positive, (step * bc1) / safe, inf)
+        else:
+            eta_hat = where(positive, step / safe, inf)
+            if correct_m:
+                eta = where(positive, step / (bc1 * safe), inf)
+            else:
+                eta = eta_hat
+        return root, den, positive, safe, eta, eta_hat
+
+    @jit
     def update(x, m, v, vhat, g, co):
         (step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2, adamx, eps, eps_root, wd,
          decay, _, _) = co
@@ -221,43 +255,23 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
                 vhat = maximum(adamx * vhat, vt)
             else:
                 vhat = vt
-        root = sqrt(vhat)
-        # the step, in the variant's own order of operations
-        if step_form == "scaled":
-            den = root / sbc2 + eps
-        elif step_form == "folded":
-            den = root + eps
-        elif root_shift:
-            den = sqrt(vhat + eps_root) + eps      # optax: √(ν̂max + ε_root) + ε
-        else:
-            den = root + eps
-        positive = gt(den, zero)
-        safe = where(positive, den, one)
+        root, den, positive, safe, eta, eta_hat = steps_of(vhat, co)
         if decoupled:
             x = x * decay
         if step_form == "scaled":
             xhat = x + (-step * m) / safe           # addcdiv_(m, den, value=−lr/bc1)
-            eta = where(positive, step / safe, inf)
-            eta_hat = where(positive, alpha_t / safe, inf)
         elif step_form == "folded":
             xhat = x - (m * step) / safe
-            eta = where(positive, step / safe, inf)
-            eta_hat = where(positive, (step * bc1) / safe, inf)
         else:
             if correct_m:
                 mhat = m / bc1
             else:
                 mhat = m
             xhat = x - step * (mhat / safe)
-            eta_hat = where(positive, step / safe, inf)
-            if correct_m:
-                eta = where(positive, step / (bc1 * safe), inf)
-            else:
-                eta = eta_hat
         if weighted:
             weight = root
         else:
             weight = one + zero * root
         return m, v, vhat, xhat, eta, eta_hat, weight, root
 
-    return Rule(schedule, update, powers, finish)
+    return Rule(schedule, update, powers, finish, steps_of)
