@@ -70,26 +70,27 @@ N_COEF_LANE = 15
 def make_lane_stats(xp, sp, jit):
     """``track`` (effective-step increases) and ``bound_terms`` (Σβ1√v̂/α, Lemma 2 energy)."""
     both, isfinite, gt = xp.both, xp.isfinite, xp.gt
-    where, certain, unknown = xp.where, xp.certain, xp.unknown
+    certain, unknown = xp.certain, xp.unknown
+    rise_ratio = xp.rise_ratio
     maximum = xp.maximum
     scast = sp.cast
-    zero, one = xp.zero, xp.one
+    zero = xp.zero
     szero = sp.cast(0.0)
     sone = sp.cast(1.0)
     sgt, swhere = sp.gt, sp.where
 
     @jit
     def track(new, prev, best, count, undecided, tbest, first, t):
-        finite = both(isfinite(prev), isfinite(new))
-        rise = both(finite, gt(new, prev))
+        """One step of the effective-step record: did η rise, by how much, the largest rise
+        and its step, the first rise (rel = η_t/η_{t−1} − 1, computed only where it rose)."""
+        rise = both(both(isfinite(prev), isfinite(new)), gt(new, prev))
         count = count + certain(rise)
         undecided = undecided + unknown(rise)
-        ok = both(finite, gt(prev, zero))
-        rel = where(ok, where(ok, new, one) / where(ok, prev, one) - one, zero)
+        rel = rise_ratio(both(rise, gt(prev, zero)), new, prev)
         better = certain(both(rise, gt(rel, best)))
         tbest = tbest + better * (t - tbest)
         first = first + certain(rise) * (first == 0) * t
-        best = maximum(best, where(rise, rel, zero))
+        best = maximum(best, rel)
         return best, count, undecided, tbest, first
 
     @jit
@@ -129,6 +130,8 @@ def _lane_parts(ar, variant, problem, jit):
     widen = sp.cast
     smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
     clip = problem.set.kind == "box"
+    has_expected = bool(problem.has_expected)
+    hat_is_eta = not variant.correct_m and variant.step_form == "normalized"
 
     @jit
     def lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi):
@@ -138,7 +141,8 @@ def _lane_parts(ar, variant, problem, jit):
         g = grad(x, a0, a1, z)
         ell = loss(x, a0, a1)
         a_loss = a_loss + ell
-        a_exp = a_exp + expected(x, fp)
+        if has_expected:
+            a_exp = a_exp + expected(x, fp)
         s0, s1, s2 = suff(s0, s1, s2, a0, a1)
         gw = widen(g)
         a_sg2 = a_sg2 + gw * gw
@@ -148,7 +152,11 @@ def _lane_parts(ar, variant, problem, jit):
         vhdec = vhdec + certain(drop)
         vhund = vhund + unknown(drop)
         emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax, efirst, t)
-        hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax, hfirst, t)
+        if hat_is_eta:      # η̂ ≡ η (m is not corrected): the same record, computed once
+            hmax, hcnt, hund, htmax, hfirst = emax, ecnt, eund, etmax, efirst
+        else:
+            hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax,
+                                                    hfirst, t)
         term_b1, term_energy = bound_terms(root, m, co[15], co[16])
         a_b1 = a_b1 + term_b1
         a_energy = a_energy + term_energy
@@ -544,6 +552,145 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
         if nb > 0:
             kpos[0] = KE[0]
         return
+
+    return kernel
+
+
+def make_python_kernel(ar, variant, problem):
+    """The lane loop for interpreted scalar arithmetics (mpmath, arb, Python floats).
+
+    For separable problems every coordinate evolves on its own, so this kernel turns the
+    loops inside out: for each instance it precomputes the step coefficients and the integer
+    state of the chunk once, then runs each coordinate through all steps of the chunk with its
+    state in local variables — no array is indexed inside the time loop. It performs exactly
+    the operations of :func:`make_scalar_kernel` in the same order (the per-instance sums over
+    coordinates included), so the results are identical; the tests check this.
+    """
+    parts = _lane_parts(ar, variant, problem, lambda f: f)
+    lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
+    advance, data = parts.advance, parts.data
+    ifloat, szero, widen, ssqrt, smaximum = (parts.ifloat, parts.szero, parts.widen, parts.ssqrt,
+                                             parts.smaximum)
+
+    def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
+               PW, REC, SNAP, XS, TR, TRS, ERR):
+        B = LN.shape[1]
+        d = LN.shape[2]
+        L = SEQ.shape[1]
+        G = HPG.shape[0]
+        K = ck.shape[0]
+        ntrace = TR.shape[0]
+        snap_all = SNAP.shape[1] == K
+        record_x = XS.shape[1] == K
+        lo, hi = LOHI[0], LOHI[1]
+        steps = range(t0, t1 + 1)
+        tfs = [ifloat(t) for t in steps]
+        powers_of = [[powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2]) for tf in tfs]
+                     for g in range(G)]
+        k0 = int(kpos[0])
+        marks = {}                          # t → checkpoint index, for this chunk
+        for k in range(k0, K):
+            if t0 <= ck[k] <= t1:
+                marks[int(ck[k])] = k
+        first_error = None
+        for g in range(G):
+            for b in range(GS[g], GS[g + 1]):
+                hp = (HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3])
+                cos = [finish(*hp, *pw) for pw in powers_of[g]]
+                fp = (FP[0, b], FP[1, b], FP[2, b])
+                ip = (IP[0, b], IP[1, b])
+                ips = []
+                for _ in steps:
+                    ip = advance(ip)
+                    ips.append(ip)
+                IP[0, b], IP[1, b] = ip
+                per_lane = []
+                for i in range(d):
+                    lane = (LN[X, b, i], LN[M, b, i], LN[V, b, i], LN[VH, b, i],
+                            LN[EPREV, b, i], LN[HPREV, b, i], LN[EMAX, b, i], LN[HMAX, b, i])
+                    acc = tuple(ACC[r, b, i] for r in range(N_ACC))
+                    cnt = tuple(CNT[r, b, i] for r in range(N_CNT))
+                    ln = None
+                    records = []
+                    for q, t in enumerate(steps):
+                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
+                        a0, a1 = data(t, i, fp, ips[q], tab)
+                        co = cos[q]
+                        ln, acc, cnt, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
+                                                            cnt, lo, hi)
+                        if code and (first_error is None or t < first_error[0]):
+                            first_error = (t, b, i, code)
+                        if t <= ntrace:
+                            TR[t - 1, b, i, 0] = ln[XL]
+                            TR[t - 1, b, i, 1] = out[0]
+                            TR[t - 1, b, i, 2] = ln[M]
+                            TR[t - 1, b, i, 3] = ln[V]
+                            TR[t - 1, b, i, 4] = ln[VH]
+                            TR[t - 1, b, i, 5] = ln[EPREV]
+                            TR[t - 1, b, i, 6] = ln[HPREV]
+                            TR[t - 1, b, i, 7] = out[1]
+                            TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + out[2]
+                            TRS[t - 1, b, 1] = co[15]
+                            TRS[t - 1, b, 2] = co[16]
+                        lane = (ln[X], ln[M], ln[V], ln[VH], ln[EPREV], ln[HPREV], ln[EMAX],
+                                ln[HMAX])
+                        if t in marks:
+                            records.append((ln[VH], ln[XL], acc))
+                        if code and first_error[0] <= t:
+                            break
+                    if ln is not None:
+                        for r in range(N_LANE):
+                            LN[r, b, i] = ln[r]
+                    for r in range(N_ACC):
+                        ACC[r, b, i] = acc[r]
+                    for r in range(N_CNT):
+                        CNT[r, b, i] = cnt[r]
+                    per_lane.append(records)
+                for n_mark, (t, k) in enumerate(sorted(marks.items())):
+                    if any(len(rec) <= n_mark for rec in per_lane):
+                        break
+                    total = IACC[b]
+                    exp_total = szero
+                    roots = szero
+                    norms = szero
+                    b1 = szero
+                    energy = szero
+                    mag = szero
+                    for i in range(d):
+                        vh, xl, acc = per_lane[i][n_mark]
+                        total = total + acc[LOSS]
+                        exp_total = exp_total + acc[EXPECTED]
+                        roots = roots + ssqrt(widen(vh))
+                        norms = norms + ssqrt(acc[SG2])
+                        b1 = b1 + acc[B1]
+                        energy = energy + acc[ENERGY]
+                        mag = smaximum(mag, acc[MAG])
+                    REC[b, k, 0] = ifloat(t)
+                    REC[b, k, 1] = total
+                    REC[b, k, 2] = exp_total
+                    REC[b, k, 3] = roots
+                    REC[b, k, 4] = norms
+                    REC[b, k, 5] = b1
+                    REC[b, k, 6] = energy
+                    REC[b, k, 7] = mag
+                    if snap_all or k == K - 1:
+                        ks = k if snap_all else 0
+                        for i in range(d):
+                            acc = per_lane[i][n_mark][2]
+                            SNAP[b, ks, 0, i] = acc[S0]
+                            SNAP[b, ks, 1, i] = acc[S1]
+                            SNAP[b, ks, 2, i] = acc[S2]
+                    if record_x:
+                        for i in range(d):
+                            XS[b, k, i] = per_lane[i][n_mark][1]
+        if first_error is not None:
+            t, b, i, code = first_error
+            ERR[0] = code
+            ERR[1] = t
+            ERR[2] = b
+            ERR[3] = i
+            return
+        kpos[0] = k0 + len(marks)
 
     return kernel
 

@@ -263,6 +263,8 @@ def _kernel(ar, variant, problem, blocked: bool = False):
                                   block_jit=numba.njit(error_model="numpy")))
     elif compiled:
         kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(ar, variant, problem, jit))
+    elif not problem.coupled and problem.set.kind != "ball":
+        kernel = K.make_python_kernel(ar, variant, problem)
     else:
         kernel = K.make_scalar_kernel(ar, variant, problem, jit)
     if compiled:
@@ -307,6 +309,7 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         raise InputError("steps", steps, "must be < 2**32")
     B, d = problem.B, problem.d
     hp_rows = _as_list_of_hp(variant, hyperparameters, B)
+    variant = variant.specialize(hp_rows)
     x0_texts = _parse_x0(x0, problem, ar)
     if problem.set.kind == "ball" and ar.spec.startswith("arb"):
         raise InputError("arithmetic", ar.spec, "the weighted ball projection is not available "

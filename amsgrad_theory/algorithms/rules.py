@@ -91,6 +91,8 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
     v_form = variant.v_form
     weighted = variant.projection == "weighted"
     decoupled = variant.weight_decay_mode == "decoupled"
+    l2 = variant.weight_decay_mode == "l2"
+    eps_free = variant.eps_free
     root_shift = variant.eps_root_inside
 
     cast = xp.cast
@@ -186,7 +188,9 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         (step, alpha_t, _, _, _, _, _, bc1, _, sbc2, _, eps, eps_root, _, _, _, _) = co
         root = sqrt(vhat)
         if step_form == "scaled":
-            den = root / sbc2 + eps
+            den = root / sbc2 if eps_free else root / sbc2 + eps
+        elif eps_free:
+            den = root                             # every ε is 0: + 0 is exact
         elif step_form == "folded":
             den = root + eps
         elif root_shift:
@@ -214,7 +218,7 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         (step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2, adamx, eps, eps_root, wd,
          decay, _, _) = co
         # weight decay: L2 adds wd·x to the gradient (it then enters m, v and the max)
-        if not decoupled:
+        if l2:
             if m_form == "torch-lerp":
                 g = fma(wd, x, g)       # torch: grad.add(param, alpha=wd), one rounding
             else:

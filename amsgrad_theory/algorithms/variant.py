@@ -53,7 +53,7 @@ _CHOICES = {
     "m_form": ("convex", "lerp", "torch-lerp"),
     "v_form": ("convex", "lerp", "torch"),
     "projection": ("weighted", "euclidean"),
-    "weight_decay_mode": ("l2", "decoupled"),
+    "weight_decay_mode": ("l2", "decoupled", "none"),
 }
 
 
@@ -83,6 +83,7 @@ class Variant:
     projection: str = "weighted"
     weight_decay_mode: str = "l2"
     eps_root_inside: bool = False
+    eps_free: bool = False
     defaults: Mapping[str, str] = field(default_factory=dict)
     notes: str = ""
 
@@ -128,8 +129,25 @@ class Variant:
 
     def structure(self) -> tuple:
         """The fields that decide the computation (not the name, source or defaults)."""
-        return tuple(getattr(self, key) for key in _CHOICES) + (self.correct_m,
-                                                                  self.eps_root_inside)
+        return tuple(getattr(self, key) for key in _CHOICES) + (
+            self.correct_m, self.eps_root_inside, self.eps_free)
+
+    def specialize(self, hyperparameters: list[dict]) -> "Variant":
+        """This variant with the structure the given hyperparameters allow, same results.
+
+        Where every instance has weight decay 0 the decay is dropped (``g + 0·x = g``); where
+        every ε and ε_root is 0 the denominators skip ``+ 0`` (√v̂ ≥ 0, so adding 0 is exact).
+        The computation then does less, and rounds identically.
+        """
+        changes = {}
+        if self.weight_decay_mode != "none" and all(
+                _as_fraction("weight_decay", str(h["weight_decay"])) == 0 for h in hyperparameters):
+            changes["weight_decay_mode"] = "none"
+        if not self.eps_free and all(_as_fraction("eps", str(h["eps"])) == 0
+                                     and _as_fraction("eps_root", str(h["eps_root"])) == 0
+                                     for h in hyperparameters):
+            changes["eps_free"] = True
+        return self.with_(**changes) if changes else self
 
     def with_(self, **changes) -> Variant:
         """A copy with some fields changed (the name records the change)."""

@@ -60,6 +60,12 @@ def _where(c, a, b):
     return a if c else b  # plain bools from Python-level tests
 
 
+def _rise_ratio(c, a, b):
+    if c is None:                      # undecided: enclose both outcomes
+        return (a / b - 1).union(arb(0))
+    return a / b - 1 if c else arb(0)
+
+
 def _isfinite(a):
     return True if a.is_finite() else False
 
@@ -73,14 +79,14 @@ def _unknown(c):
 
 
 def _cast(a):
-    return a if isinstance(a, arb) else arb(a)
+    return a if type(a) is arb else arb(a)
 
 
 ARB_NAMESPACE = Namespace(
     name="arb", sqrt=lambda a: a.sqrt(), exp=lambda a: a.exp(), log1p=lambda a: a.log1p(),
     log=lambda a: a.log(), abs=abs, fma=lambda a, b, c: a * b + c,
     maximum=lambda a, b: a.max(b), minimum=lambda a, b: a.min(b),
-    where=_where, gt=_gt, ge=_ge, lt=_lt, le=_le, both=_both, isfinite=_isfinite,
+    where=_where, rise_ratio=_rise_ratio, gt=_gt, ge=_ge, lt=_lt, le=_le, both=_both, isfinite=_isfinite,
     certain=_certain, unknown=_unknown, cast=_cast,
     zero=arb(0), one=arb(1), inf=arb.pos_inf(), uint=int, ifloat=arb,
 )

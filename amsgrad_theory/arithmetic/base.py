@@ -18,6 +18,8 @@ arithmetic and never ask which one they run in:
 ``minimum(a, b)``  elementwise min
 ``where(c, a, b)`` ``a`` where the condition holds, ``b`` where it fails; for a ball comparison
                    that cannot be decided the result encloses both branches (their union)
+``rise_ratio(c, a, b)`` a/b − 1 where the condition holds, else 0 (b > 0 there); scalar
+                   arithmetics divide only where it holds
 ``gt ge lt le``    comparisons returning a *condition*: a bool (floats), a bool array (numpy,
                    torch), or ``True``/``False``/``None`` (arb; ``None`` = undecided)
 ``both(c1, c2)``   logical and of two conditions (three-valued for arb)
@@ -68,6 +70,7 @@ class Namespace:
     maximum: Callable
     minimum: Callable
     where: Callable
+    rise_ratio: Callable
     gt: Callable
     ge: Callable
     lt: Callable

@@ -111,10 +111,15 @@ def _python_namespace(dtype) -> Namespace:
     def isfinite(a):
         return math.isfinite(a)
 
+    zero_, one_ = cast(0.0), cast(1.0)
+
+    def rise_ratio(c, a, b):
+        return a / b - one_ if c else zero_
+
     return Namespace(
         name=f"python-{np.dtype(dtype).name}",
         sqrt=sqrt, exp=exp, log1p=log1p, log=log, abs=abs, fma=fma,
-        maximum=maximum, minimum=minimum, where=_bool_where,
+        maximum=maximum, minimum=minimum, where=_bool_where, rise_ratio=rise_ratio,
         gt=lambda a, b: a > b, ge=lambda a, b: a >= b,
         lt=lambda a, b: a < b, le=lambda a, b: a <= b,
         both=lambda c1, c2: c1 and c2, isfinite=isfinite,
@@ -196,6 +201,12 @@ def numba_namespace(dtype_name: str) -> Namespace:
     def where(c, a, b):
         return a if c else b
 
+    zero_, one_ = dtype(0.0), dtype(1.0)
+
+    @jit
+    def rise_ratio(c, a, b):
+        return a / b - one_ if c else zero_
+
     @jit
     def gt(a, b):
         return a > b
@@ -235,7 +246,8 @@ def numba_namespace(dtype_name: str) -> Namespace:
     return Namespace(
         name=f"numba-{dtype_name}", sqrt=sqrt, exp=exp, log1p=log1p, log=log, abs=absolute,
         fma=_numba_fma(),
-        maximum=maximum, minimum=minimum, where=where, gt=gt, ge=ge, lt=lt, le=le, both=both,
+        maximum=maximum, minimum=minimum, where=where, rise_ratio=rise_ratio, gt=gt, ge=ge,
+        lt=lt, le=le, both=both,
         isfinite=isfinite, certain=certain, unknown=unknown, cast=cast,
         zero=dtype(0.0), one=dtype(1.0), inf=dtype(np.inf),
         uint=np.uint64, ifloat=ifloat,
@@ -252,6 +264,9 @@ def _numpy_namespace(dtype) -> Namespace:
     def where(c, a, b):
         return np.where(c, a, b)
 
+    def rise_ratio(c, a, b):
+        return np.where(c, np.where(c, a, dt(1.0)) / np.where(c, b, dt(1.0)) - dt(1.0), dt(0.0))
+
     scalar_fma = fma64 if dt == np.float64 else fma32
     ufunc_fma = np.frompyfunc(scalar_fma, 3, 1)
 
@@ -262,7 +277,7 @@ def _numpy_namespace(dtype) -> Namespace:
     return Namespace(
         name=f"numpy-{np.dtype(dtype).name}",
         sqrt=np.sqrt, exp=np.exp, log1p=np.log1p, log=np.log, abs=np.abs, fma=fma,
-        maximum=np.maximum, minimum=np.minimum, where=where,
+        maximum=np.maximum, minimum=np.minimum, where=where, rise_ratio=rise_ratio,
         gt=np.greater, ge=np.greater_equal, lt=np.less, le=np.less_equal,
         both=np.logical_and, isfinite=np.isfinite,
         certain=lambda c: np.asarray(c, dtype=np.int64),

@@ -37,18 +37,27 @@ class MpmathArithmetic(Arithmetic):
         def where(c, a, b):
             return a if c else b
 
+        def rise_ratio(c, a, b):
+            return a / b - one if c else zero
+
         def fma(a, b, c):
             return ctx.fadd(ctx.fmul(a, b, exact=True), c)
+
+        mpf_type = type(zero)
+
+        def cast(a):
+            # values of this context pass through untouched (mpf(mpf) would copy)
+            return a if type(a) is mpf_type else mpf(a)
 
         ns = Namespace(
             name=self.spec, sqrt=ctx.sqrt, exp=ctx.exp, log1p=ctx.log1p, log=ctx.ln, abs=abs,
             fma=fma,
-            maximum=maximum, minimum=minimum, where=where,
+            maximum=maximum, minimum=minimum, where=where, rise_ratio=rise_ratio,
             gt=lambda a, b: a > b, ge=lambda a, b: a >= b,
             lt=lambda a, b: a < b, le=lambda a, b: a <= b,
             both=lambda c1, c2: c1 and c2, isfinite=ctx.isfinite,
             certain=int, unknown=lambda c: 0,
-            cast=mpf, zero=zero, one=one, inf=inf, uint=int, ifloat=mpf,
+            cast=cast, zero=zero, one=one, inf=inf, uint=int, ifloat=mpf,
         )
         self.xp = ns
         self.sp = ns

@@ -30,6 +30,10 @@ def torch_namespace(torch, dtype, device) -> Namespace:
     def where(c, a, b):
         return torch.where(c, tensor(a), tensor(b))
 
+    def rise_ratio(c, a, b):
+        return torch.where(c, torch.where(c, a, cast(1.0)) / torch.where(c, b, cast(1.0))
+                           - cast(1.0), cast(0.0))
+
     def maximum(a, b):
         return torch.maximum(cast(a), cast(b))
 
@@ -43,6 +47,7 @@ def torch_namespace(torch, dtype, device) -> Namespace:
     return Namespace(
         name=f"torch-{dtype}", sqrt=torch.sqrt, exp=torch.exp, log1p=torch.log1p, log=torch.log,
         abs=torch.abs, fma=fma, maximum=maximum, minimum=minimum, where=where,
+        rise_ratio=rise_ratio,
         gt=torch.gt, ge=torch.ge, lt=torch.lt, le=torch.le, both=torch.logical_and,
         isfinite=torch.isfinite, certain=lambda c: c.to(torch.int64),
         unknown=lambda c: torch.zeros_like(c, dtype=torch.int64),
