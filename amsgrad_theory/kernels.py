@@ -574,7 +574,6 @@ def make_python_kernel(ar, variant, problem):
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                PW, REC, SNAP, XS, TR, TRS, ERR):
-        B = LN.shape[1]
         d = LN.shape[2]
         L = SEQ.shape[1]
         G = HPG.shape[0]

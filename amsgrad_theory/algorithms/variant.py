@@ -132,7 +132,7 @@ class Variant:
         return tuple(getattr(self, key) for key in _CHOICES) + (
             self.correct_m, self.eps_root_inside, self.eps_free)
 
-    def specialize(self, hyperparameters: list[dict]) -> "Variant":
+    def specialize(self, hyperparameters: list[dict]) -> Variant:
         """This variant with the structure the given hyperparameters allow, same results.
 
         Where every instance has weight decay 0 the decay is dropped (``g + 0·x = g``); where

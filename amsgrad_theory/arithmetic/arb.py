@@ -86,7 +86,8 @@ ARB_NAMESPACE = Namespace(
     name="arb", sqrt=lambda a: a.sqrt(), exp=lambda a: a.exp(), log1p=lambda a: a.log1p(),
     log=lambda a: a.log(), abs=abs, fma=lambda a, b, c: a * b + c,
     maximum=lambda a, b: a.max(b), minimum=lambda a, b: a.min(b),
-    where=_where, rise_ratio=_rise_ratio, gt=_gt, ge=_ge, lt=_lt, le=_le, both=_both, isfinite=_isfinite,
+    where=_where, rise_ratio=_rise_ratio, gt=_gt, ge=_ge, lt=_lt, le=_le, both=_both,
+    isfinite=_isfinite,
     certain=_certain, unknown=_unknown, cast=_cast,
     zero=arb(0), one=arb(1), inf=arb.pos_inf(), uint=int, ifloat=arb,
 )

@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 
 from amsgrad_theory import get_problem, simulate  # noqa: E402
 
-
 # ------------------------------------------------------------------------------------------
 # timing
 # ------------------------------------------------------------------------------------------
@@ -291,13 +290,13 @@ def handwritten_numpy(problem_kind, B, d, T, alpha, beta1, beta2, C=None, seed_k
     """AMSGrad (paper form) with the same statistics as the toolkit, written directly."""
     from amsgrad_theory.problems.rng import TWO23, make_hash
 
-    x = np.zeros((B, d))
-    m = np.zeros((B, d)); v = np.zeros((B, d)); vh = np.zeros((B, d))  # noqa: E702
-    eprev = np.full((B, d), np.inf); emax = np.zeros((B, d))
-    ecnt = np.zeros((B, d), np.int64); efirst = np.zeros((B, d), np.int64)
-    etmax = np.zeros((B, d), np.int64); vhdec = np.zeros((B, d), np.int64)
-    loss = np.zeros((B, d)); G = np.zeros((B, d)); sg2 = np.zeros((B, d))
-    mag = np.zeros((B, d)); b1acc = np.zeros((B, d)); energy = np.zeros((B, d))
+    def zeros(dtype=np.float64):
+        return np.zeros((B, d), dtype)
+
+    x, m, v, vh = zeros(), zeros(), zeros(), zeros()
+    eprev, emax = np.full((B, d), np.inf), zeros()
+    ecnt, efirst, etmax, vhdec = (zeros(np.int64) for _ in range(4))
+    loss, G, sg2, mag, b1acc, energy = (zeros() for _ in range(6))
     phase = np.zeros((B, 1), np.int64)
     a = np.asarray(alpha, float).reshape(B, 1)
     if problem_kind == "random":
