@@ -447,7 +447,10 @@ def raw_mpmath(T, dps=30, C=3):
         x = xhat if xhat >= -1 else -one
         x = x if x <= 1 else one
         eprev, hprev = eta, hat
-    return x, loss
+    stats = {"G": G, "sg2": sg2, "mag": mag, "b1acc": b1acc, "energy": energy,
+             "eta": (ecnt, efirst, etmax, emax), "eta_hat": (hcnt, hfirst, htmax, hmax),
+             "vhat_decreases": vhdec}
+    return x, loss, stats
 
 
 def target5(T, rounds):
@@ -458,7 +461,7 @@ def target5(T, rounds):
         "raw_mpmath30": lambda: raw_mpmath(T),
     }, rounds)
     r_tk = simulate("amsgrad", "reddi-online:C=3", steps=T, arithmetic="mpmath:30")
-    x_raw, _ = raw_mpmath(T)
+    x_raw, _, _ = raw_mpmath(T)
     return {
         "steps": T,
         "arb_speedup_over_mpmath": ratio(ts, "arb100", "mpmath30"),
