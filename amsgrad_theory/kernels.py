@@ -266,7 +266,7 @@ def make_scalar_kernel(ar, variant, problem, jit):
                     z = szero
                     if coupled:
                         for i in range(d):
-                            tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
+                            tab = SEQ[b, t - 1, i] if t <= L else TAIL[b, i]
                             a0, a1 = data(t, i, fp, ip, tab)
                             z = z + margin(LN[X, b, i], a0, a1)
                         fz = loss_z(z)
@@ -275,7 +275,7 @@ def make_scalar_kernel(ar, variant, problem, jit):
                         if t <= ntrace:
                             TRS[t - 1, b, 0] = fz
                     for i in range(d):
-                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
+                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b, i]
                         a0, a1 = data(t, i, fp, ip, tab)
                         lane = (LN[X, b, i], LN[M, b, i], LN[V, b, i], LN[VH, b, i],
                                 LN[EPREV, b, i], LN[HPREV, b, i], LN[EMAX, b, i],
@@ -395,7 +395,7 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
             b = b0 + j
             for r in range(N_LANE):
                 LB[r, j] = LN[r, b, 0]
-            LB[N_LANE, j] = TAIL[b]
+            LB[N_LANE, j] = TAIL[b, 0]
             for r in range(N_ACC):
                 AB[r, j] = ACC[r, b, 0]
             for r in range(4):
@@ -612,7 +612,7 @@ def make_python_kernel(ar, variant, problem):
                     ln = None
                     records = []
                     for q, t in enumerate(steps):
-                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b]
+                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b, i]
                         a0, a1 = data(t, i, fp, ips[q], tab)
                         co = cos[q]
                         ln, acc, cnt, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,

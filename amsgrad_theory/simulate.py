@@ -400,7 +400,7 @@ class _ScalarState(_State):
         rows, tails = problem.table()
         L = len(rows[0]) if rows and rows[0] else 0
         self.SEQ = np.empty((B, L, d), dtype=lane_dt)
-        self.TAIL = np.empty(B, dtype=lane_dt)
+        self.TAIL = np.empty((B, d), dtype=lane_dt)
         for b in range(B):
             r = self.pos[b]
             for j, key in enumerate(("alpha", "eps", "eps_root", "weight_decay")):
@@ -409,7 +409,14 @@ class _ScalarState(_State):
                 self.FP[j, r] = ar.scalar(text)
             for j, value in enumerate(problem.int_values(b)):
                 self.IP[j, r] = value
-            self.TAIL[r] = ar.lane(tails[b])
+            static = problem.static_lanes(b)
+            if static is None:
+                self.TAIL[r, :] = ar.lane(tails[b])
+            elif lane_dt is object:
+                for i in range(d):
+                    self.TAIL[r, i] = ar.lane(float(static[i]))   # exact: a dyadic float
+            else:
+                self.TAIL[r, :] = static
             for t in range(L):
                 for i in range(d):
                     self.SEQ[r, t, i] = ar.lane(rows[b][t][i])
@@ -558,7 +565,12 @@ class _VectorState(_State):
         L = len(rows[0]) if rows and rows[0] else 0
         seq = np.array([[[float(Fraction(s)) for s in r] for r in rows[b]] for b in range(B)],
                        dtype=np.float64).reshape(B, L, d) if L else np.zeros((B, 0, d))
-        tail = np.array([float(Fraction(t)) for t in tails], dtype=np.float64)[:, None]
+        tail = np.array([float(Fraction(t)) for t in tails], dtype=np.float64)[:, None] \
+            * np.ones((1, d))
+        for b in range(B):
+            static = problem.static_lanes(b)
+            if static is not None:
+                tail[b] = static
         if torch_mode:
             self.SEQ = torch.tensor(seq, dtype=ldt, device=dev)
             self.TAIL = torch.tensor(tail, dtype=ldt, device=dev)

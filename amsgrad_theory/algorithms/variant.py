@@ -140,12 +140,13 @@ class Variant:
         The computation then does less, and rounds identically.
         """
         changes = {}
+        distinct = {(str(h["weight_decay"]), str(h["eps"]), str(h["eps_root"]))
+                    for h in hyperparameters}
         if self.weight_decay_mode != "none" and all(
-                _as_fraction("weight_decay", str(h["weight_decay"])) == 0 for h in hyperparameters):
+                _as_fraction("weight_decay", wd) == 0 for wd, _, _ in distinct):
             changes["weight_decay_mode"] = "none"
-        if not self.eps_free and all(_as_fraction("eps", str(h["eps"])) == 0
-                                     and _as_fraction("eps_root", str(h["eps_root"])) == 0
-                                     for h in hyperparameters):
+        if not self.eps_free and all(_as_fraction("eps", e) == 0 and
+                                     _as_fraction("eps_root", r) == 0 for _, e, r in distinct):
             changes["eps_free"] = True
         return self.with_(**changes) if changes else self
 

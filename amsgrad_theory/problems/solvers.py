@@ -127,7 +127,7 @@ def margin_comparator(ar, problem, t: int, b: int = 0):
         x, tol = _projected_descent("hinge" if hinge else "logistic", A, y, kind, lo, hi, R)
         if kind == "none" and not np.isfinite(tol):
             return None
-    point = [ar.scalar(repr(float(v))) for v in x]
+    point = [ar.scalar(float(v)) for v in x]
     if kind == "ball":
         norm2 = sum((p * p for p in point), ar.scalar(0))
         if norm2 > ar.scalar(problem.set.radius) ** 2:
@@ -143,10 +143,10 @@ def _evaluate(ar, hinge, A, y, point):
     total = ar.scalar(0)
     zero = ar.scalar(0)
     one = ar.scalar(1)
-    cols = [[ar.scalar(repr(float(v))) for v in row] for row in A] if len(A) * len(point) <= 2e5 \
+    cols = [[ar.scalar(float(v)) for v in row] for row in A] if len(A) * len(point) <= 2e5 \
         else None
     for s in range(len(y)):
-        row = cols[s] if cols is not None else [ar.scalar(repr(float(v))) for v in A[s]]
+        row = cols[s] if cols is not None else [ar.scalar(float(v)) for v in A[s]]
         z = zero
         for a, p in zip(row, point):
             z = z + a * p

@@ -130,6 +130,15 @@ class Problem:
         """(rows, tails): the gradient table (B × L × d decimal strings) and tail values."""
         return [[]] * self.B, ["0"] * self.B
 
+    def static_lanes(self, b: int) -> "np.ndarray | None":
+        """Per-coordinate data fixed for the whole run (float64, exact), or None.
+
+        The kernels hand it to ``data`` as ``tab`` once the table is exhausted (for the
+        gradient sequence the table holds the gradients and the tail its value); the random
+        families keep their per-coordinate means here instead of rehashing them every step.
+        """
+        return None
+
     def lanes(self, ar, jit=lambda f: f) -> ProblemLanes:
         raise NotImplementedError
 
@@ -362,7 +371,7 @@ class _RandomBase(Problem):
     int_params = ("key", "active")
 
     def random_lanes(self, ar, jit):
-        """(active(t,i,ip), unit(t,i,ip,ch) ∈ [0,1), mean(i,ip) ∈ [−½,½)) over ``ar``."""
+        """(active(t,i,ip), unit(t,i,ip,ch) ∈ [0,1)) over ``ar`` (the means are static lanes)."""
         xp, sp = ar.xp, ar.sp
         U = xp.uint
         _, draw, bits23 = make_hash(U, jit)
@@ -377,11 +386,15 @@ class _RandomBase(Problem):
         def unit(t, i, ip, ch):
             return ifloat(bits23(draw(U(ip[0]), U(t), U(i), U(ch)))) * inv
 
-        @jit
-        def mean(i, ip):
-            return unit(0, i, ip, 7) - 0.5
+        return active, unit
 
-        return active, unit, mean
+    def static_lanes(self, b: int) -> np.ndarray:
+        """μ_i = unit(0, i, 7) − ½ ∈ [−½, ½): the per-coordinate means (dyadic, exact)."""
+        U = lambda n: np.asarray(n).astype(np.uint64)  # noqa: E731
+        _, draw, bits23 = make_hash(U)
+        i = np.arange(self.d, dtype=np.uint64)
+        k = U(int(self.int_values(b)[0]))
+        return bits23(draw(k, U(0), i, U(7))).astype(np.float64) / TWO23 - 0.5
 
     def numpy_data(self, b: int, T: int, t0: int = 1):
         """The family's data for steps t0..T as float64 numpy arrays (for comparators)."""
@@ -409,11 +422,11 @@ class RandomLinear(_RandomBase):
     def lanes(self, ar, jit=lambda f: f):
         xp = ar.xp
         cast, where, zero = xp.cast, xp.where, xp.zero
-        active, unit, mean = self.random_lanes(ar, jit)
+        active, unit = self.random_lanes(ar, jit)
 
         @jit
         def data(t, i, fp, ip, tab):
-            value = cast(fp[0]) * cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
+            value = cast(fp[0]) * cast(tab + (unit(t, i, ip, 1) - 0.5))
             return where(active(t, i, ip), value, zero), zero
 
         return _LinearLanes.build(ar, jit, data)
@@ -437,12 +450,12 @@ class RandomQuadratic(_RandomBase):
         where = xp.where
         szero = sp.cast(0.0)
         widen = sp.cast
-        active, unit, mean = self.random_lanes(ar, jit)
+        active, unit = self.random_lanes(ar, jit)
 
         @jit
         def data(t, i, fp, ip, tab):
             h = where(active(t, i, ip), cast(unit(t, i, ip, 2) + 0.5), zero)
-            c = cast(mean(i, ip) + (unit(t, i, ip, 1) - 0.5))
+            c = cast(tab + (unit(t, i, ip, 1) - 0.5))
             return h, c
 
         @jit
@@ -493,12 +506,12 @@ class _MarginFamily(_RandomBase):
         cast, where, zero = xp.cast, xp.where, xp.zero
         swhere, slt, widen = sp.where, sp.lt, sp.cast
         szero = sp.cast(0.0)
-        active, unit, mean = self.random_lanes(ar, jit)
+        active, unit = self.random_lanes(ar, jit)
 
         @jit
         def data(t, i, fp, ip, tab):
             y = swhere(slt(unit(t, 0, ip, 3), 0.5), -1.0, 1.0)
-            a = where(active(t, i, ip), cast(y * mean(i, ip) + (unit(t, i, ip, 1) - 0.5)), zero)
+            a = where(active(t, i, ip), cast(y * tab + (unit(t, i, ip, 1) - 0.5)), zero)
             return a, cast(y)
 
         @jit
