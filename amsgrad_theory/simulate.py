@@ -205,10 +205,32 @@ def _choose_engine(ar: Arithmetic, work: int) -> Arithmetic:
     return ar
 
 
-def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> list:
+class StartPoint(list):
+    """x_1 as decimal strings, one per coordinate; ``uniform`` when every coordinate is equal
+    (then it is stored once, so d = 10⁷ costs nothing)."""
+
+    def __init__(self, texts, d: int, uniform: str | None = None):
+        super().__init__(texts if uniform is None else [])
+        self.d = d
+        self.uniform = uniform
+
+    def __getitem__(self, i):
+        return self.uniform if self.uniform is not None else super().__getitem__(i)
+
+    def __len__(self):
+        return self.d
+
+    def floats(self) -> np.ndarray:
+        if self.uniform is not None:
+            return np.full(self.d, float(Fraction(self.uniform)))
+        return np.array([float(Fraction(t)) for t in self], dtype=np.float64)
+
+
+def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     d = problem.d
+    texts = uniform = None
     if x0 is None:
-        texts = ["0"] * d
+        uniform = "0"
     elif isinstance(x0, str):
         text = x0.strip()
         if text.startswith("["):
@@ -219,20 +241,27 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> list:
             except InputError:
                 raise InputError("x0", x0, "not a number or a JSON array of numbers") from None
         else:
-            texts = [text] * d
+            uniform = text
     elif isinstance(x0, (int, float)):
-        texts = [repr(x0)] * d
+        uniform = repr(x0)
     else:
         texts = [str(v) for v in x0]
-    if len(texts) != d:
+    if texts is not None and len(texts) != d:
         raise InputError("x0", x0, f"needs {d} coordinates")
     try:
-        exact = [Fraction(t) for t in texts]
+        exact = [Fraction(t) for t in texts] if texts is not None else [Fraction(uniform)]
     except (ValueError, ZeroDivisionError):
         raise InputError("x0", x0, "not a number") from None
-    if not problem.set.contains_exact(exact):
-        raise InputError("x0", x0, f"outside the feasible set {problem.set.describe()}")
-    return texts
+    feasible = problem.set
+    if texts is None:
+        v = exact[0]
+        inside = feasible.contains_exact([v]) if feasible.kind != "ball" else \
+            d * v * v <= Fraction(feasible.radius) ** 2
+    else:
+        inside = feasible.contains_exact(exact)
+    if not inside:
+        raise InputError("x0", x0, f"outside the feasible set {feasible.describe()}")
+    return StartPoint(texts, d, uniform)
 
 
 def _kernel(ar, variant, problem, blocked: bool = False):
@@ -429,9 +458,13 @@ class _ScalarState(_State):
         zero_l, zero_s = ar.lane("0"), ar.scalar("0")
         self.LN = np.empty((K.N_LANE, B, d), dtype=lane_dt)
         self.LN[...] = zero_l
-        for i in range(d):
-            self.LN[K.X, :, i] = ar.lane(x0_texts[i])
-            self.LN[K.XL, :, i] = ar.lane(x0_texts[i])
+        if x0_texts.uniform is not None:
+            self.LN[K.X] = ar.lane(x0_texts.uniform)
+            self.LN[K.XL] = ar.lane(x0_texts.uniform)
+        else:
+            for i in range(d):
+                self.LN[K.X, :, i] = ar.lane(x0_texts[i])
+                self.LN[K.XL, :, i] = ar.lane(x0_texts[i])
         self.LN[K.EPREV] = ar.xp.inf
         self.LN[K.HPREV] = ar.xp.inf
         self.ACC = np.empty((K.N_ACC, B, d), dtype=sdt)
@@ -581,7 +614,7 @@ class _VectorState(_State):
         self.LOHI = [ar.lane(lo), ar.lane(hi)] if problem.set.kind == "box" else [None, None]
         self.R = ar.lane(problem.set.radius) if problem.set.kind == "ball" else None
         self.LN = [zeros((B, d)) for _ in range(K.N_LANE)]
-        x0 = np.array([float(Fraction(t)) for t in x0_texts], dtype=np.float64)[None, :]
+        x0 = x0_texts.floats()[None, :]
         x0 = np.repeat(x0, B, axis=0)
         for row in (K.X, K.XL):
             self.LN[row] = (torch.tensor(x0, dtype=ldt, device=dev) if torch_mode
