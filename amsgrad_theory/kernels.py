@@ -104,7 +104,7 @@ def make_lane_stats(xp, sp, jit):
     return track, bound_terms
 
 
-def _lane_parts(ar, variant, problem, jit):
+def _lane_parts(ar, variant, problem, jit, error_codes: bool = True):
     """The functions every kernel composes, built over ``ar`` and compiled by ``jit``.
 
     ``lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi) -> (lane, acc, cnt, out, code)``
@@ -164,11 +164,14 @@ def _lane_parts(ar, variant, problem, jit):
             xnew = minimum(maximum(xhat, lo), hi)
         else:
             xnew = xhat
-        bad_g = 1 - certain(isfinite(g))
-        bad_l = 1 - certain(sisfinite(ell))
-        bad_x = 1 - certain(isfinite(xnew))
-        code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
-                                                  * ERR_ITERATE)
+        if error_codes:
+            bad_g = 1 - certain(isfinite(g))
+            bad_l = 1 - certain(sisfinite(ell))
+            bad_x = 1 - certain(isfinite(xnew))
+            code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
+                                                      * ERR_ITERATE)
+        else:
+            code = 0      # the vector kernel checks whole arrays itself
         return ((xnew, x, m, v, vh, eta, hat, emax, hmax, weight),
                 (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
                 (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
@@ -697,7 +700,7 @@ def make_python_kernel(ar, variant, problem):
 def make_vector_kernel(ar, variant, problem):
     """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays."""
     xp, sp = ar.xp, ar.sp
-    parts = _lane_parts(ar, variant, problem, lambda f: f)
+    parts = _lane_parts(ar, variant, problem, lambda f: f, error_codes=False)
     schedule, lane_math = parts.schedule, parts.lane_math
     P = problem.lanes(ar)
     set_kind = problem.set.kind
