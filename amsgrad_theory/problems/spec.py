@@ -164,7 +164,14 @@ def _build(family: str, name: str, spec: str, rows: list[dict]) -> Problem:
         raise InputError("set", set_kind, "must be box, ball or none")
     if family == "gradient-sequence" and set_kind == "ball":
         raise InputError("set", set_kind, "gradient-sequence supports set=box or set=none")
-    feasible = FeasibleSet(set_kind, radius=str(_number(spec, "radius", radius)))
+    r = _number(spec, "radius", radius)
+    if set_kind == "box":
+        # for a box, radius is its half-width: [−radius, radius]^d (the ℓ∞ ball)
+        if r <= 0:
+            raise InputError("radius", radius, "must be > 0")
+        feasible = FeasibleSet("box", lo=_decimal(-r), hi=_decimal(r))
+    else:
+        feasible = FeasibleSet(set_kind, radius=_decimal(r))
     params: list[dict] = []
     d = 1
     for row in rows:
