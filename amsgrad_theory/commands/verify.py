@@ -26,6 +26,9 @@ def add_arguments(p) -> None:
                    help="also run in these arithmetics and check agreement (e.g. "
                         "float64,mpmath:50 or float64,arb:128)")
     p.add_argument("--rtol", type=float, default=1e-9, help="tolerance for --agreement")
+    p.add_argument("--certify", type=int, default=None, metavar="BITS",
+                   help="also run in arb:BITS ball arithmetic and certify the invariants and "
+                        "bounds (every rounding error enclosed; overlaps are undecided)")
     p.add_argument("--no-bounds", action="store_true", help="skip the regret-bound checks")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", "-q", action="store_true")
@@ -72,6 +75,20 @@ def _verify_run(args):
             bound_records = None
         if bound_records is not None:
             report.extend(bound_records(result, spec))
+    if args.certify:
+        if args.certify < 16:
+            raise InputError("certify", args.certify, "needs at least 16 bits")
+        from ..verify.bounds import bound_records
+
+        cspec = spec.with_(arithmetic=f"arb:{args.certify}")
+        cres = cspec.run()
+        for record in check_run(cres, cspec):
+            if record.method == "certified":
+                record.details["recipe"] = {"check": record.name, "run": cspec.to_dict(),
+                                            "args": {}}
+                report.add(record)
+        if not args.no_bounds:
+            report.extend(bound_records(cres, cspec))
     if args.agreement:
         arithmetics = [a.strip() for a in args.agreement.split(",") if a.strip()]
         if len(arithmetics) < 2:

@@ -92,6 +92,8 @@ def _quantity(spec: RunSpec, quantity: str, op: str, value: float, claim: str | 
 def run_check(name: str, spec: RunSpec, _result=None, **args) -> Record:
     """Compute check ``name`` on ``spec`` (reusing ``_result`` if given) and attach its recipe."""
     if name not in CHECKS:
+        from . import bounds, proof  # noqa: F401  (they register their checks on import)
+    if name not in CHECKS:
         raise KeyError(f"unknown check {name!r}; known: {', '.join(sorted(CHECKS))}")
     fn = CHECKS[name]
     record = fn(spec, _result=_result, **args) if _result is not None and \
