@@ -127,3 +127,15 @@ def test_report_schema_rejects_bad_records():
         validate_report({"schema_version": 1, "title": "x", "records": [
             {"claim": "c", "method": "sampled", "verdict": "pass"}], "verdict": "pass",
             "versions": {}, "created": ""})
+
+
+def test_pinned_minimal_failure_of_the_replacement_step():
+    """The shrunk counterexample found by the search, kept as a regression case: three steps
+    of AMSGrad with β1,t = 0.9·0.001^(t−1) from x_1 = 1 on g = (1, 0, −1/4)."""
+    spec = RunSpec("amsgrad", "gradient-sequence:g=[1.0, 0.0, -0.25]", 3, x0="1",
+                   hyperparameters={"alpha": "0.001", "beta1": "0.9", "beta2": "0.999",
+                                    "beta1_decay": "0.001"},
+                   schedule="inv-sqrt", beta1_schedule="exp-decay")
+    res = check_chain(spec, "theorem4")
+    assert res.first_failure.name == "theorem4.paper-replacement"
+    assert res.valid_links_hold
