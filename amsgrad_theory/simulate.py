@@ -361,7 +361,9 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         done = 0
         while done < steps:
             t0, t1 = done + 1, min(steps, done + chunk)
-            state.run(kernel, t0, t1)
+            # non-finite values are detected and reported (NumericalError), not warned about
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                state.run(kernel, t0, t1)
             err = state.ERR
             if int(err[0]) != 0:
                 what = K.ERROR_WHAT[int(err[0])]
