@@ -518,6 +518,27 @@ def target7(quick):
         dt = time.perf_counter() - t0
         out[dtype] = {"B": B, "steps": T, "instance_steps_per_s": B * T / dt}
     out["pending"] = device != "cuda"
+    if device == "cuda":
+        # the device's streaming bandwidth (a large device-to-device copy) and the fraction the
+        # batched path reaches, counting only the lane state it must read and write per step
+        n = 1 << 28
+        a = torch.empty(n, dtype=torch.float32, device="cuda")
+        b = torch.empty_like(a)
+        b.copy_(a)
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(10):
+            b.copy_(a)
+        torch.cuda.synchronize()
+        bw = 10 * 2 * 4 * n / (time.perf_counter() - t0)
+        out["device_copy_bandwidth_GBps"] = bw / 1e9
+        for dtype, size in (("float32", 4), ("float64", 8)):
+            # lane state x, x_t, m, v, v̂, η, η̂, max η, max η̂, w (lane dtype) + 9 float64
+            # accumulators + 10 int64 counters, each read and written once per step
+            per_step = 2 * (10 * size + 9 * 8 + 10 * 8)
+            rate = out[dtype]["instance_steps_per_s"]
+            out[dtype]["bytes_per_instance_step_lower_bound"] = per_step
+            out[dtype]["fraction_of_copy_bandwidth"] = rate * per_step / bw
     return out
 
 
