@@ -116,6 +116,7 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
             return beta1 / tf
         return beta1
 
+    same_type = xp is sp    # lanes and schedules in one arithmetic (mpmath, arb): no casts
     one_s = sp.cast(1.0)   # constants of the scalar arithmetic, converted once
     zero_s = sp.cast(0.0)
 
@@ -165,6 +166,9 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         else:
             l2 = wd
             decay = one_s
+        if same_type:     # mpmath, arb: schedule values already are lane values
+            return Coefficients(step, a_t, b1, w1, one - w1, b2, w2, bc1, bc2, sbc2, adamx, eps,
+                                eps_root, l2, decay, a_t, b1)
         w1_lane = cast(w1)
         return Coefficients(
             cast(step), cast(a_t), cast(b1), w1_lane, one - w1_lane, cast(b2), cast(w2),
