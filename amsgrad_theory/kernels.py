@@ -104,7 +104,7 @@ def make_lane_stats(xp, sp, jit):
     return track, bound_terms
 
 
-def _lane_parts(ar, variant, problem, jit, error_codes: bool = True):
+def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=None):
     """The functions every kernel composes, built over ``ar`` and compiled by ``jit``.
 
     ``lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi) -> (lane, acc, cnt, out, code)``
@@ -120,6 +120,7 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True):
     * ``code``  = 0, or the error code of a non-finite gradient, loss or iterate.
     """
     xp, sp = ar.xp, ar.sp
+    record_jit = record_jit or jit
     rule = make_rule(variant, xp, sp, jit)
     update = rule.update
     P = problem.lanes(ar, jit)
@@ -187,6 +188,49 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True):
         def project(Y, Wt, R, row):
             return None
 
+    sqrt_s, widen_s, smax_s, szero_s = sp.sqrt, sp.cast, sp.maximum, sp.cast(0.0)
+
+    @record_jit
+    def write_checkpoint(REC, SNAP, XS, b, k, tf, iacc, VHb, XLb, ACCb):
+        """Record row k of instance b: the sums over its coordinates of the accumulators
+        (``ACCb`` rows × coordinates), Σ_i √v̂ (``VHb``), x_t (``XLb``), the snapshot of the
+        sufficient statistics. One definition for every lane-loop kernel."""
+        K = REC.shape[1]
+        d = VHb.shape[0]
+        total = iacc
+        exp_total = szero_s
+        roots = szero_s
+        norms = szero_s
+        b1 = szero_s
+        energy = szero_s
+        mag = szero_s
+        for i in range(d):
+            total = total + ACCb[LOSS, i]
+            exp_total = exp_total + ACCb[EXPECTED, i]
+            roots = roots + sqrt_s(widen_s(VHb[i]))
+            norms = norms + sqrt_s(ACCb[SG2, i])
+            b1 = b1 + ACCb[B1, i]
+            energy = energy + ACCb[ENERGY, i]
+            mag = smax_s(mag, ACCb[MAG, i])
+        REC[b, k, 0] = tf
+        REC[b, k, 1] = total
+        REC[b, k, 2] = exp_total
+        REC[b, k, 3] = roots
+        REC[b, k, 4] = norms
+        REC[b, k, 5] = b1
+        REC[b, k, 6] = energy
+        REC[b, k, 7] = mag
+        snap_all = SNAP.shape[1] == K
+        if snap_all or k == K - 1:
+            ks = k if snap_all else 0
+            for i in range(d):
+                SNAP[b, ks, 0, i] = ACCb[S0, i]
+                SNAP[b, ks, 1, i] = ACCb[S1, i]
+                SNAP[b, ks, 2, i] = ACCb[S2, i]
+        if XS.shape[1] == K:
+            for i in range(d):
+                XS[b, k, i] = XLb[i]
+
     @jit
     def locate(t, LN, ACC, IACC, ERR, offset):
         """Find the first lane whose state became non-finite at step t (after the fact)."""
@@ -221,13 +265,14 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True):
     return SimpleNamespace(
         lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
         data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
-        locate=locate, coupled=bool(P.coupled), set_kind=set_kind,
+        locate=locate, write_checkpoint=write_checkpoint, coupled=bool(P.coupled),
+        set_kind=set_kind,
         separable=not P.coupled and set_kind != "ball", certain=certain, sisfinite=sisfinite,
         smaximum=smaximum, widen=widen, ssqrt=sp.sqrt, szero=sp.cast(0.0), ifloat=sp.ifloat,
     )
 
 
-def make_scalar_kernel(ar, variant, problem, jit):
+def make_scalar_kernel(ar, variant, problem, jit, record_jit=None):
     """The step × instance × coordinate loop (Python, or compiled by numba); any problem.
 
     Instances come sorted by their (β1, β2, λ) group (``GS`` holds the group offsets): the
@@ -235,12 +280,12 @@ def make_scalar_kernel(ar, variant, problem, jit):
     the cheap part (``finish``) per instance. A lane's non-finite value does not branch inside
     the loop: the lane returns an error code, the loop ORs them, and the lane is located after.
     """
-    parts = _lane_parts(ar, variant, problem, jit)
+    parts = _lane_parts(ar, variant, problem, jit, record_jit=record_jit)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
-    project, locate = parts.project, parts.locate
-    certain, sisfinite, smaximum = parts.certain, parts.sisfinite, parts.smaximum
-    ifloat, szero, widen, ssqrt = parts.ifloat, parts.szero, parts.widen, parts.ssqrt
+    project, locate, write_checkpoint = parts.project, parts.locate, parts.write_checkpoint
+    certain, sisfinite = parts.certain, parts.sisfinite
+    ifloat, szero = parts.ifloat, parts.szero
     coupled, set_kind = parts.coupled, parts.set_kind
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
@@ -251,7 +296,6 @@ def make_scalar_kernel(ar, variant, problem, jit):
         G = HPG.shape[0]
         K = ck.shape[0]
         ntrace = TR.shape[0]
-        snap_all = SNAP.shape[1] == K
         lo = LOHI[0]
         hi = LOHI[1]
         for t in range(t0, t1 + 1):
@@ -319,38 +363,8 @@ def make_scalar_kernel(ar, variant, problem, jit):
             k = kpos[0]
             if k < K and t == ck[k]:
                 for b in range(B):
-                    total = IACC[b]
-                    exp_total = szero
-                    roots = szero
-                    norms = szero
-                    b1 = szero
-                    energy = szero
-                    mag = szero
-                    for i in range(d):
-                        total = total + ACC[LOSS, b, i]
-                        exp_total = exp_total + ACC[EXPECTED, b, i]
-                        roots = roots + ssqrt(widen(LN[VH, b, i]))
-                        norms = norms + ssqrt(ACC[SG2, b, i])
-                        b1 = b1 + ACC[B1, b, i]
-                        energy = energy + ACC[ENERGY, b, i]
-                        mag = smaximum(mag, ACC[MAG, b, i])
-                    REC[b, k, 0] = tf
-                    REC[b, k, 1] = total
-                    REC[b, k, 2] = exp_total
-                    REC[b, k, 3] = roots
-                    REC[b, k, 4] = norms
-                    REC[b, k, 5] = b1
-                    REC[b, k, 6] = energy
-                    REC[b, k, 7] = mag
-                    ks = k if snap_all else 0
-                    if snap_all or k == K - 1:
-                        for i in range(d):
-                            SNAP[b, ks, 0, i] = ACC[S0, b, i]
-                            SNAP[b, ks, 1, i] = ACC[S1, b, i]
-                            SNAP[b, ks, 2, i] = ACC[S2, b, i]
-                    if XS.shape[1] == K:
-                        for i in range(d):
-                            XS[b, k, i] = LN[XL, b, i]
+                    write_checkpoint(REC, SNAP, XS, b, k, tf, IACC[b], LN[VH, b], LN[XL, b],
+                                     ACC[:, b])
                 kpos[0] = k + 1
         return
 
@@ -375,10 +389,10 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
     Extra arguments: ``BLK`` (nblocks × 3: group, first instance, count) and ``EB`` (nblocks ×
     3: the first non-finite step, instance and code met by each block).
     """
-    parts = _lane_parts(ar, variant, problem, jit)
+    parts = _lane_parts(ar, variant, problem, jit, record_jit=block_jit)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
-    ifloat, szero, widen, ssqrt = parts.ifloat, parts.szero, parts.widen, parts.ssqrt
+    ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
     lane_dt = ar.lane_dtype
     scalar_dt = ar.scalar_dtype
     block_jit = block_jit or jit
@@ -389,7 +403,6 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
         """Advance instances b0 … b0+n−1 through steps t0 … t1; return the next checkpoint."""
         K = ck.shape[0]
         L = SEQ.shape[1]
-        snap_all = SNAP.shape[1] == K
         LB = np.empty((N_LANE + 1, block), dtype=lane_dt)    # lane rows and the tail
         AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, hp, fp
         CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
@@ -487,23 +500,10 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
                         break
                 break
             if k < K and t == ck[k]:
+                tf = ifloat(t)
                 for j in range(n):
-                    b = b0 + j
-                    REC[b, k, 0] = ifloat(t)
-                    REC[b, k, 1] = IACC[b] + AB[LOSS, j]
-                    REC[b, k, 2] = AB[EXPECTED, j]
-                    REC[b, k, 3] = ssqrt(widen(LB[VH, j]))
-                    REC[b, k, 4] = ssqrt(AB[SG2, j])
-                    REC[b, k, 5] = AB[B1, j]
-                    REC[b, k, 6] = AB[ENERGY, j]
-                    REC[b, k, 7] = AB[MAG, j]
-                    if snap_all or k == K - 1:
-                        ks = k if snap_all else 0
-                        SNAP[b, ks, 0, 0] = AB[S0, j]
-                        SNAP[b, ks, 1, 0] = AB[S1, j]
-                        SNAP[b, ks, 2, 0] = AB[S2, j]
-                    if XS.shape[1] == K:
-                        XS[b, k, 0] = LB[XL, j]
+                    write_checkpoint(REC, SNAP, XS, b0 + j, k, tf, IACC[b0 + j],
+                                     LB[VH, j:j + 1], LB[XL, j:j + 1], AB[:N_ACC, j:j + 1])
                 k += 1
         for j in range(n):
             b = b0 + j
@@ -572,8 +572,7 @@ def make_python_kernel(ar, variant, problem):
     parts = _lane_parts(ar, variant, problem, lambda f: f)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
-    ifloat, szero, widen, ssqrt, smaximum = (parts.ifloat, parts.szero, parts.widen, parts.ssqrt,
-                                             parts.smaximum)
+    ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                PW, REC, SNAP, XS, TR, TRS, ERR):
@@ -582,8 +581,6 @@ def make_python_kernel(ar, variant, problem):
         G = HPG.shape[0]
         K = ck.shape[0]
         ntrace = TR.shape[0]
-        snap_all = SNAP.shape[1] == K
-        record_x = XS.shape[1] == K
         lo, hi = LOHI[0], LOHI[1]
         steps = range(t0, t1 + 1)
         tfs = [ifloat(t) for t in steps]
@@ -651,40 +648,14 @@ def make_python_kernel(ar, variant, problem):
                 for n_mark, (t, k) in enumerate(sorted(marks.items())):
                     if any(len(rec) <= n_mark for rec in per_lane):
                         break
-                    total = IACC[b]
-                    exp_total = szero
-                    roots = szero
-                    norms = szero
-                    b1 = szero
-                    energy = szero
-                    mag = szero
+                    VHb = np.empty(d, dtype=LN.dtype)
+                    XLb = np.empty(d, dtype=LN.dtype)
+                    ACCb = np.empty((N_ACC, d), dtype=ACC.dtype)
                     for i in range(d):
-                        vh, xl, acc = per_lane[i][n_mark]
-                        total = total + acc[LOSS]
-                        exp_total = exp_total + acc[EXPECTED]
-                        roots = roots + ssqrt(widen(vh))
-                        norms = norms + ssqrt(acc[SG2])
-                        b1 = b1 + acc[B1]
-                        energy = energy + acc[ENERGY]
-                        mag = smaximum(mag, acc[MAG])
-                    REC[b, k, 0] = ifloat(t)
-                    REC[b, k, 1] = total
-                    REC[b, k, 2] = exp_total
-                    REC[b, k, 3] = roots
-                    REC[b, k, 4] = norms
-                    REC[b, k, 5] = b1
-                    REC[b, k, 6] = energy
-                    REC[b, k, 7] = mag
-                    if snap_all or k == K - 1:
-                        ks = k if snap_all else 0
-                        for i in range(d):
-                            acc = per_lane[i][n_mark][2]
-                            SNAP[b, ks, 0, i] = acc[S0]
-                            SNAP[b, ks, 1, i] = acc[S1]
-                            SNAP[b, ks, 2, i] = acc[S2]
-                    if record_x:
-                        for i in range(d):
-                            XS[b, k, i] = per_lane[i][n_mark][1]
+                        VHb[i], XLb[i], acc = per_lane[i][n_mark]
+                        for r in range(N_ACC):
+                            ACCb[r, i] = acc[r]
+                    write_checkpoint(REC, SNAP, XS, b, k, ifloat(t), IACC[b], VHb, XLb, ACCb)
         if first_error is not None:
             t, b, i, code = first_error
             ERR[0] = code

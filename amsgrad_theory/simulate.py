@@ -291,7 +291,8 @@ def _kernel(ar, variant, problem, blocked: bool = False):
             K.make_blocked_kernel(ar, variant, problem, jit, prange=numba.prange,
                                   block_jit=numba.njit(error_model="numpy")))
     elif compiled:
-        kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(ar, variant, problem, jit))
+        kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(
+            ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy")))
     elif not problem.coupled and problem.set.kind != "ball":
         kernel = K.make_python_kernel(ar, variant, problem)
     else:
