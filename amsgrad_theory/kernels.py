@@ -231,6 +231,25 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
             for i in range(d):
                 XS[b, k, i] = XLb[i]
 
+    coupled_problem = bool(P.coupled)
+
+    @record_jit
+    def write_trace(TR, TRS, t, b, i, ln, out, co):
+        """Row t of the opt-in trace: x_t, g_t, m_t, v_t, v̂_t, η_t, η̂_t, x̂_{t+1}; f_t(x_t)
+        (summed over coordinates for separable losses), α_t, β1,t."""
+        TR[t - 1, b, i, 0] = ln[XL]
+        TR[t - 1, b, i, 1] = out[0]
+        TR[t - 1, b, i, 2] = ln[M]
+        TR[t - 1, b, i, 3] = ln[V]
+        TR[t - 1, b, i, 4] = ln[VH]
+        TR[t - 1, b, i, 5] = ln[EPREV]
+        TR[t - 1, b, i, 6] = ln[HPREV]
+        TR[t - 1, b, i, 7] = out[1]
+        if not coupled_problem:
+            TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + out[2]
+        TRS[t - 1, b, 1] = co[15]
+        TRS[t - 1, b, 2] = co[16]
+
     @jit
     def locate(t, LN, ACC, IACC, ERR, offset):
         """Find the first lane whose state became non-finite at step t (after the fact)."""
@@ -265,7 +284,8 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
     return SimpleNamespace(
         lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
         data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
-        locate=locate, write_checkpoint=write_checkpoint, coupled=bool(P.coupled),
+        locate=locate, write_checkpoint=write_checkpoint, write_trace=write_trace,
+        coupled=bool(P.coupled),
         set_kind=set_kind,
         separable=not P.coupled and set_kind != "ball", certain=certain, sisfinite=sisfinite,
         smaximum=smaximum, widen=widen, ssqrt=sp.sqrt, szero=sp.cast(0.0), ifloat=sp.ifloat,
@@ -284,6 +304,7 @@ def make_scalar_kernel(ar, variant, problem, jit, record_jit=None):
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
     project, locate, write_checkpoint = parts.project, parts.locate, parts.write_checkpoint
+    write_trace = parts.write_trace
     certain, sisfinite = parts.certain, parts.sisfinite
     ifloat, szero = parts.ifloat, parts.szero
     coupled, set_kind = parts.coupled, parts.set_kind
@@ -343,18 +364,7 @@ def make_scalar_kernel(ar, variant, problem, jit, record_jit=None):
                         for r in range(N_CNT):
                             CNT[r, b, i] = cn[r]
                         if t <= ntrace:
-                            TR[t - 1, b, i, 0] = ln[XL]
-                            TR[t - 1, b, i, 1] = out[0]
-                            TR[t - 1, b, i, 2] = ln[M]
-                            TR[t - 1, b, i, 3] = ln[V]
-                            TR[t - 1, b, i, 4] = ln[VH]
-                            TR[t - 1, b, i, 5] = ln[EPREV]
-                            TR[t - 1, b, i, 6] = ln[HPREV]
-                            TR[t - 1, b, i, 7] = out[1]
-                            if not coupled:
-                                TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + out[2]
-                            TRS[t - 1, b, 1] = co[15]
-                            TRS[t - 1, b, 2] = co[16]
+                            write_trace(TR, TRS, t, b, i, ln, out, co)
                     if set_kind == "ball":
                         project(LN[X], LN[W], R, b)
             if bad != 0:
@@ -573,6 +583,7 @@ def make_python_kernel(ar, variant, problem):
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
+    write_trace = parts.write_trace
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                PW, REC, SNAP, XS, TR, TRS, ERR):
@@ -620,17 +631,7 @@ def make_python_kernel(ar, variant, problem):
                         if code and (first_error is None or t < first_error[0]):
                             first_error = (t, b, i, code)
                         if t <= ntrace:
-                            TR[t - 1, b, i, 0] = ln[XL]
-                            TR[t - 1, b, i, 1] = out[0]
-                            TR[t - 1, b, i, 2] = ln[M]
-                            TR[t - 1, b, i, 3] = ln[V]
-                            TR[t - 1, b, i, 4] = ln[VH]
-                            TR[t - 1, b, i, 5] = ln[EPREV]
-                            TR[t - 1, b, i, 6] = ln[HPREV]
-                            TR[t - 1, b, i, 7] = out[1]
-                            TRS[t - 1, b, 0] = TRS[t - 1, b, 0] + out[2]
-                            TRS[t - 1, b, 1] = co[15]
-                            TRS[t - 1, b, 2] = co[16]
+                            write_trace(TR, TRS, t, b, i, ln, out, co)
                         lane = (ln[X], ln[M], ln[V], ln[VH], ln[EPREV], ln[HPREV], ln[EMAX],
                                 ln[HMAX])
                         if t in marks:
