@@ -104,7 +104,8 @@ def make_lane_stats(xp, sp, jit):
     return track, bound_terms
 
 
-def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=None):
+def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=None,
+                full_statistics: bool = True):
     """The functions every kernel composes, built over ``ar`` and compiled by ``jit``.
 
     ``lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi) -> (lane, acc, cnt, out, code)``
@@ -118,6 +119,9 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
     * ``cnt``   = the ten counters;
     * ``out``   = (g_t, x̂_{t+1}, f_t share) for traces;
     * ``code``  = 0, or the error code of a non-finite gradient, loss or iterate.
+
+    With ``full_statistics=False`` only the regret's accumulators (loss, expected loss,
+    sufficient statistics) are kept: no effective-step record, Σg², max|g|, bound terms.
     """
     xp, sp = ar.xp, ar.sp
     record_jit = record_jit or jit
@@ -145,22 +149,29 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
         if has_expected:
             a_exp = a_exp + expected(x, fp)
         s0, s1, s2 = suff(s0, s1, s2, a0, a1)
-        gw = widen(g)
-        a_sg2 = a_sg2 + gw * gw
-        a_mag = smaximum(a_mag, sabs(gw))
         m, v, vh, xhat, eta, hat, weight, root = update(x, m, v, vh_old, g, co)
-        drop = gt(vh_old, vh)
-        vhdec = vhdec + certain(drop)
-        vhund = vhund + unknown(drop)
-        emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax, efirst, t)
-        if hat_is_eta:      # η̂ ≡ η (m is not corrected): the same record, computed once
-            hmax, hcnt, hund, htmax, hfirst = emax, ecnt, eund, etmax, efirst
+        if full_statistics:
+            gw = widen(g)
+            a_sg2 = a_sg2 + gw * gw
+            a_mag = smaximum(a_mag, sabs(gw))
+            drop = gt(vh_old, vh)
+            vhdec = vhdec + certain(drop)
+            vhund = vhund + unknown(drop)
+            emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax,
+                                                    efirst, t)
+            if hat_is_eta:      # η̂ ≡ η (m is not corrected): the same record, computed once
+                hmax, hcnt, hund, htmax, hfirst = emax, ecnt, eund, etmax, efirst
+            else:
+                hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax,
+                                                        hfirst, t)
+            term_b1, term_energy = bound_terms(root, m, co[15], co[16])
+            a_b1 = a_b1 + term_b1
+            a_energy = a_energy + term_energy
         else:
-            hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax,
-                                                    hfirst, t)
-        term_b1, term_energy = bound_terms(root, m, co[15], co[16])
-        a_b1 = a_b1 + term_b1
-        a_energy = a_energy + term_energy
+            # regret only: the effective steps are neither tracked nor kept (so the compiler
+            # drops their divisions)
+            eta = eprev
+            hat = hprev
         if clip:
             xnew = minimum(maximum(xhat, lo), hi)
         else:
@@ -292,7 +303,8 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
     )
 
 
-def make_scalar_kernel(ar, variant, problem, jit, record_jit=None):
+def make_scalar_kernel(ar, variant, problem, jit, record_jit=None,
+                       full_statistics: bool = True):
     """The step × instance × coordinate loop (Python, or compiled by numba); any problem.
 
     Instances come sorted by their (β1, β2, λ) group (``GS`` holds the group offsets): the
@@ -300,7 +312,8 @@ def make_scalar_kernel(ar, variant, problem, jit, record_jit=None):
     the cheap part (``finish``) per instance. A lane's non-finite value does not branch inside
     the loop: the lane returns an error code, the loop ORs them, and the lane is located after.
     """
-    parts = _lane_parts(ar, variant, problem, jit, record_jit=record_jit)
+    parts = _lane_parts(ar, variant, problem, jit, record_jit=record_jit,
+                        full_statistics=full_statistics)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
     project, locate, write_checkpoint = parts.project, parts.locate, parts.write_checkpoint
@@ -382,7 +395,7 @@ def make_scalar_kernel(ar, variant, problem, jit, record_jit=None):
 
 
 def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=range,
-                        block_jit=None):
+                        block_jit=None, full_statistics: bool = True):
     """The lane loop reordered for SIMD: blocks of instances × a chunk of steps (numba).
 
     For separable problems in d = 1 (every lane an independent instance), a block of ``block``
@@ -399,7 +412,8 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
     Extra arguments: ``BLK`` (nblocks × 3: group, first instance, count) and ``EB`` (nblocks ×
     3: the first non-finite step, instance and code met by each block).
     """
-    parts = _lane_parts(ar, variant, problem, jit, record_jit=block_jit)
+    parts = _lane_parts(ar, variant, problem, jit, record_jit=block_jit,
+                        full_statistics=full_statistics)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
@@ -569,7 +583,7 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
     return kernel
 
 
-def make_python_kernel(ar, variant, problem):
+def make_python_kernel(ar, variant, problem, full_statistics: bool = True):
     """The lane loop for interpreted scalar arithmetics (mpmath, arb, Python floats).
 
     For separable problems every coordinate evolves on its own, so this kernel turns the
@@ -579,7 +593,7 @@ def make_python_kernel(ar, variant, problem):
     the operations of :func:`make_scalar_kernel` in the same order (the per-instance sums over
     coordinates included), so the results are identical; the tests check this.
     """
-    parts = _lane_parts(ar, variant, problem, lambda f: f)
+    parts = _lane_parts(ar, variant, problem, lambda f: f, full_statistics=full_statistics)
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
@@ -669,10 +683,11 @@ def make_python_kernel(ar, variant, problem):
     return kernel
 
 
-def make_vector_kernel(ar, variant, problem):
+def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
     """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays."""
     xp, sp = ar.xp, ar.sp
-    parts = _lane_parts(ar, variant, problem, lambda f: f, error_codes=False)
+    parts = _lane_parts(ar, variant, problem, lambda f: f, error_codes=False,
+                        full_statistics=full_statistics)
     schedule, lane_math = parts.schedule, parts.lane_math
     P = problem.lanes(ar)
     set_kind = problem.set.kind

@@ -70,6 +70,7 @@ class StepTracking:
     increases: int                   # count of (t, i) with a certain increase
     undecided: int                   # count the arithmetic could not decide
     max_increase_exact: Any = None   # the max in the run's arithmetic (a ball under arb)
+    tracked: bool = True             # False for runs with statistics="regret"
 
 
 @dataclass
@@ -135,13 +136,15 @@ class Result:
         self._state = state
         self._hp_rows = hp_rows
         self._instances: list | None = None
+        self.statistics = "full"
 
     @property
     def instances(self) -> list[InstanceResult]:
         if self._instances is None:
             with self.arithmetic.precision_context():
                 self._instances = [_collect(self._state, self.arithmetic, self.variant,
-                                            self.problem, self._hp_rows[b], b, self.steps)
+                                            self.problem, self._hp_rows[b], b, self.steps,
+                                            self.statistics == "full")
                                    for b in range(self.problem.B)]
         return self._instances
 
@@ -264,19 +267,19 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     return StartPoint(texts, d, uniform)
 
 
-def _kernel(ar, variant, problem, blocked: bool = False):
+def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True):
     """Build (and cache, for compiled engines) the kernel for this combination.
 
     ``blocked``: the SIMD-friendly block × chunk order (numba, separable problems, d = 1,
     no trace); bit-identical results.
     """
     if ar.engine == "vector":
-        return K.make_vector_kernel(ar, variant, problem)
+        return K.make_vector_kernel(ar, variant, problem, full_statistics=full)
     compiled = getattr(ar, "engine_name", None) == "numba"
     key = None
     if compiled:
         key = (ar.spec, variant.structure(), problem.family, problem.set, problem.d == 1,
-               blocked)
+               blocked, full)
         if key in _KERNEL_CACHE:
             return _KERNEL_CACHE[key]
         import numba
@@ -289,14 +292,16 @@ def _kernel(ar, variant, problem, blocked: bool = False):
     if compiled and blocked:
         kernel = numba.njit(error_model="numpy", parallel=True)(
             K.make_blocked_kernel(ar, variant, problem, jit, prange=numba.prange,
-                                  block_jit=numba.njit(error_model="numpy")))
+                                  block_jit=numba.njit(error_model="numpy"),
+                                  full_statistics=full))
     elif compiled:
         kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(
-            ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy")))
+            ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
+            full_statistics=full))
     elif not problem.coupled and problem.set.kind != "ball":
-        kernel = K.make_python_kernel(ar, variant, problem)
+        kernel = K.make_python_kernel(ar, variant, problem, full_statistics=full)
     else:
-        kernel = K.make_scalar_kernel(ar, variant, problem, jit)
+        kernel = K.make_scalar_kernel(ar, variant, problem, jit, full_statistics=full)
     if compiled:
         _KERNEL_CACHE[key] = kernel
     return kernel
@@ -306,7 +311,7 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
              arithmetic: str | Arithmetic = "float64", hyperparameters=None, x0=None,
              trace: bool = False, record_x: bool | None = None, per_decade: int = 10,
              progress: Callable[[int, int], None] | None = None,
-             chunk: int | None = None) -> Result:
+             chunk: int | None = None, statistics: str = "full") -> Result:
     """Run ``variant`` on ``problem`` for ``steps`` steps in ``arithmetic``.
 
     Parameters
@@ -327,6 +332,10 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         (memory O(T·B·d); for short runs).
     progress:
         called as ``progress(done_steps, total_steps)`` between chunks.
+    statistics:
+        ``"full"`` (default) keeps every streaming statistic; ``"regret"`` keeps only what the
+        regret needs — no effective-step record, Σg², max|g| or bound terms — for large sweeps
+        where speed matters (the effective-step fields of the result are then None).
     """
     t_start = time.perf_counter()
     variant = get_variant(variant)
@@ -352,7 +361,9 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         state = _allocate(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
         blocked = (getattr(ar, "engine_name", None) == "numba" and d == 1 and not trace
                    and not problem.coupled and problem.set.kind != "ball")
-        kernel = _kernel(ar, variant, problem, blocked)
+        if statistics not in ("full", "regret"):
+            raise InputError("statistics", statistics, "must be full or regret")
+        kernel = _kernel(ar, variant, problem, blocked, statistics == "full")
         state.blocked = blocked
         if chunk is None:
             chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
@@ -375,8 +386,10 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
                 progress(done, steps)
         tr = state.trace_dict() if trace else None
     engine = getattr(ar, "engine_name", ar.engine)
-    return Result(variant, problem, ar, steps, state, hp_rows, engine,
-                  time.perf_counter() - t_start, trace=tr)
+    result = Result(variant, problem, ar, steps, state, hp_rows, engine,
+                    time.perf_counter() - t_start, trace=tr)
+    result.statistics = statistics
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -713,7 +726,7 @@ def _tracking(state, ar, b, rows) -> StepTracking:
     )
 
 
-def _collect(state, ar, variant, problem, hp, b, steps) -> InstanceResult:
+def _collect(state, ar, variant, problem, hp, b, steps, full: bool = True) -> InstanceResult:
     ar = ar.eager()
     rec = state.rec(b)
     ck = state.ck
@@ -747,8 +760,11 @@ def _collect(state, ar, variant, problem, hp, b, steps) -> InstanceResult:
         fields["expected_regret"] = [rec[k, 2] - int(t) * fmin for k, t in enumerate(ck)]
     xs = state.xs(b)
     checkpoint_x = [list(xs[k]) for k in range(xs.shape[0])] if xs.shape[0] else None
-    eta = _tracking(state, ar, b, (K.ECNT, K.EUND, K.ETMAX, K.EFIRST, K.EMAX))
-    hat = _tracking(state, ar, b, (K.HCNT, K.HUND, K.HTMAX, K.HFIRST, K.HMAX))
+    if full:
+        eta = _tracking(state, ar, b, (K.ECNT, K.EUND, K.ETMAX, K.EFIRST, K.EMAX))
+        hat = _tracking(state, ar, b, (K.HCNT, K.HUND, K.HTMAX, K.HFIRST, K.HMAX))
+    else:
+        eta = hat = StepTracking(None, 0.0, None, None, None, 0, 0, tracked=False)
     return InstanceResult(
         index=b, steps=steps, hyperparameters=hp,
         final_x=state.lane(K.X, b), last_played_x=state.lane(K.XL, b),

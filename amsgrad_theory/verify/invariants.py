@@ -37,6 +37,10 @@ def _step_record(result, spec: RunSpec | None, b: int, which: str) -> Record:
         "corrected_step_nonincreasing"
     claim = (f"{symbol}_t,i ≤ {symbol}_t−1,i for every step t and coordinate i where both are "
              f"finite ({result.variant.name}, {result.steps} steps)")
+    if not tr.tracked:
+        return Record(name=name, claim=claim, method=_method(result), verdict="undecided",
+                      details={"reason": "the run kept regret statistics only "
+                                         "(statistics='regret')"})
     if tr.nonincreasing is True:
         verdict = "pass"
     elif tr.nonincreasing is False:
@@ -63,6 +67,11 @@ def check_vhat(result, b: int = 0) -> Record | None:
     if not result.variant.maxes:
         return None
     inst = result.instances[b]
+    if not inst.effective_step.tracked:
+        return Record(name="vhat_nondecreasing",
+                      claim="the maxed second moment v̂_t,i never decreased",
+                      method=_method(result), verdict="undecided",
+                      details={"reason": "the run kept regret statistics only"})
     verdict = "fail" if inst.vhat_decreases else "undecided" if inst.vhat_undecided else "pass"
     return Record(name="vhat_nondecreasing",
                   claim="the maxed second moment v̂_t,i never decreased",

@@ -43,3 +43,13 @@ def test_checkpoint_regret_matches_separate_shorter_runs():
         if t in (7, 50, 200):
             short = simulate("amsgrad", "random-linear:d=3,sparsity=0.5,seed=1", steps=t)
             assert float(reg) == float(short.regret)
+
+
+def test_regret_statistics_mode_gives_the_same_iterates_and_regret():
+    full = simulate("amsgrad-pytorch", "random-linear:d=3,seed=4", steps=300)
+    lean = simulate("amsgrad-pytorch", "random-linear:d=3,seed=4", steps=300,
+                    statistics="regret")
+    assert [float(v) for v in lean.final_x] == [float(v) for v in full.final_x]
+    assert float(lean.regret) == float(full.regret)
+    assert lean.effective_step_nonincreasing is None and not lean.effective_step.tracked
+    assert full.effective_step.tracked
