@@ -659,7 +659,10 @@ class _VectorState(_State):
 
     def _np(self, a):
         if self.torch_mode:
-            return a.detach().cpu().numpy()
+            a = a.detach().cpu()
+            if a.dtype in (self.ar.torch.bfloat16, self.ar.torch.float16):
+                a = a.to(self.ar.torch.float64)    # numpy has no bfloat16; both widen exactly
+            return a.numpy()
         return np.asarray(a)
 
     def lane(self, row, b):

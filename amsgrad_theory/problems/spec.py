@@ -178,7 +178,7 @@ def _build(family: str, name: str, spec: str, rows: list[dict]) -> Problem:
         p: dict = {}
         if family in ("periodic-linear",):
             if name == "reddi-theorem2":
-                row.setdefault("period", row.get("C"))
+                row["period"] = row.get("C")     # Theorem 2: C·x when t mod C = 1
             p["C"] = _decimal(_number(spec, "C", row["C"]))
             p["c"] = _decimal(_number(spec, "c", row["c"]))
             p["period"] = _integer(spec, "period", row["period"], 2)

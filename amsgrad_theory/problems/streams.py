@@ -130,7 +130,7 @@ class Problem:
         """(rows, tails): the gradient table (B × L × d decimal strings) and tail values."""
         return [[]] * self.B, ["0"] * self.B
 
-    def static_lanes(self, b: int) -> "np.ndarray | None":
+    def static_lanes(self, b: int) -> np.ndarray | None:
         """Per-coordinate data fixed for the whole run (float64, exact), or None.
 
         The kernels hand it to ``data`` as ``tab`` once the table is exhausted (for the

@@ -109,12 +109,17 @@ def recheck(record: Record) -> Record:
         return Record(name=f"recheck:{record.name}", claim=f"re-establish: {record.claim}",
                       method=record.method, verdict="undecided",
                       details={"reason": "the record carries no recipe"})
+    if recipe.get("module"):
+        import importlib
+
+        importlib.import_module(recipe["module"])   # it registers the check
     spec = RunSpec.from_dict(recipe["run"])
     again = run_check(recipe["check"], spec, **recipe.get("args", {}))
     same = again.verdict == record.verdict
     return Record(
         name=f"recheck:{record.name}", claim=f"re-establish: {record.claim}",
-        method=again.method, verdict="pass" if same else "fail",
+        method=again.method, verdict="pass" if same else "fail", cases=again.cases,
+        seed=again.seed,
         details={"recorded_verdict": record.verdict, "recomputed_verdict": again.verdict,
                  "recomputed": again.details, "recipe": recipe},
         witness=None if same else {"cli": spec.cli()},

@@ -1,0 +1,268 @@
+"""Figures from records: PNG + PDF (matplotlib, Agg), the CSV of the plotted data, and a sidecar.
+
+Every figure the toolkit draws is written as four files with one stem::
+
+    STEM.png   STEM.pdf   the figure (matplotlib's Agg and PDF canvases; no pyplot state)
+    STEM.csv   the numbers that are plotted, one row per plotted point, with a header
+    STEM.json  the sidecar: a :class:`~amsgrad_theory.verify.records.Report` whose records back
+               the figure's claims (each built by :func:`~amsgrad_theory.verify.checks.run_check`,
+               so ``amsgrad-theory verify --sidecar STEM.json`` replays them), with the exact
+               command, the versions of every library, the seeds and the parameters.
+
+Writing is transactional per figure: all four files are first written under temporary names in
+the target folder (``.STEM.png.tmp-PID`` …) and renamed only once all four are complete, the
+sidecar last. An interruption (KeyboardInterrupt, an error) before the renames removes the
+temporary files, so a folder never holds a half-written figure or sidecar; a sidecar present
+means its figure and CSV are complete.
+
+>>> from amsgrad_theory.plots import Table
+>>> Table(["t", "x"], [[1, 0.5], [2, 0.25]]).column("x")
+[0.5, 0.25]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .verify.records import Report
+
+#: the formats a figure is written in (in this order; the sidecar comes last)
+FORMATS = ("png", "pdf")
+#: resolution of the PNG files
+DPI = 150
+
+# a colour per algorithm family, shared by every study (colour-blind safe, Okabe–Ito)
+COLORS = {
+    "adam": "#D55E00", "amsgrad": "#0072B2", "amsgrad-pytorch": "#E69F00",
+    "amsgrad-keras": "#CC79A7", "amsgrad-optax": "#009E73", "amsgrad-seed": "#56B4E9",
+    "adam-pytorch": "#D55E00", "amsgrad-adamw-pytorch": "#F0E442",
+    "amsgrad-optax-raw-nu": "#999999",
+    "adamx": "#000000", "rho": "#000000",
+}
+
+
+# ------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """The plotted data: named columns, one row per plotted point (written as CSV)."""
+
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+
+    def add(self, *values: Any) -> None:
+        if len(values) != len(self.columns):
+            raise ValueError(f"a row of {len(values)} values for {len(self.columns)} columns")
+        self.rows.append(list(values))
+
+    def extend(self, rows: Iterable[Sequence[Any]]) -> None:
+        for row in rows:
+            self.add(*row)
+
+    def column(self, name: str) -> list[Any]:
+        j = self.columns.index(name)
+        return [row[j] for row in self.rows]
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.columns)
+        for row in self.rows:
+            writer.writerow([_csv_cell(v) for v in row])
+        return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """Floats with every digit (repr round-trips), None as empty, numpy scalars as Python."""
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            pass
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if value != value else
+                                                          ("inf" if value > 0 else "-inf"))
+    return value
+
+
+def read_csv(path: str | os.PathLike) -> dict[str, list[str]]:
+    """A CSV written by :class:`Table`, as column name → list of cell strings."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    return {name: [row[j] for row in body] for j, name in enumerate(header)}
+
+
+# ------------------------------------------------------------------------------------------
+# atomic writing
+# ------------------------------------------------------------------------------------------
+
+def temporary_name(path: Path) -> Path:
+    """The temporary sibling ``.NAME.tmp-PID`` of ``path`` (same folder: rename is atomic)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+@contextmanager
+def _deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT while a group of renames runs (main thread only), then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list = []
+
+    def hold(signum, frame):
+        received.append((signum, frame))
+
+    try:
+        previous = signal.signal(signal.SIGINT, hold)
+    except ValueError:  # pragma: no cover - not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(*received[0])
+
+
+def write_group(writers: dict[Path, Callable[[Path], None]]) -> list[Path]:
+    """Write several files as one transaction.
+
+    ``writers`` maps each final path to a function that writes the file at the path it is given
+    (a temporary name). All are written first; only then are they renamed, in the order given,
+    with SIGINT held. On any exception — KeyboardInterrupt included — every temporary file is
+    removed and the exception propagates: no final path is touched.
+    """
+    temps: dict[Path, Path] = {}
+    try:
+        for final, write in writers.items():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = temporary_name(final)
+            temps[final] = tmp
+            write(tmp)
+    except BaseException:
+        for tmp in temps.values():
+            _remove(tmp)
+        raise
+    with _deferred_interrupts():
+        for final, tmp in temps.items():
+            os.replace(tmp, final)
+    return list(temps)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write one text file atomically (temporary name, then rename)."""
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_group({Path(path): write})
+    return Path(path)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    return write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------------
+# figures
+# ------------------------------------------------------------------------------------------
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0,
+               **kwargs):
+    """(figure, axes array) on matplotlib's object API (no pyplot, no global backend change)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
+    return fig, axes
+
+
+def note(ax, text: str, *, loc: str = "upper right", fontsize: float = 7.0) -> None:
+    """A boxed note on ``ax`` stating the parameters behind the curves (α, T, thresholds)."""
+    x, ha = (0.98, "right") if "right" in loc else (0.02, "left")
+    y, va = (0.97, "top") if "upper" in loc else (0.5, "center") if "center" in loc else \
+        (0.03, "bottom")
+    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=fontsize,
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.85,
+                  "edgecolor": "0.7"})
+
+
+def footer(fig, text: str, fontsize: float = 7.0, below: float = 0.1) -> None:
+    """A line under the figure (source, T, thresholds, the sidecar to re-check it), ``below``
+    inches under its bottom edge (more when a legend sits outside, at the bottom)."""
+    fig.text(0.5, -below / fig.get_figheight(), text, ha="center", va="top", fontsize=fontsize)
+
+
+def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, report: Report,
+                caption: str = "") -> dict[str, str]:
+    """Write ``stem``.png/.pdf/.csv/.json under ``out_dir`` as one transaction.
+
+    The sidecar is ``report`` with ``parameters["figure"]`` naming the files and the caption
+    (it must validate against the report schema). Returns format → path.
+    """
+    out = Path(out_dir)
+    paths = {fmt: out / f"{stem}.{fmt}" for fmt in (*FORMATS, "csv", "json")}
+    report.parameters = dict(report.parameters)
+    report.parameters["figure"] = {"stem": stem, "caption": caption,
+                                   "files": {k: p.name for k, p in paths.items()},
+                                   "csv_columns": list(table.columns), "csv_rows": len(table.rows)}
+    sidecar = report.to_dict()
+    from .verify.records import validate_report
+
+    validate_report(sidecar)
+    writers: dict[Path, Callable[[Path], None]] = {}
+    for fmt in FORMATS:
+        writers[paths[fmt]] = _figure_writer(fig, fmt)
+    writers[paths["csv"]] = lambda tmp: tmp.write_text(table.to_csv(), encoding="utf-8")
+    writers[paths["json"]] = lambda tmp: tmp.write_text(
+        json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
+    write_group(writers)
+    return {k: str(p) for k, p in paths.items()}
+
+
+def _figure_writer(fig, fmt: str) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        metadata = {"Software": None} if fmt == "png" else {"CreationDate": None,
+                                                             "Producer": None}
+        with open(tmp, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=DPI, bbox_inches="tight", metadata=metadata)
+    return write
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A float, or None for missing/non-finite values (CSV cells stay empty)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

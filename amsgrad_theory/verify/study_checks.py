@@ -1,0 +1,448 @@
+"""Checks registered for the reproduce studies: each record carries the recipe that replays it.
+
+Registered with :func:`~amsgrad_theory.verify.checks.register`, so that
+``amsgrad-theory verify --sidecar F`` can re-establish every record of a study's sidecar. This
+module must be imported before a replay (the ``reproduce`` command module imports it, and the CLI
+imports every command module when it builds its parser); it imports nothing heavy at load time.
+
+Checks on one run's checkpoints (log-spaced steps t, see
+:func:`~amsgrad_theory.simulate.checkpoint_steps`):
+
+* ``checkpoint_window``  a statistic (min, max, mean, last) of a series over the checkpoints
+  t ∈ [f·T, T] compared with a threshold. Series: ``x`` (x_t, coordinate 0), ``regret`` R_t,
+  ``average_regret`` R_t/t, ``expected_regret`` Σ_{s≤t}(F(x_s) − min F) and
+  ``expected_average_regret`` (the same over t; stochastic problems with a known mean F).
+* ``window_rate``  the exact per-step rate of a cumulative series over the window (s, T]:
+  (S_T − S_s)/(T − s), s the largest checkpoint ≤ f·T, divided by ``scale``, vs a threshold.
+  For R_t it is the average regret of the late steps only, which a good start cannot mask.
+
+Checks on one run's trace (short runs):
+
+* ``trace_phase_value``  x_t equals a value exactly at every t ≡ phase (mod period) — the
+  structure of the proof of Theorem 1 of Reddi et al. (x_{3k+1} = 1);
+* ``step_growth``  max_t η_t / min_{s≤t} η_s of an effective step (``eta`` or ``eta_hat``) and its
+  first increase, vs a threshold (1 ⇔ never increases);
+* ``rho_identity``  a framework AMSGrad (PyTorch ``scaled``, Keras ``folded``) is the paper's
+  AMSGrad with α_t = lr·ρ(t), ρ(t) = √(1−β2^t)/(1−β1^t) (implementations.md §4): the traced
+  η_t equals lr·ρ(t)/(√v̂_t + ε√(1−β2^t)) (PyTorch) or lr·ρ(t)/(√v̂_t + ε) (Keras) to ``rtol``,
+  with ρ from :func:`amsgrad_theory.symbolic.bias.rho`.
+
+Other checks: ``rho_minimum`` (the certified integer minimiser of ρ), ``torch_amsgrad_equivalence``
+(the leading steps on which the real ``torch.optim.Adam(amsgrad=True)`` is bit-identical to
+``amsgrad=False``, via :func:`~amsgrad_theory.verify.audit_checks.amsgrad_equivalence`),
+``phase_search`` (the smallest failing C of a (β1, β2) grid point, see
+:mod:`amsgrad_theory.reproduce.phase`) and the seed-article claim checks of
+:mod:`amsgrad_theory.reproduce.claims` (``claim_*``).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+
+from .checks import register
+from .records import Record
+from .runspec import RunSpec
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "abs<=": lambda a, b: abs(a) <= b,
+    "in": lambda a, b: b[0] <= a <= b[1],
+}
+SERIES = ("x", "regret", "average_regret", "expected_regret", "expected_average_regret")
+STATISTICS = ("min", "max", "mean", "last")
+
+
+def compare(value: float | None, op: str, threshold) -> str:
+    """'pass'/'fail' of ``value op threshold`` (``in``: threshold = [lo, hi], inclusive);
+    'undecided' for a missing or non-finite value."""
+    if op not in _OPS:
+        raise ValueError(f"op={op!r}: must be one of {', '.join(_OPS)}")
+    if value is None or not math.isfinite(value):
+        return "undecided"
+    return "pass" if _OPS[op](value, threshold) else "fail"
+
+
+def _run(spec: RunSpec, result, *, trace: bool = False):
+    if result is not None and (not trace or result.trace is not None):
+        return result
+    return spec.run(trace=trace)
+
+
+def checkpoint_series(result, series: str, instance: int = 0) -> tuple[list[int], list]:
+    """(checkpoint steps, values) of ``series`` (see the module docstring) as floats/None."""
+    inst = result.instances[instance]
+    ar = result.arithmetic
+    ts = [int(t) for t in inst.checkpoints["t"]]
+
+    def f(v):
+        if v is None:
+            return None
+        x = float(ar.to_float(v))
+        return x if math.isfinite(x) else None
+
+    if series == "x" or series.startswith("x."):
+        i = int(series.split(".")[1]) if "." in series else 0
+        if inst.checkpoint_x is None:
+            raise ValueError("the run kept no checkpoint iterates")
+        return ts, [f(x[i]) for x in inst.checkpoint_x]
+    if series in ("regret", "average_regret"):
+        reg = inst.checkpoint_regret
+        if reg is None:
+            return ts, [None] * len(ts)
+        values = [f(r) for r in reg]
+    elif series in ("expected_regret", "expected_average_regret"):
+        er = inst.checkpoints.get("expected_regret")
+        if er is None:
+            return ts, [None] * len(ts)
+        values = [f(r) for r in er]
+    else:
+        raise ValueError(f"series={series!r}: must be one of {', '.join(SERIES)}")
+    if series.startswith("average") or series.startswith("expected_average"):
+        values = [None if v is None else v / t for v, t in zip(values, ts)]
+    return ts, values
+
+
+def _reduce(values: list[float], statistic: str) -> float | None:
+    if not values:
+        return None
+    if statistic == "min":
+        return min(values)
+    if statistic == "max":
+        return max(values)
+    if statistic == "mean":
+        return sum(values) / len(values)
+    if statistic == "last":
+        return values[-1]
+    raise ValueError(f"statistic={statistic!r}: must be one of {', '.join(STATISTICS)}")
+
+
+@register("checkpoint_window")
+def checkpoint_window(spec: RunSpec, series: str, statistic: str, op: str, value,
+                      start_fraction: float = 0.1, claim: str | None = None,
+                      _result=None) -> Record:
+    """``statistic`` of ``series`` over the checkpoints t ∈ [start_fraction·T, T], compared:
+    ``statistic op value``."""
+    result = _run(spec, _result)
+    ts, values = checkpoint_series(result, series)
+    T = result.steps
+    window = [(t, v) for t, v in zip(ts, values) if t >= start_fraction * T]
+    missing = sum(1 for _, v in window if v is None)
+    got = None if missing else _reduce([v for _, v in window], statistic)
+    verdict = compare(got, op, value)
+    return Record(
+        name="checkpoint_window",
+        claim=claim or f"{statistic} of {series} over checkpoints t ∈ [{start_fraction:g}·T, T] "
+                       f"{op} {value} ({spec.algorithm} on {spec.problem}, T = {T})",
+        method="float", verdict=verdict,
+        details={"series": series, "statistic": statistic, "op": op, "threshold": value,
+                 "value": got, "window": [window[0][0], window[-1][0]] if window else None,
+                 "checkpoints": len(window), "missing": missing},
+        witness=None if verdict != "fail" else {"cli": spec.cli()})
+
+
+def window_rate_value(result, series: str, start_fraction: float,
+                      instance: int = 0) -> tuple[float | None, int]:
+    """((S_T − S_s)/(T − s), s) with s the largest checkpoint ≤ start_fraction·T."""
+    if series not in ("regret", "expected_regret"):
+        raise ValueError("window_rate needs a cumulative series: regret or expected_regret")
+    ts, values = checkpoint_series(result, series, instance)
+    T = result.steps
+    earlier = [k for k, t in enumerate(ts) if t <= start_fraction * T and t < T]
+    if not earlier:
+        return None, 0
+    k = earlier[-1]
+    if values[k] is None or values[-1] is None:
+        return None, ts[k]
+    return (values[-1] - values[k]) / (T - ts[k]), ts[k]
+
+
+@register("window_rate")
+def window_rate(spec: RunSpec, series: str, op: str, value: float, start_fraction: float = 0.1,
+                scale: float = 1.0, claim: str | None = None, _result=None) -> Record:
+    """(S_T − S_s)/((T − s)·scale) ``op`` ``value``: the per-step rate over the late window."""
+    result = _run(spec, _result)
+    rate, s = window_rate_value(result, series, start_fraction)
+    got = None if rate is None else rate / scale
+    verdict = compare(got, op, value)
+    return Record(
+        name="window_rate",
+        claim=claim or f"({series}_T − {series}_s)/(T − s) / {scale:g} {op} {value:g} over "
+                       f"(s, T] = ({s}, {result.steps}] ({spec.algorithm} on {spec.problem})",
+        method="float", verdict=verdict,
+        details={"series": series, "op": op, "threshold": value, "value": got, "rate": rate,
+                 "scale": scale, "s": s, "T": result.steps},
+        witness=None if verdict != "fail" else {"cli": spec.cli()})
+
+
+@register("trace_phase_value")
+def trace_phase_value(spec: RunSpec, period: int, phase: int, value: float,
+                      claim: str | None = None, _result=None) -> Record:
+    """x_t == ``value`` exactly (float equality) at every t ≤ T with t ≡ phase (mod period)."""
+    result = _run(spec, _result, trace=True)
+    x = result.trace["x"][:, 0, 0]
+    ts = [t for t in range(1, result.steps + 1) if t % period == phase % period]
+    bad = [t for t in ts if float(x[t - 1]) != value]
+    verdict = "pass" if not bad else "fail"
+    return Record(
+        name="trace_phase_value",
+        claim=claim or f"x_t = {value:g} at every t ≡ {phase} (mod {period}), t ≤ {result.steps} "
+                       f"({spec.algorithm} on {spec.problem})",
+        method="float", verdict=verdict,
+        details={"period": period, "phase": phase, "value": value, "steps_checked": len(ts),
+                 "first_exception": bad[0] if bad else None,
+                 "x_at_first_exception": float(x[bad[0] - 1]) if bad else None},
+        witness=None if not bad else {"cli": spec.with_(steps=bad[0]).cli()})
+
+
+def growth(values) -> dict:
+    """max_t v_t / min_{s≤t} v_s over the finite positive entries, the number of steps with
+    v_t > v_{t−1}, and the first of them (1-based)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v) & (v > 0)
+    if not ok.any():
+        return {"growth": None, "increases": 0, "first_increase_step": None}
+    w = np.where(ok, v, np.nan)
+    running_min = np.fmin.accumulate(w)
+    ratio = float(np.nanmax(w / running_min))
+    inc = np.flatnonzero(ok[1:] & ok[:-1] & (v[1:] > v[:-1])) + 2
+    return {"growth": ratio, "increases": int(inc.size),
+            "first_increase_step": int(inc[0]) if inc.size else None,
+            "first": float(w[np.flatnonzero(ok)[0]]), "last": float(w[np.flatnonzero(ok)[-1]])}
+
+
+@register("step_growth")
+def step_growth(spec: RunSpec, which: str, op: str, value: float, claim: str | None = None,
+                _result=None) -> Record:
+    """growth = max_t η_t / min_{s≤t} η_s of ``which`` (``eta``/``eta_hat``), coordinate 0."""
+    if which not in ("eta", "eta_hat"):
+        raise ValueError("which must be eta or eta_hat")
+    result = _run(spec, _result, trace=True)
+    info = growth(result.trace[which][:, 0, 0])
+    verdict = compare(info["growth"], op, value)
+    symbol = "η" if which == "eta" else "η̂"
+    return Record(
+        name="step_growth",
+        claim=claim or f"max_t {symbol}_t / min_(s≤t) {symbol}_s {op} {value:g} "
+                       f"({spec.algorithm} on {spec.problem}, T = {result.steps})",
+        method="float", verdict=verdict, details={"which": which, "op": op, "threshold": value,
+                                                  "value": info["growth"], **info},
+        witness=None if verdict != "fail" else {"cli": spec.cli()})
+
+
+def rho_values(steps: int, beta1: str, beta2: str) -> list[float]:
+    """ρ(t) = √(1−β2^t)/(1−β1^t), t = 1..steps, from the symbolic module (mpmath, as floats)."""
+    from ..symbolic.bias import rho
+
+    return [float(rho(t, beta1, beta2, dps=30)) for t in range(1, steps + 1)]
+
+
+def rho_prediction(variant, hp: dict, vhat, steps: int) -> list[float]:
+    """η_t of a framework AMSGrad predicted as the paper's AMSGrad with α_t = lr·ρ(t)."""
+    lr, eps = float(hp["alpha"]), float(hp["eps"])
+    b2 = float(hp["beta2"])
+    rho = rho_values(steps, hp["beta1"], hp["beta2"])
+    out = []
+    for t in range(1, steps + 1):
+        root = math.sqrt(float(vhat[t - 1]))
+        if variant.step_form == "scaled":
+            denom = root + eps * math.sqrt(1.0 - b2 ** t)
+        elif variant.step_form == "folded":
+            denom = root + eps
+        else:
+            raise ValueError(f"{variant.name}: ρ(t) describes the scaled/folded step forms only")
+        out.append(lr * rho[t - 1] / denom if denom > 0 else math.inf)
+    return out
+
+
+@register("rho_identity")
+def rho_identity(spec: RunSpec, rtol: float = 1e-12, claim: str | None = None,
+                 _result=None) -> Record:
+    """The traced η_t of a scaled/folded framework AMSGrad equals lr·ρ(t)/(√v̂_t + ε·…)."""
+    import numpy as np
+
+    result = _run(spec, _result, trace=True)
+    variant = result.variant
+    hp = result.instances[0].hyperparameters
+    eta = result.trace["eta"][:, 0, 0]
+    pred = np.array(rho_prediction(variant, hp, result.trace["vhat"][:, 0, 0], result.steps))
+    ok = np.isfinite(eta) & np.isfinite(pred)
+    rel = np.abs(eta[ok] - pred[ok]) / np.abs(pred[ok])
+    worst = float(rel.max()) if rel.size else None
+    verdict = compare(worst, "<=", rtol)
+    return Record(
+        name="rho_identity",
+        claim=claim or f"{spec.algorithm} is the paper's AMSGrad with α_t = lr·ρ(t): its η_t "
+                       f"matches lr·ρ(t)/(√v̂_t + ε…) to {rtol:g} on {spec.problem}",
+        method="float", verdict=verdict,
+        details={"max_relative_deviation": worst, "rtol": rtol, "steps_compared": int(ok.sum()),
+                 "rho_source": "amsgrad_theory.symbolic.bias.rho"},
+        witness=None if verdict != "fail" else {"cli": spec.cli()},
+        source="shared/reference/implementations.md §4")
+
+
+@register("rho_minimum")
+def rho_minimum_check(spec: RunSpec, beta1: str, beta2: str, expected_t: int,
+                      claim: str | None = None) -> Record:
+    """The integer minimiser of ρ(t) for (β1, β2) is ``expected_t`` (certified, arb balls)."""
+    from ..symbolic.bias import rho_minimum
+
+    m = rho_minimum(beta1, beta2)
+    verdict = "pass" if m.t_integer == expected_t else "fail"
+    return Record(
+        name="rho_minimum",
+        claim=claim or f"ρ(t) for (β1, β2) = ({beta1}, {beta2}) is smallest at t = {expected_t}",
+        method="certified", verdict=verdict,
+        details={"t_integer": m.t_integer, "value": float(m.value),
+                 "t_continuous": float(m.t_continuous), "checked_up_to": m.checked_up_to},
+        source="implementations.md §4; literature.md §5 item 17")
+
+
+def sequence_of(spec: RunSpec):
+    """The gradients g_1..g_T (float64 array (T, d)) of a ``gradient-sequence`` spec."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from ..problems import get_problem
+
+    problem = get_problem(spec.problem)
+    if problem.family != "gradient-sequence":
+        raise ValueError("needs a gradient-sequence problem")
+    rows = problem.sequence[0]
+    tail = float(Fraction(problem.params[0]["tail"]))
+    d = problem.d
+    G = np.full((spec.steps, d), tail)
+    for t, row in enumerate(rows[:spec.steps]):
+        G[t] = [float(Fraction(v)) for v in row]
+    return G
+
+
+@register("torch_amsgrad_equivalence")
+def torch_amsgrad_equivalence(spec: RunSpec, expected_identical: int, x0: float = 0.5,
+                              claim: str | None = None) -> Record:
+    """Leading steps on which the real ``torch.optim.Adam(amsgrad=True)`` (single-tensor path,
+    float64) is bit-identical to ``amsgrad=False`` on the spec's gradient sequence; pass iff
+    it is ``expected_identical`` (reuses the audit's ``amsgrad_equivalence``)."""
+    from ..algorithms import get_variant
+    from .audit_checks import amsgrad_equivalence
+    from .audit_subjects import TorchSubject, torch_factory
+
+    hp = get_variant("amsgrad-pytorch").hyperparameters(**spec.hyperparameters)
+    hyper = {"alpha": float(hp["alpha"]), "beta1": float(hp["beta1"]),
+             "beta2": float(hp["beta2"]), "eps": float(hp["eps"]),
+             "weight_decay": float(hp["weight_decay"])}
+    model = get_variant("amsgrad-pytorch")
+    ams = TorchSubject(torch_factory("Adam", hyper, {"foreach": False}, amsgrad=True),
+                       "torch.optim.Adam(amsgrad=True)", model)
+    plain = TorchSubject(torch_factory("Adam", hyper, {"foreach": False}, amsgrad=False),
+                         "torch.optim.Adam(amsgrad=False)", model)
+    G = sequence_of(spec)[:, 0]
+    eq = amsgrad_equivalence(ams, plain, G, spec.problem, x0=x0)
+    verdict = "pass" if eq["identical_steps"] == expected_identical else "fail"
+    eq = {k: v for k, v in eq.items() if k != "sequence"}
+    import torch
+
+    return Record(
+        name="torch_amsgrad_equivalence",
+        claim=claim or f"torch.optim.Adam(amsgrad=True) is bit-identical to amsgrad=False for "
+                       f"the first {expected_identical} of {spec.steps} steps",
+        method="float", verdict=verdict, details={**eq, "torch": torch.__version__,
+                                                  "expected_identical": expected_identical},
+        source="shared/reference/implementations.md §5.4")
+
+
+@register("phase_search")
+def phase_search(spec: RunSpec, family: str, candidates: list, beta1: str, beta2: str,
+                 expected: int | None, horizon: int | None = None, seeds: list | None = None,
+                 delta: str = "0.1", x_threshold: float = 0.9, rate_threshold: float = 0.5,
+                 claim: str | None = None, _result=None) -> Record:
+    """The smallest C among ``candidates`` at which ``spec.algorithm`` fails (see
+    :func:`amsgrad_theory.reproduce.phase.failures`) is ``expected`` (None: none fails).
+
+    ``_result``: the rows of :func:`~amsgrad_theory.reproduce.phase.failures` already computed
+    for this grid point (the study passes them; a replay recomputes them)."""
+    h = horizon or spec.steps
+    rows = _result
+    if rows is None:
+        from ..reproduce.phase import failures
+
+        rows = failures(spec, family, [int(c) for c in candidates], beta1, beta2,
+                        seeds=seeds or [0], delta=delta, x_threshold=x_threshold,
+                        rate_threshold=rate_threshold, horizons=[h])
+    failing = [r["C"] for r in rows if r["horizon"] == h and r["fails"]]
+    smallest = min(failing) if failing else None
+    verdict = "pass" if smallest == expected else "fail"
+    return Record(
+        name="phase_search",
+        claim=claim or f"{spec.algorithm} on the {family} family with (β1, β2) = ({beta1}, "
+                       f"{beta2}): the smallest failing C among {len(candidates)} candidates "
+                       f"within {h} steps is {expected}",
+        method="sampled", verdict=verdict, cases=len(candidates) * len(seeds or [0]),
+        seed=int((seeds or [0])[0]),
+        details={"smallest_failing_C": smallest, "expected": expected, "horizon": h,
+                 "cases": len(candidates) * len(seeds or [0]),
+                 "failing": failing, "x_threshold": x_threshold,
+                 "rate_threshold": rate_threshold},
+        witness=None if verdict == "pass" else {"cli": spec.cli()})
+
+
+# ------------------------------------------------------------------------------------------
+# the seed article's claims (computed in amsgrad_theory.reproduce.claims)
+# ------------------------------------------------------------------------------------------
+
+@register("claim_sparse_dense")
+def claim_sparse_dense(spec: RunSpec, family: str, d: int, sparsities: list, seeds: list,
+                       beta2s: list, lr: str, sparse_max: float, which: str,
+                       _result=None) -> Record:
+    """AMSGrad vs Adam (torch's rules) on sparse (``which="sparse"``) or dense problems."""
+    from ..reproduce.claims import sparse_dense_record
+
+    return sparse_dense_record(spec, family, d, sparsities, seeds, beta2s, lr, sparse_max,
+                               which, _result=_result)
+
+
+@register("claim_beta2")
+def claim_beta2(spec: RunSpec, family: str, d: int, sparsities: list, seeds: list,
+                beta2s: list, lr: str, _result=None) -> Record:
+    """AMSGrad's sensitivity to β2 grows with T and exceeds Adam's."""
+    from ..reproduce.claims import beta2_record
+
+    return beta2_record(spec, family, d, sparsities, seeds, beta2s, lr, _result=_result)
+
+
+@register("claim_small_batch")
+def claim_small_batch(spec: RunSpec, batch_sizes: list, beta2s: list, steps: int, seeds: int,
+                      lr: float, _result=None) -> Record:
+    """A smaller β2 stabilises torch's AMSGrad at the smallest batch size."""
+    from ..reproduce.claims import small_batch_record
+
+    return small_batch_record(spec, batch_sizes, beta2s, steps, seeds, lr, _result=_result)
+
+
+@register("claim_state_size")
+def claim_state_size(spec: RunSpec, shapes: list, dtype: str = "float32",
+                     _result=None) -> Record:
+    """torch's AMSGrad state: one extra parameter-sized tensor per parameter."""
+    from ..reproduce.claims import state_record
+
+    return state_record(spec, shapes, dtype, _result=_result)
+
+
+@register("claim_low_precision")
+def claim_low_precision(spec: RunSpec, dtype: str, steps: int, _result=None) -> Record:
+    """torch.optim.Adam(amsgrad=True) on float16/bfloat16 parameters."""
+    from ..reproduce.claims import low_precision_record
+
+    return low_precision_record(spec, dtype, steps, _result=_result)
+
+
+@register("claim_out_of_reach")
+def claim_out_of_reach(spec: RunSpec, claim: str, reason: str) -> Record:
+    """A claim this toolkit cannot test (verdict undecided, with the reason)."""
+    from ..reproduce.claims import out_of_reach_record
+
+    return out_of_reach_record(spec, claim, reason)

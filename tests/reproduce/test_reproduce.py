@@ -1,0 +1,351 @@
+"""``amsgrad-theory reproduce``: studies, sidecars that replay, CSVs that match, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from amsgrad_theory.cli import main
+from amsgrad_theory.plots import read_csv
+from amsgrad_theory.verify.records import Report, validate_report
+
+FAST_STUDIES = ("figure1", "theorem1", "frameworks", "phase", "claims")
+
+
+def sidecars(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.json")
+                  if p.name != "summary.json" and (folder / (p.stem + ".png")).exists())
+
+
+# ------------------------------------------------------------------------------------------
+# the registry and the command's bad input
+# ------------------------------------------------------------------------------------------
+
+def test_registry_names_every_study_and_all():
+    from amsgrad_theory.reproduce import study_names
+
+    names = study_names()
+    for name in FAST_STUDIES:
+        assert name in names
+    assert names[-1] == "all"
+
+
+def test_a_study_module_not_written_yet_is_skipped(monkeypatch):
+    import amsgrad_theory.reproduce as rep
+
+    monkeypatch.setitem(rep.STUDY_MODULES, "not-yet", "not_yet_written_module")
+    assert "not-yet" not in rep.study_names()
+
+
+def test_unknown_name_exits_2_listing_the_valid_ones(tmp_path, capsys):
+    assert main(["reproduce", "figure7", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "figure7" in err
+    for name in (*FAST_STUDIES, "all"):
+        assert name in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("kind", ["under-a-file", "is-a-file"])
+def test_unwritable_out_exits_2_before_any_work(tmp_path, monkeypatch, capsys, kind):
+    import amsgrad_theory.reproduce as rep
+
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    out = blocker / "sub" if kind == "under-a-file" else blocker
+    called = []
+    monkeypatch.setattr(rep, "run_study", lambda *a, **k: called.append(a))
+    assert main(["reproduce", "figure1", "--out", str(out), "--quiet"]) == 2
+    assert called == []
+    assert "out=" in capsys.readouterr().err
+
+
+def test_bad_size_is_refused(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "figure1", "--size", "huge", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+
+
+def test_json_summary_on_stdout(tmp_path, capsys):
+    assert main(["reproduce", "theorem1", "--size", "tiny", "--out", str(tmp_path), "--json",
+                 "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["study"] == "theorem1" and summary["status"] == "reproduced"
+    assert {"theorem1.png", "theorem1.pdf", "theorem1.csv", "theorem1.json",
+            "summary.json"} <= set(summary["files"])
+
+
+# ------------------------------------------------------------------------------------------
+# every study: files, schema, replay
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", FAST_STUDIES)
+def test_study_writes_complete_figures_with_valid_sidecars(tiny_run, name):
+    folder, summary = tiny_run(name)
+    assert summary["figures"], "a study draws at least one figure"
+    for fig in summary["figures"]:
+        for ext in ("png", "pdf", "csv", "json"):
+            path = folder / f"{fig['stem']}.{ext}"
+            assert path.exists() and path.stat().st_size > 0, path
+        assert (folder / f"{fig['stem']}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (folder / f"{fig['stem']}.pdf").read_bytes()[:5] == b"%PDF-"
+        data = json.loads((folder / f"{fig['stem']}.json").read_text())
+        validate_report(data)
+        assert data["command"].startswith("amsgrad-theory reproduce")
+        assert data["versions"]["amsgrad_theory"]
+        for record in data["records"]:
+            assert record["details"]["recipe"]["check"], record["claim"]
+    assert json.loads((folder / "summary.json").read_text())["study"] == name
+    assert not list(folder.glob(".*.tmp-*"))
+
+
+@pytest.mark.parametrize("name", ["figure1", "theorem1", "frameworks", "phase", "claims"])
+def test_sidecars_replay_to_the_same_verdicts(tiny_run, name):
+    from amsgrad_theory.verify.checks import recheck
+
+    folder, _ = tiny_run(name)
+    for path in sidecars(folder):
+        report = Report.from_dict(json.loads(path.read_text()))
+        for record in report.records:
+            again = recheck(record)
+            assert again.verdict == "pass", (path.name, record.claim, again.details)
+
+
+def test_verify_sidecar_command_re_establishes_figure1(tiny_run, capsys):
+    folder, _ = tiny_run("figure1")
+    assert main(["verify", "--sidecar", str(folder / "figure1-online.json"), "--quiet"]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------
+# figure 1: the qualitative result, and its CSV against the records
+# ------------------------------------------------------------------------------------------
+
+def _records(folder: Path, stem: str) -> list[dict]:
+    return json.loads((folder / f"{stem}.json").read_text())["records"]
+
+
+def test_figure1_records_say_adam_to_plus_one_and_amsgrad_to_minus_one(tiny_run):
+    folder, summary = tiny_run("figure1")
+    assert summary["status"] == "reproduced"
+    online = _records(folder, "figure1-online")
+    adam_x = [r for r in online if r["claim"].startswith("Adam") and r["details"].get(
+        "series") == "x"]
+    ams_x = [r for r in online if r["claim"].startswith("AMSGrad") and r["details"].get(
+        "series") == "x"]
+    assert adam_x and all(r["verdict"] == "pass" and r["details"]["value"] > 0.9 for r in adam_x)
+    assert ams_x and all(r["verdict"] == "pass" and r["details"]["value"] < -0.5 for r in ams_x)
+    adam_regret = [r for r in online if r["claim"].startswith("Adam")
+                   and r["details"].get("series") == "average_regret"]
+    assert adam_regret and all(r["details"]["value"] >= 0.19 for r in adam_regret)
+    stoch = _records(folder, "figure1-stochastic")
+    assert any("Adam" in r["claim"] and r["verdict"] == "pass" for r in stoch)
+    assert any("AMSGrad" in r["claim"] and r["verdict"] == "pass" for r in stoch)
+
+
+def test_figure1_csv_matches_the_records_and_a_fresh_run(tiny_run):
+    from amsgrad_theory import simulate
+    from amsgrad_theory.algorithms import get_variant
+
+    folder, _ = tiny_run("figure1")
+    csv = read_csv(folder / "figure1-online.csv")
+    rows = [dict(zip(csv, values)) for values in zip(*csv.values())]
+    records = _records(folder, "figure1-online")
+    for record in records:
+        d = record["details"]
+        if record["name"] != "checkpoint_window":
+            continue
+        run = d["recipe"]["run"]
+        alpha = run["hyperparameters"]["alpha"]
+        T = run["steps"]
+        mine = [r for r in rows if r["algorithm"] == run["algorithm"] and r["alpha"] == alpha
+                and r["schedule"] == run["schedule"]]
+        lo = d["recipe"]["args"].get("start_fraction", 0.1) * T
+        window = [float(r[d["series"]]) for r in mine if int(r["t"]) >= lo]
+        stat = {"min": min, "max": max, "last": lambda v: v[-1],
+                "mean": lambda v: sum(v) / len(v)}[d["statistic"]]
+        assert stat(window) == pytest.approx(d["value"], rel=1e-12, abs=1e-15)
+    # an independent run, outside the study: the CSV's last row of Adam equals it
+    adam = [r for r in rows if r["algorithm"] == "adam"]
+    T = int(adam[-1]["t"])
+    fresh = simulate(get_variant("adam", alpha_schedule="inv-sqrt"), "reddi-figure1", steps=T,
+                     hyperparameters={"alpha": adam[-1]["alpha"], "beta1": "0.9",
+                                      "beta2": "0.99"}, x0="0")
+    assert float(adam[-1]["regret"]) == pytest.approx(float(fresh.instances[0].regret),
+                                                      rel=1e-9)
+    assert float(adam[-1]["x"]) == pytest.approx(float(fresh.instances[0].last_played_x[0]),
+                                                 abs=1e-12)
+
+
+def test_theorem1_csv_bound_column_is_the_theorem(tiny_run):
+    folder, _ = tiny_run("theorem1")
+    csv = read_csv(folder / "theorem1.csv")
+    for C, bound in zip(csv["C"], csv["bound_2C_minus_4_over_3"]):
+        assert float(bound) == pytest.approx((2 * int(C) - 4) / 3)
+    for rec in _records(folder, "theorem1"):
+        assert rec["verdict"] == "pass"
+
+
+def test_frameworks_window_and_growth(tiny_run):
+    folder, summary = tiny_run("frameworks")
+    windows = summary["results"]["torch_bit_identical_steps"]
+    spike_small = next(v for k, v in windows.items() if "0.05" in k)
+    spike_zero = next(v for k, v in windows.items() if "(1, 0, 0" in k)
+    inv_sqrt = next(v for k, v in windows.items() if "√t" in k)
+    assert spike_small == 300            # implementations.md §5.4: the max never binds
+    assert spike_zero == 1               # raw v decays at t = 2: the max binds at once
+    assert inv_sqrt == 200               # implementations.md §5.4: 200 steps for 1/√t
+    growth = {(r["variant"], r["sequence"]): r["eta_hat_growth"]
+              for r in summary["results"]["effective_steps"]}
+    for (variant, _), g in growth.items():
+        if variant in ("amsgrad", "amsgrad-optax", "amsgrad-seed"):
+            assert g == pytest.approx(1.0)
+        else:
+            assert g > 1.4
+    rho = summary["results"]["rho"]
+    assert rho[0]["t_min"] == 12 and rho[0]["rho_min"] == pytest.approx(0.15224, abs=1e-5)
+
+
+def test_claims_table_has_a_verdict_for_every_claim(tiny_run):
+    folder, summary = tiny_run("claims")
+    assert summary["status"] == "audited"
+    text = (folder / "claims.md").read_text()
+    for key in ("sparse", "β2", "small batches", "extra tensor", "effective learning rate",
+                "float16", "ImageNet"):
+        assert key in text
+    csv = read_csv(folder / "claims.csv")
+    assert all(csv["verdict"])
+    imagenet = [v for c, v in zip(csv["claim"], csv["verdict"]) if "ImageNet" in c]
+    assert imagenet == ["out of reach here"]
+
+
+def test_phase_records_one_search_per_grid_point_and_family(tiny_run):
+    folder, summary = tiny_run("phase")
+    params = summary["parameters"]
+    records = [r for r in _records(folder, "phase") if r["name"] == "phase_search"]
+    assert len(records) == 2 * 2 * len(params["beta1s"]) * len(params["beta2s"])
+    csv = read_csv(folder / "phase.csv")
+    # the CSV's smallest failing C per grid point is recomputed from its own rows
+    for r in records:
+        a = r["details"]["recipe"]["args"]
+        algo = r["details"]["recipe"]["run"]["algorithm"]
+        failing = [int(C) for fam, alg, b1, b2, C, h, fails in zip(
+            csv["family"], csv["algorithm"], csv["beta1"], csv["beta2"], csv["C"],
+            csv["horizon"], csv["fails"])
+            if fam == a["family"] and alg == algo and b1 == a["beta1"] and b2 == a["beta2"]
+            and int(h) == a["horizon"] and fails == "True"]
+        assert (min(failing) if failing else None) == r["details"]["smallest_failing_C"]
+
+
+# ------------------------------------------------------------------------------------------
+# interruption: no half-written figure or sidecar
+# ------------------------------------------------------------------------------------------
+
+def _assert_no_partial_figures(folder: Path) -> None:
+    assert not list(folder.glob(".*.tmp-*")), list(folder.glob(".*"))
+    stems = {p.stem for p in folder.iterdir() if p.suffix in (".png", ".pdf", ".csv", ".json")
+             and p.name != "summary.json"}
+    for stem in stems:
+        files = [folder / f"{stem}.{ext}" for ext in ("png", "pdf", "csv", "json")]
+        present = [f.exists() for f in files]
+        assert all(present) or not any(present), (stem, present)
+        if all(present):
+            validate_report(json.loads(files[-1].read_text()))
+
+
+def test_interrupt_while_writing_a_figure_leaves_no_partial_files(tmp_path, monkeypatch):
+    import amsgrad_theory.plots as plots
+    from amsgrad_theory.reproduce import run_study
+
+    original = plots._figure_writer
+    calls = {"n": 0}
+
+    def interrupting(fig, fmt):
+        write = original(fig, fmt)
+
+        def wrapped(tmp):
+            calls["n"] += 1
+            if calls["n"] == 4:        # the second figure's PDF: half written, then ^C
+                tmp.write_bytes(b"%PDF-1.4 half")
+                raise KeyboardInterrupt
+            write(tmp)
+        return wrapped
+
+    monkeypatch.setattr(plots, "_figure_writer", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        run_study("figure1", tmp_path, size="tiny", quiet=True)
+    _assert_no_partial_figures(tmp_path)
+    assert (tmp_path / "figure1-online.json").exists()          # the first figure completed
+    assert not (tmp_path / "figure1-stochastic.png").exists()   # the second never appears
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_interrupt_during_the_runs_leaves_nothing(tmp_path, monkeypatch):
+    import sys
+
+    from amsgrad_theory.reproduce import run_study
+
+    sim = sys.modules["amsgrad_theory.simulate"]   # the module (the package exports the function)
+
+    original = sim.simulate
+    calls = {"n": 0}
+
+    def interrupting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "simulate", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        run_study("theorem1", tmp_path, size="tiny", quiet=True)
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_write_group_is_all_or_nothing(tmp_path):
+    from amsgrad_theory.plots import write_group
+
+    def good(tmp):
+        tmp.write_text("complete")
+
+    def bad(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_group({tmp_path / "a.txt": good, tmp_path / "b.txt": bad})
+    assert list(tmp_path.iterdir()) == []
+    write_group({tmp_path / "a.txt": good, tmp_path / "b.txt": good})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+# ------------------------------------------------------------------------------------------
+# the default size (slow)
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_figure1_default_size_reproduces_the_paper(tmp_path):
+    from amsgrad_theory.reproduce import run_study
+
+    summary = run_study("figure1", tmp_path, quiet=True)
+    assert summary["status"] == "reproduced"
+    for path in sidecars(tmp_path):
+        data = json.loads(path.read_text())
+        assert data["verdict"] == "pass", path.name
+    online = {(r["algorithm"], r["schedule"], r["alpha"]): r
+              for r in summary["results"]["online"]}
+    assert online[("adam", "inv-sqrt", "0.5")]["x_T"] > 0.99
+    assert online[("amsgrad", "inv-sqrt", "0.5")]["x_T"] < -0.99
+    assert online[("amsgrad", "inv-sqrt", "0.5")]["average_regret_T"] < 0.02
+
+
+@pytest.mark.slow
+def test_all_default_size(tmp_path):
+    from amsgrad_theory.reproduce import run_study
+
+    summary = run_study("all", tmp_path, quiet=True)
+    assert summary["status"] == "reproduced"
+    for name in FAST_STUDIES:
+        assert (tmp_path / name / "summary.json").exists()
