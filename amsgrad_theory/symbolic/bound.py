@@ -591,11 +591,14 @@ def tran_phong_t0(schedule: str, beta1: Fraction, lam: Fraction | None = None,
     """The least t0 ≥ 1 with n(1−β1,n+1)² ≤ (n+1)(1−β1,n)² for every n ≥ t0.
 
     This is the sufficient condition of Tran & Phong's Lemma 4.3 (literature.md §2.1), decided
-    in exact rational arithmetic. Beyond the scan the condition holds for ever: for
+    rigorously: in arb balls at 256 bits (every rounding enclosed), in exact rationals where two
+    balls overlap (exact powers λ^{n−1} = 999^{n−1}/1000^{n−1} cost seconds per thousand n). Beyond the scan the condition holds for ever: for
     β1,n = β1λ^{n−1} it follows from β1λ^{n−1}(1−λ)/(1−β1) ≤ 1/(3n) (√(1+1/n) ≥ 1 + 1/(3n))
     once nλ^n decreases; for β1/n the ratio (1−β1/(n+1))/(1−β1/n) − 1 ≤ β1/(n(n+1−β1))
     ≤ 1/(3n) once n ≥ 4β1 + 1. With λ = 1 (constant β1,t) the condition holds for every n.
     """
+    import flint
+
     b1 = Fraction(beta1)
     if schedule == "exp-decay":
         la = Fraction(lam)
@@ -610,23 +613,48 @@ def tran_phong_t0(schedule: str, beta1: Fraction, lam: Fraction | None = None,
     else:
         raise InputError("schedule", schedule, "Tran & Phong's t0 is defined for exp-decay "
                          "and inv-t")
-    last_fail = 0
-    n = 1
-    while n < limit:
-        ok = n * (1 - rate(n + 1)) ** 2 <= (n + 1) * (1 - rate(n)) ** 2
-        if not ok:
-            last_fail = n
-        else:
+
+    def ball(q: Fraction):
+        return flint.arb(q.numerator) / q.denominator
+
+    def decide(lhs_ball, rhs_ball, exact) -> bool:
+        # lhs ≤ rhs decided on the balls (every rounding enclosed); only overlapping balls
+        # fall back to exact rationals (exact powers of λ get slow: 999^n/1000^n)
+        if lhs_ball <= rhs_ball:
+            return True
+        if lhs_ball > rhs_ball:
+            return False
+        return exact()
+
+    with flint.ctx.workprec(256):
+        b1_ball = ball(b1)
+        la_ball = ball(la) if schedule == "exp-decay" else None
+        power = flint.arb(1)                      # λ^{n−1} as a ball, updated incrementally
+        last_fail = 0
+        n = 1
+        while n < limit:
             if schedule == "exp-decay":
-                la_f = float(la)
-                past_peak = la_f <= 0 or n >= 1 / max(1e-300, -math.log(la_f))
-                tail = rate(n) * (1 - la) / (1 - b1) <= Fraction(1, 3 * n)
+                r_n, r_next = b1_ball * power, b1_ball * power * la_ball
             else:
-                past_peak = True
-                tail = n >= 4 * b1 + 1
-            if past_peak and tail and n > last_fail:
-                return last_fail + 1
-        n += 1
+                r_n, r_next = b1_ball / n, b1_ball / (n + 1)
+            ok = decide(n * (1 - r_next) ** 2, (n + 1) * (1 - r_n) ** 2,
+                        lambda n=n: n * (1 - rate(n + 1)) ** 2 <= (n + 1) * (1 - rate(n)) ** 2)
+            if not ok:
+                last_fail = n
+            else:
+                if schedule == "exp-decay":
+                    la_f = float(la)
+                    past_peak = la_f <= 0 or n >= 1 / max(1e-300, -math.log(la_f))
+                    tail = decide(r_n * ball((1 - la) / (1 - b1)), flint.arb(1) / (3 * n),
+                                  lambda n=n: rate(n) * (1 - la) / (1 - b1) <= Fraction(1, 3 * n))
+                else:
+                    past_peak = True
+                    tail = n >= 4 * b1 + 1
+                if past_peak and tail and n > last_fail:
+                    return last_fail + 1
+            if schedule == "exp-decay":
+                power = power * la_ball
+            n += 1
     raise ArithmeticError("t0 not found below the scan limit")  # pragma: no cover
 
 
