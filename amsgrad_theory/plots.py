@@ -218,6 +218,22 @@ def note(ax, text: str, *, loc: str = "upper right", fontsize: float = 7.0) -> N
                   "edgecolor": "0.7"})
 
 
+def decorate(ax, *, xlabel: str, ylabel: str, title: str, xlog: bool = True,
+             ylog: bool = True, legend: str | None = "upper left", fontsize: float = 6.0,
+             legend_title: str | None = None) -> None:
+    """Labels, title (9 pt), log axes, a light grid and the legend of a study's line panel."""
+    if xlog:
+        ax.set_xscale("log")
+    if ylog:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    if legend:
+        ax.legend(fontsize=fontsize, loc=legend, title=legend_title, title_fontsize=fontsize)
+
+
 def footer(fig, text: str, fontsize: float = 7.0, below: float = 0.1) -> None:
     """A line under the figure (source, T, thresholds, the sidecar to re-check it), ``below``
     inches under its bottom edge (more when a legend sits outside, at the bottom)."""

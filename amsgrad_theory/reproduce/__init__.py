@@ -2,9 +2,8 @@
 
 Each study is one module of this package defining ``STUDY`` (a :class:`~.base.Study`); the
 registry finds them by name, in the order of :data:`STUDY_MODULES`. A module listed there that
-does not exist yet is simply absent (``bound`` and ``tran_phong`` arrive with the symbolic
-module and the proof-step checker: adding ``reproduce/bound.py`` with a ``STUDY`` is all it takes
-to make ``amsgrad-theory reproduce bound`` and ``reproduce all`` run it).
+does not exist (yet) is simply absent: adding ``reproduce/NAME.py`` with a ``STUDY`` and listing
+it is all it takes to make ``amsgrad-theory reproduce NAME`` and ``reproduce all`` run it.
 
 >>> "figure1" in study_names() and "all" in study_names()
 True

@@ -592,7 +592,8 @@ def tran_phong_t0(schedule: str, beta1: Fraction, lam: Fraction | None = None,
 
     This is the sufficient condition of Tran & Phong's Lemma 4.3 (literature.md §2.1), decided
     rigorously: in arb balls at 256 bits (every rounding enclosed), in exact rationals where two
-    balls overlap (exact powers λ^{n−1} = 999^{n−1}/1000^{n−1} cost seconds per thousand n). Beyond the scan the condition holds for ever: for
+    balls overlap (exact powers λ^{n−1} = 999^{n−1}/1000^{n−1} cost seconds per thousand n).
+    Beyond the scan the condition holds for ever: for
     β1,n = β1λ^{n−1} it follows from β1λ^{n−1}(1−λ)/(1−β1) ≤ 1/(3n) (√(1+1/n) ≥ 1 + 1/(3n))
     once nλ^n decreases; for β1/n the ratio (1−β1/(n+1))/(1−β1/n) − 1 ≤ β1/(n(n+1−β1))
     ≤ 1/(3n) once n ≥ 4β1 + 1. With λ = 1 (constant β1,t) the condition holds for every n.

@@ -116,6 +116,23 @@ def check_feasible(result, b: int = 0) -> Record:
                   details={"points": len(points), "largest_violation": worst})
 
 
+def fit_exponent(ts, values) -> tuple[float | None, float | None]:
+    """Least-squares slope k of log R_t = c + k·log t over the points with R_t > 0, and its
+    standard error; (None, None) with fewer than 4 such points. R_t ∝ t^k: k = 1/2 for an
+    O(√T) regret, 1 for a linear one."""
+    positive = [(t, r) for t, r in zip(ts, values) if r is not None and r > 0 and t > 0]
+    if len(positive) < 4:
+        return None, None
+    xs = [math.log(t) for t, _ in positive]
+    ys = [math.log(r) for _, r in positive]
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    resid = [y - (my + slope * (x - mx)) for x, y in zip(xs, ys)]
+    return slope, math.sqrt(sum(e * e for e in resid) / max(1, n - 2) / sxx)
+
+
 def check_sublinear(result, b: int = 0, decades: int = 2) -> Record:
     """Least-squares slope of log R_t on log t over the last ``decades`` decades."""
     inst = result.instances[b]
@@ -136,17 +153,7 @@ def check_sublinear(result, b: int = 0, decades: int = 2) -> Record:
     marks = [t for t in ts if t in averages and (t == T or any(
         abs(t - T / 10 ** k) / (T / 10 ** k) < 0.05 for k in range(1, decades + 1)))]
     falling = all(averages[a] > averages[c] or averages[c] <= 0 for a, c in zip(marks, marks[1:]))
-    positive = [(t, r) for t, r in window if r > 0]
-    slope = se = None
-    if len(positive) >= 4:
-        xs = [math.log(t) for t, _ in positive]
-        ys = [math.log(r) for _, r in positive]
-        n = len(xs)
-        mx, my = sum(xs) / n, sum(ys) / n
-        sxx = sum((x - mx) ** 2 for x in xs)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-        resid = [y - (my + slope * (x - mx)) for x, y in zip(xs, ys)]
-        se = math.sqrt(sum(e * e for e in resid) / max(1, n - 2) / sxx)
+    slope, se = fit_exponent([t for t, _ in window], [r for _, r in window])
     if final <= 0:
         verdict = "pass"          # the comparator is beaten: R_T/T ≤ 0
     elif slope is not None and slope + 2 * se < 1 and falling:

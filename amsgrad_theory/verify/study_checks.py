@@ -118,6 +118,13 @@ def _reduce(values: list[float], statistic: str) -> float | None:
     raise ValueError(f"statistic={statistic!r}: must be one of {', '.join(STATISTICS)}")
 
 
+def late_window(result, series: str, start_fraction: float) -> tuple[int, list[tuple]]:
+    """(T, [(t, value)]) of ``series`` over the checkpoints t ∈ [start_fraction·T, T]."""
+    ts, values = checkpoint_series(result, series)
+    T = result.steps
+    return T, [(t, v) for t, v in zip(ts, values) if t >= start_fraction * T]
+
+
 @register("checkpoint_window")
 def checkpoint_window(spec: RunSpec, series: str, statistic: str, op: str, value,
                       start_fraction: float = 0.1, claim: str | None = None,
@@ -125,9 +132,7 @@ def checkpoint_window(spec: RunSpec, series: str, statistic: str, op: str, value
     """``statistic`` of ``series`` over the checkpoints t ∈ [start_fraction·T, T], compared:
     ``statistic op value``."""
     result = _run(spec, _result)
-    ts, values = checkpoint_series(result, series)
-    T = result.steps
-    window = [(t, v) for t, v in zip(ts, values) if t >= start_fraction * T]
+    T, window = late_window(result, series, start_fraction)
     missing = sum(1 for _, v in window if v is None)
     got = None if missing else _reduce([v for _, v in window], statistic)
     verdict = compare(got, op, value)
@@ -174,6 +179,105 @@ def window_rate(spec: RunSpec, series: str, op: str, value: float, start_fractio
         details={"series": series, "op": op, "threshold": value, "value": got, "rate": rate,
                  "scale": scale, "s": s, "T": result.steps},
         witness=None if verdict != "fail" else {"cli": spec.cli()})
+
+
+@register("regret_exponent")
+def regret_exponent(spec: RunSpec, op: str, value: float, start_fraction: float = 0.01,
+                    series: str = "regret", claim: str | None = None, _result=None) -> Record:
+    """The fitted exponent k of R_t ∝ t^k (least squares of log R_t on log t over the
+    checkpoints t ∈ [f·T, T] with R_t > 0, see
+    :func:`~amsgrad_theory.verify.invariants.fit_exponent`) compared: ``k op value``.
+    k ≈ 1/2 for an O(√T) regret, 1 for a linear one."""
+    from .invariants import fit_exponent
+
+    result = _run(spec, _result)
+    T, window = late_window(result, series, start_fraction)
+    slope, se = fit_exponent([t for t, _ in window], [v for _, v in window])
+    verdict = compare(slope, op, value)
+    return Record(
+        name="regret_exponent",
+        claim=claim or f"fitted exponent k of {series} ∝ t^k over t ∈ [{start_fraction:g}·T, T] "
+                       f"{op} {value} ({spec.algorithm} on {spec.problem}, T = {T})",
+        method="float", verdict=verdict,
+        details={"exponent": slope, "stderr": se, "op": op, "threshold": value,
+                 "window": [window[0][0], window[-1][0]] if window else None,
+                 "points": len(window)},
+        witness=None if verdict != "fail" else {"cli": spec.cli()})
+
+
+@register("bound_violated")
+def bound_violated(spec: RunSpec, bound: str, instance: int = 0, claim: str | None = None,
+                   _result=None) -> Record:
+    """A (printed) bound is violated on this run: some checkpoint has lhs > rhs (the inverse of
+    the ``bound`` check of :mod:`amsgrad_theory.verify.bounds`; the witness of a refutation).
+    ``pass`` when the bound check fails, ``fail`` when it holds, ``undecided`` otherwise."""
+    from .bounds import bound_records
+
+    result = _run(spec, _result)
+    inner = bound_records(result, spec, instance, names=[bound])[0]
+    verdict = {"fail": "pass", "pass": "fail"}.get(inner.verdict, "undecided")
+    first = (inner.witness or {}).get("first_failing_t")
+    return Record(
+        name=f"violated:{bound}",
+        claim=claim or f"{bound} is violated on this run: {inner.details.get('status', '')} "
+                       f"bound below the realized value at some checkpoint",
+        method=inner.method, verdict=verdict,
+        details={"bound": bound, "max_ratio": inner.details.get("max_ratio"),
+                 "at_t": inner.details.get("at_t"), "first_failing_t": first,
+                 "status": inner.details.get("status")},
+        witness={"cli": spec.cli("verify"), "first_failing_t": first} if verdict == "pass"
+        else None,
+        source=inner.source)
+
+
+@register("proof_step_fails")
+def proof_step_fails(spec: RunSpec, chain: str, step: str, claim: str | None = None,
+                     _result=None) -> Record:
+    """A link of a proof chain fails on this run (the inverse of ``proof_step`` of
+    :mod:`amsgrad_theory.verify.proof`): ``pass`` when lhs > rhs — a counterexample to the link."""
+    from .proof import check_chain
+
+    res = check_chain(spec, chain, result=_result)
+    link = next((s for s in res.steps if s.name == step), None)
+    if link is None:
+        raise KeyError(f"no step {step!r} in chain {chain!r}")
+    verdict = "fail" if link.holds else "pass"
+    return Record(
+        name=f"fails:{step}",
+        claim=claim or f"{step} fails on this run ({link.statement})",
+        method="float", verdict=verdict,
+        details={"lhs": link.lhs, "rhs": link.rhs, "valid_in_general": link.valid,
+                 "first_failing_t": link.first_failing_t, "chain": chain},
+        witness={"cli": spec.cli("check-proof"), "first_failing_t": link.first_failing_t}
+        if verdict == "pass" else None,
+        source=link.source)
+
+
+@register("proof_search")
+def proof_search(spec: RunSpec, chain: str, step: str, max_examples: int,
+                 expect_failure: bool, claim: str | None = None) -> Record:
+    """Hypothesis searches the runs covered by ``chain``'s hypotheses
+    (:func:`~amsgrad_theory.verify.proof.run_strategy`) for one on which ``step`` fails
+    (:func:`~amsgrad_theory.verify.proof.search_failures`, derandomised). ``expect_failure``:
+    the claim is that a failing run is found (and shrunk); otherwise that none of
+    ``max_examples`` runs breaks the step. ``spec`` names the chain's example run (the search
+    does not start from it)."""
+    from .proof import search_failures
+
+    found = search_failures(step, chain, max_examples=max_examples)
+    failing = found.verdict == "fail"
+    verdict = "pass" if failing == bool(expect_failure) else "fail"
+    what = (f"Hypothesis finds a run on which {step} fails within {max_examples} cases and "
+            f"shrinks it" if expect_failure else
+            f"no run among {max_examples} generated by Hypothesis breaks {step}")
+    return Record(
+        name=f"search:{step}", claim=claim or what, method="sampled", verdict=verdict,
+        cases=found.cases, seed=0,
+        details={"chain": chain, "found_failure": failing,
+                 "witness": (found.witness or {}).get("run"), "lhs": found.details.get("lhs"),
+                 "rhs": found.details.get("rhs"), "valid_in_general":
+                 found.details.get("valid_in_general")},
+        witness=found.witness if failing else None)
 
 
 @register("trace_phase_value")

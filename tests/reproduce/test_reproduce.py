@@ -11,7 +11,7 @@ from amsgrad_theory.cli import main
 from amsgrad_theory.plots import read_csv
 from amsgrad_theory.verify.records import Report, validate_report
 
-FAST_STUDIES = ("figure1", "theorem1", "frameworks", "phase", "claims")
+FAST_STUDIES = ("figure1", "theorem1", "tran-phong", "frameworks", "bound", "phase", "claims")
 
 
 def sidecars(folder: Path) -> list[Path]:
@@ -101,7 +101,7 @@ def test_study_writes_complete_figures_with_valid_sidecars(tiny_run, name):
     assert not list(folder.glob(".*.tmp-*"))
 
 
-@pytest.mark.parametrize("name", ["figure1", "theorem1", "frameworks", "phase", "claims"])
+@pytest.mark.parametrize("name", FAST_STUDIES)
 def test_sidecars_replay_to_the_same_verdicts(tiny_run, name):
     from amsgrad_theory.verify.checks import recheck
 
@@ -206,6 +206,69 @@ def test_frameworks_window_and_growth(tiny_run):
             assert g > 1.4
     rho = summary["results"]["rho"]
     assert rho[0]["t_min"] == 12 and rho[0]["rho_min"] == pytest.approx(0.15224, abs=1e-5)
+
+
+def test_bound_valid_bounds_hold_and_the_printed_refutations_stand(tiny_run):
+    folder, summary = tiny_run("bound")
+    assert summary["valid_bounds_violated"] == []
+    # literature.md §2–3 and the symbolic module's scale check: the OpenReview (a) statements
+    # lack α in the first term; Kingma & Ba's Theorem 4.1 fails on Theorem 1's sequence
+    assert {"theorem4-openreview", "corollary1-openreview", "kingma-ba-4.1"} <= \
+        set(summary["printed_refuted"])
+    records = _records(folder, "bound")
+    names = {r["name"] for r in records}
+    assert {"run:theorem4-derived", "run:constant-beta1", "run:corollary1-corrected-derived",
+            "violated:theorem4-openreview", "violated:kingma-ba-4.1", "regret_exponent"} <= names
+
+
+def test_bound_csv_matches_a_fresh_single_run(tiny_run):
+    """The batched study's CSV (regret and a bound at every checkpoint) against the run replayed
+    on its own, and the stated exponent against numpy's least-squares fit of the CSV."""
+    import numpy as np
+
+    from amsgrad_theory.symbolic.bounds import BOUNDS
+    from amsgrad_theory.verify.runspec import RunSpec
+
+    folder, summary = tiny_run("bound")
+    rows = read_csv(folder / "bound.csv")
+    run1 = next(r for r in summary["runs"] if r["run"] == "main-1")
+    spec = RunSpec.from_dict(run1["spec"])
+    fresh = spec.run()
+    inst = fresh.instances[0]
+    ts = [int(t) for t in inst.checkpoints["t"]]
+    pick = [k for k, run in enumerate(rows["run"]) if run == "main-1"]
+
+    def series(name):
+        return {int(rows["t"][k]): float(rows["value"][k]) for k in pick
+                if rows["series"][k] == name and rows["value"][k] != ""}
+
+    regret = series("regret")
+    assert [regret[t] for t in ts] == pytest.approx(
+        [float(r) for r in inst.checkpoint_regret], rel=1e-12)
+    name = "constant-beta1" if spec.beta1_schedule == "constant" else "theorem4-derived"
+    bound = series(name)
+    assert [bound[t] for t in ts] == pytest.approx(
+        [float(v) for v in BOUNDS[name].evaluate_run(fresh, 0)], rel=1e-12)
+    window = [(t, regret[t]) for t in ts if t >= 0.01 * spec.steps and regret[t] > 0]
+    k = np.polyfit(np.log([t for t, _ in window]), np.log([r for _, r in window]), 1)[0]
+    assert run1["exponent"] == pytest.approx(k, rel=1e-9)
+
+
+def test_tran_phong_example_fails_at_the_replacement_step(tiny_run):
+    folder, summary = tiny_run("tran-phong")
+    ex = summary["example"]
+    assert ex["first_failure"] == "theorem4.paper-replacement"
+    assert ex["valid_links_hold"]
+    step = next(s for s in ex["steps"] if s["name"] == "theorem4.paper-replacement")
+    # literature.md §5 item 5 (VERIFIED-NUM): 1998.6 with the true weights vs 1820.7
+    assert step["lhs"] == pytest.approx(1998.6, abs=0.05)
+    assert step["rhs"] == pytest.approx(1820.7, abs=0.05)
+    assert summary["constant_beta1"]["holds"]
+    found = {s["link"]: s for s in summary["searches"] if s["found_failure"]}
+    assert set(found) == {"theorem4.paper-replacement", "theorem4.paper-monotone-weights"}
+    assert found["theorem4.paper-replacement"]["witness_steps"] <= 3
+    along = summary["replacement_along_T"]
+    assert not along[0]["holds"] and all(a["valid_links_hold"] for a in along)
 
 
 def test_claims_table_has_a_verdict_for_every_claim(tiny_run):

@@ -1,0 +1,252 @@
+"""Tran & Phong's Example 3.2 and the failing step of the Theorem 4 proof, from the proof checker.
+
+The proof of Reddi et al.'s Theorem 4 bounds Σ_t c_t(D_t − D_{t+1}), c_{t,i} =
+√v̂_{t,i}/(2α_t(1−β1,t)), D_t = (x_{t,i} − x*_i)², by replacing 1/(1−β1,t) with 1/(1−β1) *before*
+the Abel summation (literature.md §2.1). That enlarges the coefficients of terms D_t − D_{t+1} of
+either sign, so it is not an upper bound in general. Tran & Phong (IEEE Access 2019) give the
+counterexample: Reddi et al.'s synthetic cost (the Figure 1 sequence), x_1 = 1, β1 = 0.9, β1,t =
+β1·0.001^{t−1}, β2 = 0.999, α_t = 0.001/√t, T = 2.
+
+This study runs that example through the ``theorem4`` chain of
+:mod:`amsgrad_theory.symbolic.steps` (every link evaluated on the trajectory by
+:func:`~amsgrad_theory.verify.proof.check_chain`), follows the replacement step along T on the
+same sequence, lets Hypothesis search every link of both chains for a failing run (shrunk to a
+minimal one), and runs the chain derived here for constant β1 on its own example. Records: each
+valid link holds (``proof_step``), each of the paper's links fails where it does
+(``proof_step_fails``), and the searches (``proof_search``, sampled with their case counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..plots import Table, decorate, footer, new_figure
+from ..verify.records import Record
+from .base import Context, Study, checked
+
+SOURCE = ("Tran Thi Phuong & Le Trieu Phong, 'On the Convergence Proof of AMSGrad and a New "
+          "Version', IEEE Access 7 (2019), Example 3.2 and Lemma 3.1; Reddi et al. ICLR 2018, "
+          "proof of Theorem 4; shared/reference/literature.md §2.1")
+
+
+@dataclass(frozen=True)
+class TranPhongParameters:
+    """Parameters of the Tran–Phong study (defaults: the ``small`` size)."""
+
+    #: horizons at which the replacement step is evaluated on Example 3.2's sequence
+    horizons: tuple[int, ...] = (2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000,
+                                 5000)
+    #: Hypothesis cases per link and chain
+    search_examples: int = 200
+
+
+SIZES = {
+    "tiny": {"horizons": (2, 10, 100, 1000), "search_examples": 15},
+    "small": {},
+    "paper": {"horizons": (2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 1500, 2000, 2500,
+                           3000, 5000, 10_000, 30_000, 100_000),
+              "search_examples": 1000},
+}
+
+
+def margin(lhs, rhs) -> float:
+    """(rhs − lhs)/(|lhs| + |rhs|) ∈ [−1, 1] (the worst t of a per-step link): < 0 ⇔ it fails."""
+    lv, rv = np.atleast_1d(np.asarray(lhs, float)), np.atleast_1d(np.asarray(rhs, float))
+    scale = np.abs(lv) + np.abs(rv)
+    m = np.where(scale > 0, (rv - lv) / np.where(scale > 0, scale, 1.0), 0.0)
+    return float(m.min())
+
+
+def chain_records(res) -> list[Record]:
+    """A record per link of an evaluated chain: valid links hold, the paper's links fail."""
+    out = []
+    for st in res.steps:
+        if st.valid or st.holds:
+            out.append(checked("proof_step", res.run, chain=res.chain, step=st.name))
+        else:
+            out.append(checked(
+                "proof_step_fails", res.run, chain=res.chain, step=st.name,
+                claim=f"the paper's step {st.name} fails on {res.run.problem}, T = "
+                      f"{res.run.steps}: {_fmt(st.lhs)} > {_fmt(st.rhs)}"))
+    return out
+
+
+def _fmt(value) -> str:
+    arr = np.atleast_1d(np.asarray(value, float))
+    return f"{arr[0]:.6g}" if arr.size == 1 else "[" + ", ".join(f"{v:.4g}" for v in arr) + "]"
+
+
+def run(p: TranPhongParameters, ctx: Context) -> dict:
+    from ..symbolic.steps import CHAINS
+    from ..verify.proof import EXAMPLES, check_chain
+
+    example, chain, description = EXAMPLES["tran-phong-3.2"]
+    cb_spec, cb_chain, cb_description = EXAMPLES["constant-beta1"]
+    links = [(chain, st) for st in CHAINS[chain]] + [(cb_chain, st) for st in CHAINS[cb_chain]]
+    total = 2 + len(p.horizons) + len(links)
+    records: list[Record] = []
+    table = Table(["part", "chain", "link", "valid_in_general", "T", "holds", "lhs", "rhs",
+                   "margin"])
+    with ctx.bar(total, "chains, horizons and searches", unit="item") as bar:
+        ex = check_chain(example, chain)
+        records += chain_records(ex)
+        bar.update(1)
+        cb = check_chain(cb_spec, cb_chain)
+        records += chain_records(cb)
+        bar.update(1)
+        for part, res in (("example-3.2", ex), ("constant-beta1", cb)):
+            for st in res.steps:
+                table.add(part, res.chain, st.name, st.valid, res.run.steps, st.holds,
+                          _fmt(st.lhs), _fmt(st.rhs), margin(st.lhs, st.rhs))
+        along = []
+        for T in p.horizons:
+            res = check_chain(example.with_(steps=T), chain)
+            st = next(s for s in res.steps if s.name == "theorem4.paper-replacement")
+            along.append((T, float(np.atleast_1d(st.lhs)[0]), float(np.atleast_1d(st.rhs)[0]),
+                          st.holds, res.valid_links_hold))
+            table.add("replacement-along-T", chain, st.name, st.valid, T, st.holds,
+                      _fmt(st.lhs), _fmt(st.rhs), margin(st.lhs, st.rhs))
+            bar.update(1)
+        fails_at = [T for T, _, _, holds, _ in along if not holds]
+        holds_at = [T for T, _, _, holds, _ in along if holds]
+        for T in fails_at:
+            records.append(checked(
+                "proof_step_fails", example.with_(steps=T), chain=chain,
+                step="theorem4.paper-replacement",
+                claim=f"the paper's replacement of 1/(1−β1,t) by 1/(1−β1) fails on Example 3.2's "
+                      f"sequence at T = {T}"))
+        for T in holds_at:
+            rec = checked("proof_step", example.with_(steps=T), chain=chain,
+                          step="theorem4.paper-replacement")
+            rec.claim = (f"on Example 3.2's sequence the replacement step holds again at T = "
+                         f"{T} (it is not valid in general: the failures above)")
+            records.append(rec)
+        searches = []
+        for ch, st in links:
+            if st.name == "convexity" and ch != chain:
+                bar.update(1)
+                continue            # the same link in both chains: searched once
+            expect = not st.valid
+            rec = checked("proof_search", example if ch == chain else cb_spec, chain=ch,
+                          step=st.name, max_examples=p.search_examples, expect_failure=expect)
+            records.append(rec)
+            witness = rec.details.get("witness")
+            searches.append({"chain": ch, "link": st.name, "valid_in_general": st.valid,
+                             "found_failure": rec.details["found_failure"],
+                             "cases": rec.cases, "verdict": rec.verdict,
+                             "witness_steps": None if not witness else witness["steps"],
+                             "witness_cli": (rec.witness or {}).get("cli")})
+            table.add("search", ch, st.name, st.valid, None if not witness else witness["steps"],
+                      not rec.details["found_failure"], None, None, None)
+            bar.update(1)
+    for s in searches:
+        if s["found_failure"] and s["witness_cli"]:
+            # the shrunk witness replayed as a pinned record of its own
+            from ..verify.runspec import RunSpec
+
+            w = next(r for r in records if r.name == f"search:{s['link']}")
+            spec = RunSpec.from_dict(w.details["witness"])
+            records.append(checked(
+                "proof_step_fails", spec, chain=s["chain"], step=s["link"],
+                claim=f"the shrunk counterexample to {s['link']}: {spec.problem}, "
+                      f"T = {spec.steps}, x_1 = {spec.x0}"))
+    fig = draw(p, ex, cb, along, searches)
+    first = ex.first_failure
+    ctx.save_figure(fig, "tran-phong", table=table, records=records,
+                    title="Tran & Phong's Example 3.2: the failing step of the Theorem 4 proof",
+                    parameters={k: getattr(p, k) for k in p.__dataclass_fields__},
+                    seeds={"hypothesis": 0},
+                    caption=f"{description}. First failing link: "
+                            f"{first.name if first else 'none'}.")
+    highlights = [
+        f"Example 3.2 (T = 2): first failing link {first.name if first else 'none'}"
+        + (f" ({_fmt(first.lhs)} > {_fmt(first.rhs)})" if first else "")
+        + f"; every valid link holds: {ex.valid_links_hold}",
+        f"replacement step on the same sequence fails at T ∈ {fails_at}, holds at T ∈ "
+        f"{holds_at}",
+        f"constant-β1 chain on its example: every link holds: {cb.first_failure is None}",
+    ]
+    for s in searches:
+        if s["found_failure"]:
+            highlights.append(f"search {s['link']}: failing run shrunk to {s['witness_steps']} "
+                              f"steps — {s['witness_cli']}")
+    broken = [T for T, *_rest, valid_hold in along if not valid_hold]
+    highlights.append("every valid link holds at every horizon" if not broken else
+                      f"A VALID LINK FAILS at T ∈ {broken}")
+    none_found = [s["link"] for s in searches if not s["found_failure"]]
+    highlights.append(f"no failing run in {p.search_examples} cases for the {len(none_found)} "
+                      f"valid links")
+    return {"example": ex.to_dict(), "constant_beta1": cb.to_dict(),
+            "replacement_along_T": [{"T": T, "lhs": lhs, "rhs": rhs, "holds": h,
+                                     "valid_links_hold": v} for T, lhs, rhs, h, v in along],
+            "searches": searches, "source": SOURCE, "highlights": highlights}
+
+
+def draw(p: TranPhongParameters, ex, cb, along, searches):
+    fig, axes = new_figure(2, 2, width=5.6, height=4.0)
+
+    def margins(ax, res, title):
+        names = [s.name for s in res.steps][::-1]
+        steps = res.steps[::-1]
+        vals = [margin(s.lhs, s.rhs) for s in steps]
+        colors = ["#0072B2" if s.valid else "#D55E00" for s in steps]
+        ax.barh(range(len(names)), vals, color=colors)
+        ax.scatter(vals, range(len(names)), c=colors, s=12, zorder=3)
+        ax.axvline(0, color="black", linewidth=1.0)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=6)
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_xlabel("(rhs − lhs)/(|lhs| + |rhs|), worst t  (< 0: the link fails)", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.grid(True, axis="x", alpha=0.3)
+        for k, (s, v) in enumerate(zip(steps, vals)):
+            if not s.holds:
+                ax.text(0.05, k, f"fails: {_fmt(s.lhs)} > {_fmt(s.rhs)}", fontsize=6,
+                        va="center", ha="left", color="#D55E00")
+            elif abs(v) < 1e-9:
+                ax.text(0.05, k, "tight (lhs = rhs)", fontsize=6, va="center", ha="left",
+                        color="0.3")
+
+    margins(axes[0][0], ex, "Example 3.2 (T = 2): each link of the Theorem 4 proof\n"
+                            "blue: valid in general; orange: the paper's steps")
+    margins(axes[0][1], cb, "the constant-β1 chain derived here, on its example\n"
+                            f"({cb.run.problem}, T = {cb.run.steps})")
+    ax = axes[1][0]
+    Ts = [a[0] for a in along]
+    ax.plot(Ts, [a[1] for a in along], "o-", color="#0072B2", markersize=3,
+            label="lhs: Σ_t c_t (D_t − D_(t+1)) with the true 1/(1−β1,t)")
+    ax.plot(Ts, [a[2] for a in along], "s--", color="#D55E00", markersize=3,
+            label="rhs: the paper's replacement by 1/(1−β1)")
+    for T, _lhs, _rhs, holds, _ in along:
+        if not holds:
+            ax.axvspan(T * 0.9, T * 1.1, color="#D55E00", alpha=0.12, linewidth=0)
+    ax.set_yscale("symlog", linthresh=100)
+    decorate(ax, xlabel="horizon T (Example 3.2's sequence, the same hyperparameters)",
+             ylabel="value (symlog)", title="the replacement step along T (shaded: it fails)",
+             ylog=False, legend="lower left")
+    ax = axes[1][1]
+    ax.axis("off")
+    rows = [[s["chain"], s["link"].split(".", 1)[-1], "valid" if s["valid_in_general"] else
+             "paper's", ("failing run, " + str(s["witness_steps"]) + " steps")
+             if s["found_failure"] else f"none in {s['cases']}"] for s in searches]
+    tab = ax.table(cellText=rows, colLabels=["chain", "link", "kind", "Hypothesis search"],
+                   loc="upper center", cellLoc="left", colLoc="left")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(6)
+    tab.scale(1.0, 1.05)
+    ax.set_title(f"Hypothesis search of every link ({p.search_examples} cases each, "
+                 "derandomised, shrunk;\nthe shrunk counterexamples are records of their own)",
+                 fontsize=9)
+    fig.suptitle("Tran & Phong: the replacement of 1/(1−β1,t) by 1/(1−β1) in Reddi et al.'s "
+                 "proof of Theorem 4", fontsize=10)
+    footer(fig, "AMSGrad, β1 = 0.9, β1,t = β1·0.001^(t−1), β2 = 0.999, α_t = 0.001/√t, "
+                "x_1 = 1, Reddi et al.'s synthetic cost. Re-check: amsgrad-theory verify "
+                "--sidecar tran-phong.json")
+    return fig
+
+
+STUDY = Study(name="tran-phong", title="Tran & Phong's Example 3.2: the failing step of the "
+              "Theorem 4 proof, found by the proof-step checker", parameters=TranPhongParameters,
+              run=run, sizes=SIZES, source=SOURCE)
