@@ -614,12 +614,14 @@ class _VectorState(_State):
             def col(values, dtype=None):
                 return np.array(values, dtype=dtype or np.float64)[:, None]
             self.I = np.arange(d, dtype=np.uint64)[None, :]
-        self.HP = [col([ar.scalar(row[k]) for row in hp_rows]) for k in HYPERPARAMETERS]
+        scalar = _memo(ar.scalar)       # thousands of instances, few distinct texts
+        self.HP = [col([scalar(row[k]) for row in hp_rows]) for k in HYPERPARAMETERS]
         nfp = 3
         fps = np.zeros((nfp, B, 1), dtype=np.float64)
-        for j in range(len(problem.float_params)):
+        if problem.float_params:
             for b in range(B):
-                fps[j, b, 0] = ar.scalar(problem.float_values(b)[j])
+                for j, text in enumerate(problem.float_values(b)):
+                    fps[j, b, 0] = scalar(text)
         nip = 2
         ints = np.zeros((nip, B, 1), dtype=np.int64)
         for j in range(len(problem.int_params)):
@@ -633,9 +635,10 @@ class _VectorState(_State):
             self.IP = ints.astype(np.uint64)
         rows, tails = problem.table()
         L = len(rows[0]) if rows and rows[0] else 0
-        seq = np.array([[[float(Fraction(s)) for s in r] for r in rows[b]] for b in range(B)],
+        exact = _memo(lambda text: float(Fraction(text)))
+        seq = np.array([[[exact(s) for s in r] for r in rows[b]] for b in range(B)],
                        dtype=np.float64).reshape(B, L, d) if L else np.zeros((B, 0, d))
-        tail = np.array([float(Fraction(t)) for t in tails], dtype=np.float64)[:, None] \
+        tail = np.array([exact(t) for t in tails], dtype=np.float64)[:, None] \
             * np.ones((1, d))
         for b in range(B):
             static = problem.static_lanes(b)

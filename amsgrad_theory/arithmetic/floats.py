@@ -261,11 +261,14 @@ def _numpy_namespace(dtype) -> Namespace:
     def cast(a):
         return np.asarray(a, dtype=dt)
 
-    def where(c, a, b):
-        return np.where(c, a, b)
+    where = np.where
 
     def rise_ratio(c, a, b):
-        return np.where(c, np.where(c, a, dt(1.0)) / np.where(c, b, dt(1.0)) - dt(1.0), dt(0.0))
+        # a/b − 1 where c, else 0 (1 − 1 = +0.0, as the scalar engines); no division elsewhere
+        shape = np.broadcast_shapes(np.shape(c), np.shape(a), np.shape(b))
+        r = np.divide(a, b, out=np.ones(shape, dtype=dt), where=c)
+        r -= dt(1.0)
+        return r
 
     scalar_fma = fma64 if dt == np.float64 else fma32
     ufunc_fma = np.frompyfunc(scalar_fma, 3, 1)
