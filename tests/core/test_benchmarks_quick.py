@@ -1,0 +1,33 @@
+"""The benchmark script's ``--quick`` smoke run: every target runs and the results it compares
+agree (the fast paths equal their references); no speed is asserted (machines are shared)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_benchmark_runs_every_target_and_its_paths_agree(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(ROOT / "experiments" / "benchmarks" / "run.py"),
+                          "--quick", "--rounds", "1", "--json", str(out)],
+                         capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    data = json.loads(out.read_text())
+    for k in range(1, 8):
+        assert f"target{k}" in data, k
+    t1 = data["target1"]
+    if "skipped" not in t1:               # needs a C compiler
+        for name in ("periodic-linear", "bernoulli-linear"):
+            assert t1[name]["bitwise_equal_x_T"] and t1[name]["bitwise_equal_loss"], name
+    t2 = data["target2"]
+    assert t2["identical_x_bare_rule_vs_toolkit"]
+    assert t2["identical_x_full_vs_regret_statistics"]
+    assert t2["max_abs_diff_x_vs_foreach"] <= 1e-15
+    assert data["target5"]["same_x_T_as_raw"]
+    assert 0.9 < data["target6"]["ratio_large_over_small"] < 1.1
+    assert "target" in run.stdout.splitlines()[0]
