@@ -162,19 +162,25 @@ class Result:
         if name.startswith("_"):
             raise AttributeError(name)
         if self.problem.B == 1:
-            inst = self.instances[0]
-            if name == "effective_step_nonincreasing":
-                return inst.effective_step.nonincreasing
-            if name == "corrected_step_nonincreasing":
-                return inst.corrected_step.nonincreasing
-            if name == "first_increase_step":
-                return inst.effective_step.first_increase_step
-            if hasattr(inst, name):
-                return getattr(inst, name)
+            return instance_attribute(self.instances[0], name)
         raise AttributeError(name)
 
     def to_float(self, value):
         return None if value is None else self.arithmetic.to_float(value)
+
+
+def instance_attribute(inst, name: str):
+    """``name`` read on a single-instance result: the instance's own fields, and the shortcuts
+    ``effective_step_nonincreasing``, ``corrected_step_nonincreasing``, ``first_increase_step``."""
+    if name == "effective_step_nonincreasing":
+        return inst.effective_step.nonincreasing
+    if name == "corrected_step_nonincreasing":
+        return inst.corrected_step.nonincreasing
+    if name == "first_increase_step":
+        return inst.effective_step.first_increase_step
+    if hasattr(inst, name):
+        return getattr(inst, name)
+    raise AttributeError(name)
 
 
 # --------------------------------------------------------------------------------------------

@@ -211,16 +211,9 @@ class InstanceView:
     def __getattr__(self, name):
         if name.startswith("_") or name == "instances":
             raise AttributeError(name)
-        inst = self.instances[0]
-        if name == "effective_step_nonincreasing":
-            return inst.effective_step.nonincreasing
-        if name == "corrected_step_nonincreasing":
-            return inst.corrected_step.nonincreasing
-        if name == "first_increase_step":
-            return inst.effective_step.first_increase_step
-        if hasattr(inst, name):
-            return getattr(inst, name)
-        raise AttributeError(name)
+        from ..simulate import instance_attribute
+
+        return instance_attribute(self.instances[0], name)
 
     def to_float(self, value):
         return None if value is None else self.arithmetic.to_float(value)
