@@ -89,6 +89,11 @@ def tex(text: Any) -> str:
     return "".join(out).replace("$$", "")
 
 
+def tt(text: Any) -> str:
+    """Plain text (a name, a command) in typewriter type."""
+    return r"\texttt{" + tex(text) + "}"
+
+
 def num(value: Any, digits: int = 4) -> str:
     """A number as LaTeX: ``digits`` significant digits, powers of ten as ×10^k, '--' for none."""
     if value is None or value == "":
@@ -168,7 +173,7 @@ def table_variants(summaries: Mapping[str, dict] | None = None) -> str:
         eps = v.defaults.get("eps")
         eps_text = "--" if not eps else num(float(eps), 2) + (
             r" in $\sqrt{\cdot}$" if v.eps_root_inside else "")
-        rows.append([r"\texttt{" + tex(name) + "}", tex(v.max_rule),
+        rows.append([tt(name), tex(v.max_rule),
                      tex("m" if v.correct_m else "--") + ", " + tex(v.correct_v),
                      tex(v.step_form), eps_text, tex(v.beta1_schedule),
                      tex(v.alpha_schedule)])
@@ -209,7 +214,7 @@ def table_figure1(summaries: Mapping[str, dict]) -> str:
 def table_bounds(summaries: Mapping[str, dict]) -> str:
     s = summaries["bound"]
     entries = sorted(s["bounds"], key=lambda e: (-(e["max_ratio"] or 0), e["bound"]))
-    rows = [[r"\texttt{" + tex(e["bound"]) + "}", tex(e["status"]), num(e["runs"]),
+    rows = [[tt(e["bound"]), tex(e["status"]), num(e["runs"]),
              num(e["violations"]), num(e["max_ratio"], 3)] for e in entries]
     return tabular([("bound", "l"), ("status", "l"), ("runs", "r"), ("violated on", "r"),
                     (r"max $\mathrm{lhs}/\mathrm{bound}$", "r")], rows,
@@ -220,12 +225,11 @@ def table_bounds(summaries: Mapping[str, dict]) -> str:
 
 def table_tran_phong(summaries: Mapping[str, dict]) -> str:
     s = summaries["tran-phong"]
-    rows = []
-    for st in s["example"]["steps"]:
-        lhs, rhs = st["lhs"], st["rhs"]
-        show = (lambda v: num(v[-1] if isinstance(v, list) else v, 6))
-        rows.append([r"\texttt{" + tex(st["name"]) + "}", "yes" if st["valid"] else "no",
-                     show(lhs), show(rhs), "holds" if st["holds"] else r"\textbf{fails}"])
+    def show(value):          # a per-step link: its value at t = T
+        return num(value[-1] if isinstance(value, list) else value, 6)
+
+    rows = [[tt(st["name"]), "yes" if st["valid"] else "no", show(st["lhs"]), show(st["rhs"]),
+             "holds" if st["holds"] else r"\textbf{fails}"] for st in s["example"]["steps"]]
     return tabular([("link", "l"), ("valid in general", "l"), ("lhs", "r"), ("rhs", "r"),
                     ("on Example 3.2", "l")], rows,
                    "Each link of the proof of Theorem 4 evaluated on Tran \\& Phong's Example "
@@ -236,7 +240,7 @@ def table_frameworks(summaries: Mapping[str, dict]) -> str:
     s = summaries["frameworks"]
     rows = []
     for r in s["results"]["effective_steps"]:
-        rows.append([tex(r["sequence"]), r"\texttt{" + tex(r["variant"]) + "}",
+        rows.append([tex(r["sequence"]), tt(r["variant"]),
                      num(r["eta_hat_growth"]), num(r["eta_hat_first_increase"]),
                      num(r["eta_growth"]), num(r["eta_first_increase"])])
     return tabular([("gradients", "l"), ("variant", "l"), (r"$\max \hat\eta_t/\min \hat\eta$",
@@ -263,7 +267,7 @@ def table_figures(summaries: Mapping[str, dict]) -> str:
     for name in STUDIES:
         for f in summaries[name]["figures"]:
             v = f.get("verdicts", {})
-            rows.append([r"\texttt{" + tex(f["stem"]) + "}", num(f["records"]),
+            rows.append([tt(f["stem"]), num(f["records"]),
                          num(v.get("pass", 0)), num(v.get("fail", 0)),
                          num(v.get("undecided", 0))])
     return tabular([("figure", "l"), ("records", "r"), ("pass", "r"), ("fail", "r"),

@@ -131,7 +131,7 @@ def run(p: BoundParameters, ctx: Context) -> dict:
     from ..symbolic.bounds import BOUNDS
     from ..verify.bounds import applicable_bounds
     from ..verify.invariants import fit_exponent
-    from ..verify.study_checks import checkpoint_series
+    from ..verify.study_checks import checkpoint_series, late_window
 
     mains = main_specs(p)
     regress = regression_specs(p)
@@ -159,7 +159,8 @@ def run(p: BoundParameters, ctx: Context) -> dict:
                           BOUNDS[name].status, v)
         return ts, regret, values
 
-    def note_ratio(name, rec, run_id):
+    def note_ratio(name, rec, run_id, violated):
+        """Bound ``name``'s tally: runs, violations, its largest ratio and the run of it."""
         ratio = finite_or_none(rec.details.get("max_ratio"))
         entry = ratios.setdefault(name, {"bound": name, "status": BOUNDS[name].status,
                                          "max_ratio": None, "run": None, "runs": 0,
@@ -167,8 +168,7 @@ def run(p: BoundParameters, ctx: Context) -> dict:
         entry["runs"] += 1
         if ratio is not None and (entry["max_ratio"] is None or ratio > entry["max_ratio"]):
             entry["max_ratio"], entry["run"] = ratio, run_id
-        if rec.verdict == "fail":
-            entry["violations"] += 1
+        entry["violations"] += bool(violated)
 
     drawn: dict[str, tuple] = {}
     with ctx.bar(len(specs), "bounds on each run", unit="run") as bar:
@@ -178,7 +178,7 @@ def run(p: BoundParameters, ctx: Context) -> dict:
             for name in names:
                 rec = checked("bound", spec, view, bound=name)
                 records.append(rec)
-                note_ratio(name, rec, run_id)
+                note_ratio(name, rec, run_id, rec.verdict == "fail")
             exp_rec = checked("regret_exponent", spec, view, op="<", value=p.exponent_max,
                               start_fraction=p.exponent_start,
                               claim=f"AMSGrad's regret grows like t^k with fitted k < "
@@ -205,19 +205,12 @@ def run(p: BoundParameters, ctx: Context) -> dict:
                                 f"{BOUNDS[name].lhs} exceeds it ({label_of(spec)})")
             rec.source = BOUNDS[name].source
             records.append(rec)
-            entry = ratios.setdefault(name, {"bound": name, "status": BOUNDS[name].status,
-                                             "max_ratio": None, "run": None, "runs": 0,
-                                             "violations": 0})
-            entry["runs"] += 1
-            ratio = finite_or_none(rec.details.get("max_ratio"))
-            if ratio is not None and (entry["max_ratio"] is None or ratio > entry["max_ratio"]):
-                entry["max_ratio"], entry["run"] = ratio, run_id
-            entry["violations"] += rec.verdict == "pass"
+            note_ratio(name, rec, run_id, rec.verdict == "pass")   # pass: it is violated
             valid = [b.name for b in applicable_bounds(view) if b.status != "printed"]
             for other in valid:
                 r2 = checked("bound", spec, view, bound=other)
                 records.append(r2)
-                note_ratio(other, r2, run_id)
+                note_ratio(other, r2, run_id, r2.verdict == "fail")
             if name == "kingma-ba-4.1":
                 records.append(checked(
                     "regret_exponent", spec, view, op=">=", value=p.linear_exponent_min,
@@ -225,10 +218,9 @@ def run(p: BoundParameters, ctx: Context) -> dict:
                     claim=f"Adam (Kingma & Ba) on Theorem 1's sequence has linear regret: fitted "
                           f"k ≥ {p.linear_exponent_min} over t ∈ [T/10, T] ({label_of(spec)})"))
             ts, regret, values = add_series(run_id, spec, view, [name] + valid)
+            _, window = late_window(view, "regret", p.exponent_start)
             drawn[name] = (spec, ts, regret, values, [name] + valid[:1],
-                           fit_exponent([t for t in ts if t >= p.exponent_start * spec.steps],
-                                        [r for t, r in zip(ts, regret)
-                                         if t >= p.exponent_start * spec.steps])[0])
+                           fit_exponent([t for t, _ in window], [r for _, r in window])[0])
             runs_out.append({"run": run_id, "spec": spec.to_dict(), "cli": spec.cli("verify"),
                              "regret_T": regret[-1], "refutes": name,
                              "max_ratio": rec.details.get("max_ratio"),

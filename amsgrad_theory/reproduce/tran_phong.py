@@ -137,17 +137,17 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
                              "found_failure": rec.details["found_failure"],
                              "cases": rec.cases, "verdict": rec.verdict,
                              "witness_steps": None if not witness else witness["steps"],
-                             "witness_cli": (rec.witness or {}).get("cli")})
+                             "witness_cli": (rec.witness or {}).get("cli"),
+                             "witness_run": witness})
             table.add("search", ch, st.name, st.valid, None if not witness else witness["steps"],
                       not rec.details["found_failure"], None, None, None)
             bar.update(1)
-    for s in searches:
-        if s["found_failure"] and s["witness_cli"]:
-            # the shrunk witness replayed as a pinned record of its own
-            from ..verify.runspec import RunSpec
+    from ..verify.runspec import RunSpec
 
-            w = next(r for r in records if r.name == f"search:{s['link']}")
-            spec = RunSpec.from_dict(w.details["witness"])
+    for s in searches:
+        if s["found_failure"] and s["witness_run"]:
+            # the shrunk witness replayed as a pinned record of its own
+            spec = RunSpec.from_dict(s["witness_run"])
             records.append(checked(
                 "proof_step_fails", spec, chain=s["chain"], step=s["link"],
                 claim=f"the shrunk counterexample to {s['link']}: {spec.problem}, "
