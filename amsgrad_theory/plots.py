@@ -220,7 +220,7 @@ def note(ax, text: str, *, loc: str = "upper right", fontsize: float = 7.0) -> N
 
 def decorate(ax, *, xlabel: str, ylabel: str, title: str, xlog: bool = True,
              ylog: bool = True, legend: str | None = "upper left", fontsize: float = 6.0,
-             legend_title: str | None = None) -> None:
+             legend_title: str | None = None, ncol: int = 1) -> None:
     """Labels, title (9 pt), log axes, a light grid and the legend of a study's line panel."""
     if xlog:
         ax.set_xscale("log")
@@ -231,7 +231,8 @@ def decorate(ax, *, xlabel: str, ylabel: str, title: str, xlog: bool = True,
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
     if legend:
-        ax.legend(fontsize=fontsize, loc=legend, title=legend_title, title_fontsize=fontsize)
+        ax.legend(fontsize=fontsize, loc=legend, title=legend_title, title_fontsize=fontsize,
+                  ncol=ncol)
 
 
 def footer(fig, text: str, fontsize: float = 7.0, below: float = 0.1) -> None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..plots import COLORS, Table, footer, new_figure, note
+from ..plots import COLORS, Table, decorate, footer, new_figure, note
 from ..verify.records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, run_specs
@@ -663,21 +663,14 @@ def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict):
                       color=COLORS["adam" if alg == "adam-pytorch" else "amsgrad"],
                       label=f"{'Adam' if alg == 'adam-pytorch' else 'AMSGrad'}, {fam}")
     ax_r.axhline(1.0, color="0.4", linewidth=0.8)
-    ax_r.set_xscale("log")
-    ax_r.set_xlabel("sparsity (fraction of coordinates with a gradient per step)")
-    ax_r.set_ylabel("R_T(AMSGrad) / R_T(Adam)  (< 1: AMSGrad ahead)")
-    ax_r.set_title("sparse vs dense (torch's update rules)", fontsize=9)
-    ax_r.legend(fontsize=6, loc="lower right")
-    ax_r.grid(True, alpha=0.3)
+    decorate(ax_r, xlabel="sparsity (fraction of coordinates with a gradient per step)",
+             ylabel="R_T(AMSGrad) / R_T(Adam)  (< 1: AMSGrad ahead)",
+             title="sparse vs dense (torch's update rules)", ylog=False, legend="lower right")
     note(ax_r, f"d = {p.d}, lr = {p.lr}, T = {p.steps}\nseeds {len(p.seeds)} (dots), "
                "line: geometric mean", loc="upper left")
-    ax_b.set_xscale("log")
-    ax_b.set_yscale("log")
-    ax_b.set_xlabel("sparsity")
-    ax_b.set_ylabel(f"|R_T(β2={p.beta2s[-1]}) / R_T(β2={p.beta2s[0]}) − 1|")
-    ax_b.set_title("sensitivity of the regret to β2", fontsize=9)
-    ax_b.legend(fontsize=6, loc="upper right")
-    ax_b.grid(True, alpha=0.3)
+    decorate(ax_b, xlabel="sparsity",
+             ylabel=f"|R_T(β2={p.beta2s[-1]}) / R_T(β2={p.beta2s[0]}) − 1|",
+             title="sensitivity of the regret to β2", legend="upper right")
     for j, b2 in enumerate(p.batch_beta2s):
         late = [batch[(b, b2)]["late_mean"] for b in p.batch_sizes]
         fl = [batch[(b, b2)]["late_fluctuation"] for b in p.batch_sizes]
@@ -687,12 +680,10 @@ def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict):
             table.add("small_batch", None, None, None, b2, b, "late_excess_risk", m_)
             table.add("small_batch", None, None, None, b2, b, "late_fluctuation", f_)
     ax_s.set_xscale("log", base=2)
-    ax_s.set_yscale("log")
-    ax_s.set_xlabel("minibatch size b")
-    ax_s.set_ylabel("late excess risk ½‖w − w*‖² (bar: fluctuation)")
-    ax_s.set_title("small batches: torch.optim.Adam(amsgrad=True)", fontsize=9)
-    ax_s.legend(fontsize=7, loc="upper right")
-    ax_s.grid(True, alpha=0.3)
+    decorate(ax_s, xlabel="minibatch size b",
+             ylabel="late excess risk ½‖w − w*‖² (bar: fluctuation)",
+             title="small batches: torch.optim.Adam(amsgrad=True)", xlog=False,
+             legend="upper right", fontsize=7)
     note(ax_s, f"least squares d = 20, noise 1, lr = {p.batch_lr},\n{p.batch_steps} steps, "
                f"{p.batch_seeds} seeds; last 20 % of steps", loc="lower left")
     fig.suptitle("The seed article's convergence claims, measured", fontsize=10)
@@ -754,11 +745,8 @@ def implementation_figure(p: ClaimsParameters, state: dict, inv_rows: list, prec
     ax_p.plot(range(1, len(ref) + 1), ref, color="black", linestyle=":", label="float64")
     for t, v in enumerate(ref, start=1):
         table.add("exp_avg_sq", "torch.optim.Adam(amsgrad=True)", "float64", t, v)
-    ax_p.set_xlabel("step t")
-    ax_p.set_ylabel("exp_avg_sq (g = 1, then 0.05; β2 = 0.999)")
-    ax_p.set_title("second moment in low precision", fontsize=9)
-    ax_p.legend(fontsize=7, loc="upper left")
-    ax_p.grid(True, alpha=0.3)
+    decorate(ax_p, xlabel="step t", ylabel="exp_avg_sq (g = 1, then 0.05; β2 = 0.999)",
+             title="second moment in low precision", xlog=False, ylog=False, fontsize=7)
     f16 = precision["float16"]["float16"]["first_nonfinite_step"]
     note(ax_p, "float16: first non-finite parameter at step\n"
                + ", ".join(f"{k}: {v}" for k, v in f16.items())

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..plots import COLORS, Table, footer, new_figure, note
+from ..plots import COLORS, Table, decorate, footer, new_figure, note
 from ..verify.records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, run_specs
@@ -267,12 +267,9 @@ def rho_figure(p: FrameworksParameters, ctx: Context) -> list[dict]:
                      "rho_min": float(m.value), "t_continuous": float(m.t_continuous)})
     ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":")
     ax.set_ylim(0, 1.05)
-    ax.set_xscale("log")
-    ax.set_xlabel("step t")
-    ax.set_ylabel("ρ(t) = √(1−β2^t) / (1−β1^t)")
-    ax.set_title("PyTorch/Keras AMSGrad = paper's AMSGrad with α_t = lr·ρ(t)", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    decorate(ax, xlabel="step t", ylabel="ρ(t) = √(1−β2^t) / (1−β1^t)",
+             title="PyTorch/Keras AMSGrad = paper's AMSGrad with α_t = lr·ρ(t)", ylog=False,
+             fontsize=7)
     note(ax, "ρ from amsgrad_theory.symbolic.bias (mpmath);\nminimisers certified in ball "
              "arithmetic", loc="lower right")
     footer(fig, "Re-check: amsgrad-theory verify --sidecar frameworks-rho.json")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..plots import Table, footer, new_figure, note
+from ..plots import Table, decorate, footer, new_figure, note
 from ..verify.records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, lane_steps, run_specs
@@ -184,26 +184,17 @@ def run(p: Theorem1Parameters, ctx: Context) -> dict:
             row[f"{alg}_x_T"] = xs[-1]
         ax_t.axhline(bound(C), color=color, linewidth=0.7, linestyle=":")
         finals.append(row)
-    ax_t.set_xscale("log")
-    ax_t.set_yscale("log")
-    ax_t.set_xlabel("step t")
-    ax_t.set_ylabel("average regret R_t / t")
-    ax_t.set_title("R_t/t: Adam (solid) vs AMSGrad (dashed); dotted: (2C−4)/3", fontsize=9)
-    ax_t.grid(True, alpha=0.3)
-    ax_t.legend(fontsize=7, loc="lower left", ncol=2)
+    decorate(ax_t, xlabel="step t", ylabel="average regret R_t / t",
+             title="R_t/t: Adam (solid) vs AMSGrad (dashed); dotted: (2C−4)/3",
+             legend="lower left", fontsize=7, ncol=2)
     Cs = list(p.Cs)
     ax_c.plot(Cs, [bound(C) for C in Cs], "-", color="0.5", label="(2C − 4)/3 (Theorem 1)")
     ax_c.plot(Cs, [r["adam_average_regret_T"] for r in finals], "o", color="#D55E00",
               label="Adam R_T/T")
     ax_c.plot(Cs, [max(r["amsgrad_average_regret_T"], 1e-6) for r in finals], "s",
               color="#0072B2", label="AMSGrad R_T/T")
-    ax_c.set_xscale("log")
-    ax_c.set_yscale("log")
-    ax_c.set_xlabel("C")
-    ax_c.set_ylabel(f"R_T / T at T = {p.steps:.0e}")
-    ax_c.set_title("average regret at T against C", fontsize=9)
-    ax_c.grid(True, alpha=0.3)
-    ax_c.legend(fontsize=7, loc="upper left")
+    decorate(ax_c, xlabel="C", ylabel=f"R_T / T at T = {p.steps:.0e}",
+             title="average regret at T against C", fontsize=7)
     ax_c.set_xticks(Cs)
     ax_c.set_xticklabels([str(C) for C in Cs])
     ax_c.minorticks_off()
