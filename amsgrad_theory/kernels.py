@@ -37,6 +37,7 @@ moment v̂ decreased.
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -66,6 +67,10 @@ ERR_GRAD, ERR_LOSS, ERR_ITERATE = 1, 2, 3
 ERROR_WHAT = {ERR_GRAD: "gradient", ERR_LOSS: "loss", ERR_ITERATE: "iterate"}
 N_COEF_LANE = 15
 
+#: flatten the interpreted kernels' loops with :func:`~amsgrad_theory.specialize.specialize`
+#: (set ``AMSGRAD_THEORY_SPECIALIZE=0`` to run the plain composed functions instead)
+SPECIALIZE = os.environ.get("AMSGRAD_THEORY_SPECIALIZE", "1") != "0"
+
 
 def make_lane_stats(xp, sp, jit):
     """``track`` (effective-step increases) and ``bound_terms`` (Σβ1√v̂/α, Lemma 2 energy)."""
@@ -73,7 +78,7 @@ def make_lane_stats(xp, sp, jit):
     certain, unknown = xp.certain, xp.unknown
     rise_ratio = xp.rise_ratio
     maximum = xp.maximum
-    scast = sp.cast
+    scast = sp.widen
     zero = xp.zero
     szero = sp.cast(0.0)
     sone = sp.cast(1.0)
@@ -132,7 +137,7 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
     grad, loss, suff, expected = P.grad, P.loss, P.suff, P.expected
     isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
     maximum, minimum = xp.maximum, xp.minimum
-    widen = sp.cast
+    widen = sp.widen
     smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
     clip = problem.set.kind == "box"
     has_expected = bool(problem.has_expected)
@@ -199,7 +204,7 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
         def project(Y, Wt, R, row):
             return None
 
-    sqrt_s, widen_s, smax_s, szero_s = sp.sqrt, sp.cast, sp.maximum, sp.cast(0.0)
+    sqrt_s, widen_s, smax_s, szero_s = sp.sqrt, sp.widen, sp.maximum, sp.cast(0.0)
 
     @record_jit
     def write_checkpoint(REC, SNAP, XS, b, k, tf, iacc, VHb, XLb, ACCb):
@@ -583,34 +588,110 @@ def make_blocked_kernel(ar, variant, problem, jit, block: int = 256, prange=rang
     return kernel
 
 
-def make_python_kernel(ar, variant, problem, full_statistics: bool = True):
+def make_python_kernel(ar, variant, problem, full_statistics: bool = True,
+                       specialized: bool | None = None):
     """The lane loop for interpreted scalar arithmetics (mpmath, arb, Python floats).
 
     For separable problems every coordinate evolves on its own, so this kernel turns the
-    loops inside out: for each instance it precomputes the step coefficients and the integer
-    state of the chunk once, then runs each coordinate through all steps of the chunk with its
-    state in local variables — no array is indexed inside the time loop. It performs exactly
-    the operations of :func:`make_scalar_kernel` in the same order (the per-instance sums over
-    coordinates included), so the results are identical; the tests check this.
+    loops inside out: each coordinate runs through all steps of the chunk with its state in
+    local variables (:func:`run_lane`) — no array is indexed inside the time loop. In d = 1 the
+    lane computes its step's coefficients and the problem's integer state itself; with more
+    coordinates they are computed once per instance and chunk (:func:`schedule_chunk`,
+    :func:`advance_chunk`) and shared by its lanes. It performs exactly the operations of
+    :func:`make_scalar_kernel` in the same order (the per-instance sums over coordinates
+    included), so the results are identical; the tests check this.
+
+    With ``specialized`` (default: :data:`SPECIALIZE`) those loops are flattened by
+    :func:`~amsgrad_theory.specialize.specialize`: the rule, the problem's lane functions and
+    the statistics inlined into one loop body, the variant's constants folded, loop invariants
+    (1 − β1 for a constant β1, the problem's parameters cast to the lane type) computed once per
+    chunk. Same operations on the same operands; what remains is the arithmetic itself.
     """
     parts = _lane_parts(ar, variant, problem, lambda f: f, full_statistics=full_statistics)
-    lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
+    lane_math, schedule = parts.lane_math, parts.schedule
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
     write_trace = parts.write_trace
+    own_schedule = problem.d == 1       # one lane per instance: nothing to share
+
+    def schedule_chunk(t0, t1, alpha, eps, eps_root, wd, beta1, beta2, lam):
+        """The coefficients of steps t0 … t1 for one instance's hyperparameters."""
+        cos = []
+        for t in range(t0, t1 + 1):
+            cos.append(schedule(ifloat(t), alpha, beta1, beta2, eps, eps_root, lam, wd))
+        return cos
+
+    def advance_chunk(ip, t0, t1):
+        """The problem's integer state (phase, counter) after each of the steps t0 … t1."""
+        ips = []
+        for _ in range(t0, t1 + 1):
+            ip = advance(ip)
+            ips.append(ip)
+        return ips
+
+    def run_lane(b, i, t0, t1, cos, ips, ip, hyper, fp, seq, tail, marks, ntrace, TR, TRS,
+                 lo, hi, lane, acc, cnt):
+        """Steps t0 … t1 of coordinate i of instance b: the lane's new (lane, acc, cnt), the
+        (v̂, x_t, acc) at each checkpoint step of ``marks``, (t, code) of its first non-finite
+        value (or None; the lane stops there) and the problem's integer state ``ip`` after
+        its last step. The coefficients and states of the steps come from ``cos`` and ``ips``,
+        or, in d = 1, are computed here from ``hyper`` and ``ip``."""
+        x, xl, m, v, vh, ep, hp, emax, hmax, w = lane
+        a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2 = acc
+        ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund = cnt
+        alpha, eps, eps_root, wd, beta1, beta2, lam = hyper
+        L = len(seq)
+        records = []
+        error = None
+        for t in range(t0, t1 + 1):
+            q = t - t0
+            if own_schedule:
+                co = schedule(ifloat(t), alpha, beta1, beta2, eps, eps_root, lam, wd)
+                ip = advance(ip)
+            else:
+                co = cos[q]
+                ip = ips[q]
+            tab = seq[t - 1] if t <= L else tail
+            a0, a1 = data(t, i, fp, ip, tab)
+            ((x, xl, m, v, vh, ep, hp, emax, hmax, w),
+             (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
+             (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
+             out, code) = lane_math(
+                t, szero, a0, a1, co, fp, (x, m, v, vh, ep, hp, emax, hmax),
+                (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
+                (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund), lo, hi)
+            if t <= ntrace:
+                write_trace(TR, TRS, t, b, i, (x, xl, m, v, vh, ep, hp, emax, hmax, w), out,
+                            co)
+            if t in marks:
+                records.append((vh, xl, (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1,
+                                         s2)))
+            if code:
+                error = (t, code)
+                break
+        return ((x, xl, m, v, vh, ep, hp, emax, hmax, w),
+                (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
+                (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
+                records, error, ip)
+
+    if SPECIALIZE if specialized is None else specialized:
+        from .specialize import NotSpecializable, specialize
+
+        try:
+            run_lane = specialize(run_lane)
+            if not own_schedule:
+                schedule_chunk = specialize(schedule_chunk)
+                advance_chunk = specialize(advance_chunk)
+        except NotSpecializable:       # pragma: no cover - our own functions are readable
+            pass
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                PW, REC, SNAP, XS, TR, TRS, ERR):
         d = LN.shape[2]
-        L = SEQ.shape[1]
         G = HPG.shape[0]
         K = ck.shape[0]
         ntrace = TR.shape[0]
         lo, hi = LOHI[0], LOHI[1]
-        steps = range(t0, t1 + 1)
-        tfs = [ifloat(t) for t in steps]
-        powers_of = [[powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2]) for tf in tfs]
-                     for g in range(G)]
         k0 = int(kpos[0])
         marks = {}                          # t → checkpoint index, for this chunk
         for k in range(k0, K):
@@ -619,47 +700,35 @@ def make_python_kernel(ar, variant, problem, full_statistics: bool = True):
         first_error = None
         for g in range(G):
             for b in range(GS[g], GS[g + 1]):
-                hp = (HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3])
-                cos = [finish(*hp, *pw) for pw in powers_of[g]]
+                hyper = (HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], HPG[g, 0], HPG[g, 1],
+                         HPG[g, 2])
                 fp = (FP[0, b], FP[1, b], FP[2, b])
-                ip = (IP[0, b], IP[1, b])
-                ips = []
-                for _ in steps:
-                    ip = advance(ip)
-                    ips.append(ip)
-                IP[0, b], IP[1, b] = ip
+                ip0 = (IP[0, b], IP[1, b])
+                cos = ips = None
+                if not own_schedule:
+                    cos = schedule_chunk(t0, t1, *hyper)
+                    ips = advance_chunk(ip0, t0, t1)
                 per_lane = []
                 for i in range(d):
-                    lane = (LN[X, b, i], LN[M, b, i], LN[V, b, i], LN[VH, b, i],
-                            LN[EPREV, b, i], LN[HPREV, b, i], LN[EMAX, b, i], LN[HMAX, b, i])
+                    lane = tuple(LN[r, b, i] for r in range(N_LANE))
                     acc = tuple(ACC[r, b, i] for r in range(N_ACC))
                     cnt = tuple(CNT[r, b, i] for r in range(N_CNT))
-                    ln = None
-                    records = []
-                    for q, t in enumerate(steps):
-                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b, i]
-                        a0, a1 = data(t, i, fp, ips[q], tab)
-                        co = cos[q]
-                        ln, acc, cnt, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
-                                                            cnt, lo, hi)
-                        if code and (first_error is None or t < first_error[0]):
-                            first_error = (t, b, i, code)
-                        if t <= ntrace:
-                            write_trace(TR, TRS, t, b, i, ln, out, co)
-                        lane = (ln[X], ln[M], ln[V], ln[VH], ln[EPREV], ln[HPREV], ln[EMAX],
-                                ln[HMAX])
-                        if t in marks:
-                            records.append((ln[VH], ln[XL], acc))
-                        if code and first_error[0] <= t:
-                            break
-                    if ln is not None:
-                        for r in range(N_LANE):
-                            LN[r, b, i] = ln[r]
+                    ln, acc, cnt, records, error, ip = run_lane(
+                        b, i, t0, t1, cos, ips, ip0, hyper, fp, SEQ[b, :, i].tolist(),
+                        TAIL[b, i], marks, ntrace, TR, TRS, lo, hi, lane, acc, cnt)
+                    if error is not None and (first_error is None or error[0] < first_error[0]):
+                        first_error = (error[0], b, i, error[1])
+                    for r in range(N_LANE):
+                        LN[r, b, i] = ln[r]
                     for r in range(N_ACC):
                         ACC[r, b, i] = acc[r]
                     for r in range(N_CNT):
                         CNT[r, b, i] = cnt[r]
                     per_lane.append(records)
+                if ips:
+                    ip = ips[-1]
+                if t1 >= t0:
+                    IP[0, b], IP[1, b] = ip
                 for n_mark, (t, k) in enumerate(sorted(marks.items())):
                     if any(len(rec) <= n_mark for rec in per_lane):
                         break
@@ -758,7 +827,7 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
                 REC[:, k, 0] = float(t)
                 REC[:, k, 1] = rowsum(ACC[LOSS])[:, 0] + IACC
                 REC[:, k, 2] = rowsum(ACC[EXPECTED])[:, 0]
-                REC[:, k, 3] = rowsum(sp.sqrt(sp.cast(LN[VH])))[:, 0]
+                REC[:, k, 3] = rowsum(sp.sqrt(sp.widen(LN[VH])))[:, 0]
                 REC[:, k, 4] = rowsum(sp.sqrt(ACC[SG2]))[:, 0]
                 REC[:, k, 5] = rowsum(ACC[B1])[:, 0]
                 REC[:, k, 6] = rowsum(ACC[ENERGY])[:, 0]

@@ -39,6 +39,9 @@ NUMBA_THRESHOLD = 300_000
 BLOCK = 32
 
 _KERNEL_CACHE: dict = {}
+#: interpreted runs with at least this many lane-steps (steps × instances × coordinates) use the
+#: specialised lane loop: its one-time build (≈ 0.1–0.2 s) is then below 10 % of the run
+SPECIALIZE_MIN_WORK = 20_000
 
 
 def checkpoint_steps(T: int, per_decade: int = 10) -> np.ndarray:
@@ -275,43 +278,54 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     return StartPoint(texts, d, uniform)
 
 
-def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True):
-    """Build (and cache, for compiled engines) the kernel for this combination.
+def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
+            work: int | None = None):
+    """Build (and cache) the kernel for this combination.
 
     ``blocked``: the SIMD-friendly block × chunk order (numba, separable problems, d = 1,
     no trace); bit-identical results.
+
+    Interpreted arithmetics on separable problems run the specialised lane loop
+    (:func:`~amsgrad_theory.kernels.make_python_kernel`) when the run has at least
+    :data:`SPECIALIZE_MIN_WORK` lane-steps (``work`` = steps × B × d; building it takes
+    ≈ 0.1–0.2 s, once per arithmetic and variant structure), else the plain composed functions;
+    both compute the same values (the tests check this bit for bit).
     """
     if ar.engine == "vector":
         return K.make_vector_kernel(ar, variant, problem, full_statistics=full)
     compiled = getattr(ar, "engine_name", None) == "numba"
-    key = None
+    separable = not problem.coupled and problem.set.kind != "ball"
+    special = (not compiled and separable and K.SPECIALIZE
+               and (work is None or work >= SPECIALIZE_MIN_WORK))
+    if not compiled and not special:
+        if separable:
+            return K.make_python_kernel(ar, variant, problem, full_statistics=full,
+                                        specialized=False)
+        return K.make_scalar_kernel(ar, variant, problem, lambda f: f, full_statistics=full)
+    # numba kernels are compiled per arithmetic spec; specialised ones are Python holding that
+    # arithmetic's own objects (an mpmath context), so they are kept per instance
+    key = (ar.spec if compiled else (ar.spec, id(ar)), variant.structure(), problem.family,
+           problem.set, problem.d == 1, blocked, full)
+    if key in _KERNEL_CACHE:
+        return _KERNEL_CACHE[key][0]
     if compiled:
-        key = (ar.spec, variant.structure(), problem.family, problem.set, problem.d == 1,
-               blocked, full)
-        if key in _KERNEL_CACHE:
-            return _KERNEL_CACHE[key]
         import numba
 
         # every piece is inlined at numba's level: LLVM vectorises only call-free loops
         jit = numba.njit(error_model="numpy", inline="always")
+        if blocked:
+            kernel = numba.njit(error_model="numpy", parallel=True)(
+                K.make_blocked_kernel(ar, variant, problem, jit, prange=numba.prange,
+                                      block_jit=numba.njit(error_model="numpy"),
+                                      full_statistics=full))
+        else:
+            kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(
+                ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
+                full_statistics=full))
     else:
-        def jit(f):
-            return f
-    if compiled and blocked:
-        kernel = numba.njit(error_model="numpy", parallel=True)(
-            K.make_blocked_kernel(ar, variant, problem, jit, prange=numba.prange,
-                                  block_jit=numba.njit(error_model="numpy"),
-                                  full_statistics=full))
-    elif compiled:
-        kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(
-            ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
-            full_statistics=full))
-    elif not problem.coupled and problem.set.kind != "ball":
-        kernel = K.make_python_kernel(ar, variant, problem, full_statistics=full)
-    else:
-        kernel = K.make_scalar_kernel(ar, variant, problem, jit, full_statistics=full)
-    if compiled:
-        _KERNEL_CACHE[key] = kernel
+        kernel = K.make_python_kernel(ar, variant, problem, full_statistics=full,
+                                      specialized=True)
+    _KERNEL_CACHE[key] = (kernel, ar)      # ar kept alive: its id stays unique
     return kernel
 
 
@@ -371,13 +385,18 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
                    and not problem.coupled and problem.set.kind != "ball")
         if statistics not in ("full", "regret"):
             raise InputError("statistics", statistics, "must be full or regret")
-        kernel = _kernel(ar, variant, problem, blocked, statistics == "full")
+        kernel = _kernel(ar, variant, problem, blocked, statistics == "full",
+                         work=steps * B * d)
         state.blocked = blocked
         if chunk is None:
             chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
             if blocked:   # the blocked kernel holds the chunk's powers: bound its memory
                 chunk = min(chunk, max(64, 2 ** 20 // (8 * len(state.HPG))), 8192) \
                     if B * d > 64 else min(steps, 8192)
+            elif ar.engine == "scalar" and getattr(ar, "engine_name", None) != "numba":
+                # the interpreted loop keeps a chunk's coefficients as tuples: 2048 steps keep
+                # them young for the garbage collector (20 000 at once cost 8 % at arb:100)
+                chunk = min(chunk, 2048)
         done = 0
         while done < steps:
             t0, t1 = done + 1, min(steps, done + chunk)

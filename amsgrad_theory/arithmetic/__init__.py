@@ -19,13 +19,26 @@ from .base import Arithmetic, Namespace
 ARITHMETIC_NAMES = ("float64", "float32", "mpmath:DPS", "arb:BITS", "torch[:DEVICE[:DTYPE]]")
 
 
+_BY_SPEC: dict = {}
+
+
 def get_arithmetic(spec: str | Arithmetic) -> Arithmetic:
-    """The arithmetic named by ``spec`` (see the module docstring)."""
+    """The arithmetic named by ``spec`` (see the module docstring).
+
+    One instance per spec string: arithmetics are immutable, and the interpreted kernels built
+    over one (specialised Python holding its constants and context) are reused with it.
+    """
     if isinstance(spec, Arithmetic):
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise InputError("arithmetic", spec, "expected one of " + ", ".join(ARITHMETIC_NAMES))
     text = spec.strip()
+    if text not in _BY_SPEC:
+        _BY_SPEC[text] = _make(text, spec)
+    return _BY_SPEC[text]
+
+
+def _make(text: str, spec: str) -> Arithmetic:
     head, _, rest = text.partition(":")
     try:
         if head in ("float64", "float32"):

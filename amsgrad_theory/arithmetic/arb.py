@@ -60,10 +60,32 @@ def _where(c, a, b):
     return a if c else b  # plain bools from Python-level tests
 
 
+_ZERO = arb(0)
+_ONE = arb(1)
+
+
 def _rise_ratio(c, a, b):
     if c is None:                      # undecided: enclose both outcomes
-        return (a / b - 1).union(arb(0))
-    return a / b - 1 if c else arb(0)
+        return (a / b - _ONE).union(_ZERO)
+    return a / b - _ONE if c else _ZERO
+
+
+def _maximum(a, b):
+    """An enclosure of max(x, y) over x ∈ a, y ∈ b: ``a`` itself where every point of a is
+    ≥ every point of b (two comparisons, no new ball), else arb's own max."""
+    if a >= b:
+        return a
+    if b >= a:
+        return b
+    return a.max(b)
+
+
+def _minimum(a, b):
+    if a <= b:
+        return a
+    if b <= a:
+        return b
+    return a.min(b)
 
 
 def _isfinite(a):
@@ -78,6 +100,11 @@ def _unknown(c):
     return 1 if c is None else 0
 
 
+def _same(a):
+    """Lanes and scalars are both balls: widening is the identity."""
+    return a
+
+
 def _cast(a):
     return a if type(a) is arb else arb(a)
 
@@ -85,11 +112,11 @@ def _cast(a):
 ARB_NAMESPACE = Namespace(
     name="arb", sqrt=lambda a: a.sqrt(), exp=lambda a: a.exp(), log1p=lambda a: a.log1p(),
     log=lambda a: a.log(), abs=abs, fma=lambda a, b, c: a * b + c,
-    maximum=lambda a, b: a.max(b), minimum=lambda a, b: a.min(b),
+    maximum=_maximum, minimum=_minimum,
     where=_where, rise_ratio=_rise_ratio, gt=_gt, ge=_ge, lt=_lt, le=_le, both=_both,
     isfinite=_isfinite,
     certain=_certain, unknown=_unknown, cast=_cast,
-    zero=arb(0), one=arb(1), inf=arb.pos_inf(), uint=int, ifloat=arb,
+    zero=arb(0), one=arb(1), inf=arb.pos_inf(), uint=int, ifloat=arb, widen=_same,
 )
 
 

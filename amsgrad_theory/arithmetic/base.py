@@ -27,6 +27,8 @@ arithmetic and never ask which one they run in:
 ``certain(c)``     1 where the condition certainly holds, else 0 (an int, or int array)
 ``unknown(c)``     1 where the condition is undecided (always 0 except for arb)
 ``cast(a)``        convert a scalar-precision value to the lane dtype (float32 lanes: round)
+``widen(a)``       a lane value as a value of the scalar namespace (exact; ``sp.widen``); the
+                   identity where lanes and scalars are one type (mpmath, arb), else ``cast``
 ``zero one inf``   constants in the lane dtype
 ``uint(n)``        an integer (or integer array) in the type the counter-based hash uses
 ``ifloat(n)``      such an integer as an exact number of this namespace
@@ -86,6 +88,11 @@ class Namespace:
     uint: Callable = int
     ifloat: Callable = float
     rowsum: Callable | None = None
+    widen: Callable | None = None
+
+    def __post_init__(self):
+        if self.widen is None:
+            object.__setattr__(self, "widen", self.cast)
 
 
 class Arithmetic:

@@ -13,6 +13,11 @@ import mpmath
 from .base import Arithmetic, Namespace, split_rational
 
 
+def _same(a):
+    """Lanes are scalars of the same context: widening is the identity."""
+    return a
+
+
 class MpmathArithmetic(Arithmetic):
     engine = "scalar"
     exact_decimal = True
@@ -57,7 +62,7 @@ class MpmathArithmetic(Arithmetic):
             lt=lambda a, b: a < b, le=lambda a, b: a <= b,
             both=lambda c1, c2: c1 and c2, isfinite=ctx.isfinite,
             certain=int, unknown=lambda c: 0,
-            cast=cast, zero=zero, one=one, inf=inf, uint=int, ifloat=mpf,
+            cast=cast, zero=zero, one=one, inf=inf, uint=int, ifloat=mpf, widen=_same,
         )
         self.xp = ns
         self.sp = ns

@@ -247,7 +247,7 @@ class _LinearLanes:
         xp, sp = ar.xp, ar.sp
         zero = xp.zero
         szero = sp.cast(0.0)
-        widen = sp.cast
+        widen = sp.widen
 
         @jit
         def margin(x, a0, a1):
@@ -320,7 +320,7 @@ class BernoulliLinear(Problem):
         cast = xp.cast
         where = xp.where
         _, draw, _ = make_hash(U, jit)
-        widen = sp.cast
+        widen = sp.widen
         zero = xp.zero
 
         @jit
@@ -449,7 +449,7 @@ class RandomQuadratic(_RandomBase):
         zero = xp.zero
         where = xp.where
         szero = sp.cast(0.0)
-        widen = sp.cast
+        widen = sp.widen
         active, unit = self.random_lanes(ar, jit)
 
         @jit
@@ -504,7 +504,7 @@ class _MarginFamily(_RandomBase):
     def margin_data(self, ar, jit):
         xp, sp = ar.xp, ar.sp
         cast, where, zero = xp.cast, xp.where, xp.zero
-        swhere, slt, widen = sp.where, sp.lt, sp.cast
+        swhere, slt, widen = sp.where, sp.lt, sp.widen
         szero = sp.cast(0.0)
         active, unit = self.random_lanes(ar, jit)
 

@@ -1,0 +1,253 @@
+"""The specialiser (amsgrad_theory.specialize) and the specialised interpreted kernels.
+
+The kernels' contract: a specialised kernel performs the same operations on the same operands as
+the plain composed functions, so every array it writes is equal bit for bit — checked here over
+every variant, every separable problem family and every interpreted arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from flint import arb
+
+from amsgrad_theory import kernels as K
+from amsgrad_theory import simulate
+from amsgrad_theory.algorithms import variant_names
+from amsgrad_theory.errors import NumericalError
+from amsgrad_theory.problems import get_problem
+from amsgrad_theory.specialize import NotSpecializable, specialize
+
+# ------------------------------------------------------------------------------------------
+# the specialiser on small functions
+# ------------------------------------------------------------------------------------------
+
+
+def _make(mode):
+    k = 3.0
+
+    def gt(a, b):
+        if a > b:
+            return True
+        if a <= b:
+            return False
+        return None
+
+    def square(a):
+        return a * a
+
+    def inner(x, y):
+        if mode == "double":
+            z = x * 2
+        else:
+            z = x + k
+        return z, gt(z, y)
+
+    def outer(n, y):
+        acc = 0.0
+        for t in range(n):
+            c = square(k) + 1.0
+            z, up = inner(t, y)
+            acc = acc + z * c + (1 if up else 0)
+        return acc
+
+    return outer
+
+
+@pytest.mark.parametrize("mode", ["double", "plus"])
+def test_constants_folded_calls_inlined_invariants_hoisted(mode):
+    f = _make(mode)
+    g = specialize(f)
+    src = g.__specialized_source__
+    assert [f(n, 5.0) for n in range(12)] == [g(n, 5.0) for n in range(12)]
+    assert "inner(" not in src and "gt(" not in src and "square(" not in src
+    assert "mode" not in src                          # the branch on it is gone
+    # square(k) + 1 = 10 is computed before the loop, not in it
+    loop_at = src.index("for t in")
+    assert "10.0" not in src[loop_at:] and "c = 10.0" in src[:loop_at]
+
+
+def test_swapping_tuple_assignment_keeps_python_semantics():
+    def swap(a, b):
+        return b, a
+
+    def f(x, y):
+        for _ in range(3):
+            x, y = swap(x, y + 1)
+        return x, y
+
+    assert specialize(f)(1, 10) == f(1, 10)
+
+
+def test_keywords_defaults_lambdas_and_named_tuples():
+    class Pair(NamedTuple):
+        a: float
+        b: float
+
+    scale = lambda v: v * 2.5       # noqa: E731 - lambdas are inlined through their positions
+
+    def make(a, b=4.0):
+        return Pair(scale(a), b)
+
+    def f(x):
+        p = make(x, b=x + 1)
+        q = make(x)
+        return p[0] + p[1] + q[1]
+
+    g = specialize(f)
+    assert g(3.0) == f(3.0)
+    assert "Pair(" not in g.__specialized_source__ and "scale(" not in g.__specialized_source__
+
+
+def test_what_cannot_be_read_stays_a_call():
+    def looping(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+    def f(n):
+        return looping(n) + math.floor(n / 2) + abs(-n)
+
+    g = specialize(f)
+    assert g(7) == f(7)
+    assert "looping(" in g.__specialized_source__            # a loop: not inlined
+    with pytest.raises(NotSpecializable):
+        specialize(len)
+
+
+def test_calls_of_the_function_itself_are_not_assumed_pure():
+    def f(n):
+        out = []
+        total = 0
+        for i in range(n):
+            k = len(out)              # the function's own call: may see out change
+            out.append(i)
+            total = total + k
+        return total
+
+    g = specialize(f)
+    assert g(5) == f(5) == 10
+
+
+def test_nothing_is_hoisted_past_a_break():
+    def f(values, d):
+        hits = 0
+        for v in values:
+            if v < 0:
+                break
+            hits = hits + 1.0 / d      # invariant, but only reached when v ≥ 0
+        return hits
+
+    g = specialize(f)
+    assert g([-1.0], 0.0) == f([-1.0], 0.0) == 0    # never divides by d = 0
+    assert g([1.0, 2.0], 4.0) == f([1.0, 2.0], 4.0)
+
+
+def test_conditional_parts_are_not_hoisted():
+    def f(xs, d):
+        s = 0.0
+        for _x in xs:
+            s = s + (1.0 / d if d != 0 else 0.0)
+        return s
+
+    assert specialize(f)([1.0, 2.0], 0.0) == 0.0
+
+
+# ------------------------------------------------------------------------------------------
+# specialised kernels equal the plain ones bit for bit
+# ------------------------------------------------------------------------------------------
+
+
+def _key(v):
+    if isinstance(v, arb):
+        if v.mid().is_finite() and v.rad().is_finite():
+            return ("arb", v.mid().man_exp(), v.rad().man_exp())
+        return ("arb", repr(v))
+    if hasattr(v, "_mpf_"):
+        return ("mpf", v._mpf_)
+    if isinstance(v, (float, np.floating)):
+        return ("f", np.asarray(v).tobytes(), type(v).__name__)
+    return (type(v).__name__, v)
+
+
+def _state_bits(result):
+    st = result._state
+    out = {}
+    for name in ("LN", "ACC", "IACC", "CNT", "REC", "SNAP", "XS", "TR", "TRS", "IP"):
+        a = getattr(st, name)
+        out[name] = ([_key(v) for v in a.ravel()] if a.dtype == object
+                     else (a.dtype.str, a.shape, a.tobytes()))
+    return out
+
+
+def _both(monkeypatch, *args, **kwargs):
+    """The run through the plain kernel, then through the specialised one (forced even for
+    these short runs)."""
+    monkeypatch.setattr(sys.modules["amsgrad_theory.simulate"], "SPECIALIZE_MIN_WORK", 0)
+    runs = []
+    for flag in (False, True):
+        monkeypatch.setattr(K, "SPECIALIZE", flag)
+        try:
+            runs.append(simulate(*args, **kwargs))
+        except NumericalError as exc:
+            runs.append(str(exc))
+    return runs
+
+
+ARITHMETICS = ["float64:python", "float32:python", "mpmath:25", "arb:80"]
+
+
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+@pytest.mark.parametrize("variant", variant_names())
+def test_every_variant_specialised_equals_plain(monkeypatch, arithmetic, variant):
+    problem = get_problem("bernoulli-linear:C=5,c=1,p=0.3",
+                          instances=[{"seed": str(s)} for s in range(3)])
+    hps = [{"alpha": a, "beta2": b} for a, b in [("0.05", "0.99"), ("0.1", "0.999"),
+                                                 ("0.02", "0.99")]]
+    plain, fast = _both(monkeypatch, variant, problem, steps=40, arithmetic=arithmetic,
+                        hyperparameters=hps, trace=True)
+    assert _state_bits(plain) == _state_bits(fast)
+
+
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+@pytest.mark.parametrize("problem", ["periodic-linear", "random-linear:d=3", "random-quadratic:d=3",
+                                     "reddi-theorem2", "reddi-figure1-stochastic",
+                                     "reddi-theorem3", "gradient-sequence:g=[1,-2,0.5]"])
+def test_every_separable_family_specialised_equals_plain(monkeypatch, arithmetic, problem):
+    plain, fast = _both(monkeypatch, "amsgrad-pytorch", problem, steps=60,
+                        arithmetic=arithmetic, trace=True, record_x=True)
+    assert _state_bits(plain) == _state_bits(fast)
+
+
+@pytest.mark.parametrize("arithmetic", ["float32:python", "float64:python"])
+def test_a_non_finite_step_is_reported_identically(monkeypatch, arithmetic):
+    # SGD with α = 1e300 on g = 1e30 leaves the floats at step 1: both paths say where
+    plain, fast = _both(monkeypatch, "sgd", "gradient-sequence:g=[1e30,-1e30],set=none",
+                        steps=30, arithmetic=arithmetic, hyperparameters={"alpha": "1e300"})
+    assert isinstance(plain, str) and "step t=1" in plain
+    assert plain == fast
+
+
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+@pytest.mark.parametrize("problem", ["reddi-online:C=3", "random-linear:d=3"])
+def test_interpreted_kernels_are_specialised(monkeypatch, arithmetic, problem):
+    """The fast path is taken (specialisation did not silently fall back): in d = 1 one flat
+    loop computes the coefficients too, in d > 1 they are computed once for the lanes."""
+    from amsgrad_theory.algorithms import get_variant
+    from amsgrad_theory.arithmetic import get_arithmetic
+
+    monkeypatch.setattr(K, "SPECIALIZE", True)
+    kernel = K.make_python_kernel(get_arithmetic(arithmetic), get_variant("amsgrad"),
+                                  get_problem(problem))
+    names = kernel.__code__.co_freevars
+    flat = ["run_lane"] + (["schedule_chunk", "advance_chunk"] if "d=3" in problem else [])
+    for name in flat:
+        fn = kernel.__closure__[names.index(name)].cell_contents
+        src = fn.__specialized_source__
+        for call in ("lane_math(", "update(", "schedule(", "advance(", "data("):
+            assert call not in src
