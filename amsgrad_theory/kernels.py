@@ -76,6 +76,7 @@ def make_lane_stats(xp, sp, jit):
     """``track`` (effective-step increases) and ``bound_terms`` (Σβ1√v̂/α, Lemma 2 energy)."""
     both, isfinite, gt = xp.both, xp.isfinite, xp.gt
     certain, unknown = xp.certain, xp.unknown
+    decided = xp.decided
     rise_ratio = xp.rise_ratio
     maximum = xp.maximum
     scast = sp.widen
@@ -90,7 +91,8 @@ def make_lane_stats(xp, sp, jit):
         and its step, the first rise (rel = η_t/η_{t−1} − 1, computed only where it rose)."""
         rise = both(both(isfinite(prev), isfinite(new)), gt(new, prev))
         count = count + certain(rise)
-        undecided = undecided + unknown(rise)
+        if not decided:
+            undecided = undecided + unknown(rise)
         rel = rise_ratio(both(rise, gt(prev, zero)), new, prev)
         better = certain(both(rise, gt(rel, best)))
         tbest = tbest + better * (t - tbest)
@@ -136,6 +138,7 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
     track, bound_terms = make_lane_stats(xp, sp, jit)
     grad, loss, suff, expected = P.grad, P.loss, P.suff, P.expected
     isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
+    decided = xp.decided
     maximum, minimum = xp.maximum, xp.minimum
     widen = sp.widen
     smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
@@ -161,7 +164,8 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
             a_mag = smaximum(a_mag, sabs(gw))
             drop = gt(vh_old, vh)
             vhdec = vhdec + certain(drop)
-            vhund = vhund + unknown(drop)
+            if not decided:
+                vhund = vhund + unknown(drop)
             emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax,
                                                     efirst, t)
             if hat_is_eta:      # η̂ ≡ η (m is not corrected): the same record, computed once
@@ -752,13 +756,22 @@ def make_python_kernel(ar, variant, problem, full_statistics: bool = True,
     return kernel
 
 
-def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
-    """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays."""
+def make_vector_kernel(ar, variant, problem, full_statistics: bool = True,
+                       specialized: bool | None = False):
+    """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays.
+
+    ``specialized`` flattens the step loop as :func:`make_python_kernel` does (one array
+    operation per operation of the rule, the schedule's per-instance invariants — 1 − β1,
+    the casts — computed once per chunk instead of once per step); default: plain.
+    """
     xp, sp = ar.xp, ar.sp
     parts = _lane_parts(ar, variant, problem, lambda f: f, error_codes=False,
                         full_statistics=full_statistics)
     schedule, lane_math = parts.schedule, parts.lane_math
     P = problem.lanes(ar)
+    advance, data, margin, loss_z, coupled = P.advance, P.data, P.margin, P.loss_z, P.coupled
+    xisfinite, sisfinite, scast, sifloat = xp.isfinite, sp.isfinite, sp.cast, sp.ifloat
+    ssqrt, swiden = sp.sqrt, sp.widen
     set_kind = problem.set.kind
     project = None
     if set_kind == "ball":
@@ -779,31 +792,31 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
         lo, hi = LOHI
         fp = (FP[0], FP[1], FP[2])
         for t in range(t0, t1 + 1):
-            tf = sp.ifloat(t)
-            co = schedule(tf, *HP)
-            ip = P.advance((IP[0], IP[1]))
+            tf = sifloat(t)
+            co = schedule(tf, HP[0], HP[1], HP[2], HP[3], HP[4], HP[5], HP[6])
+            ip = advance((IP[0], IP[1]))
             IP[0], IP[1] = ip
             tab = SEQ[:, t - 1, :] if t <= L else TAIL
-            a0, a1 = P.data(t, I, fp, ip, tab)
-            if P.coupled:
-                z = rowsum(P.margin(LN[X], a0, a1))
-                fz = P.loss_z(z)
-                ok = sp.isfinite(fz)
+            a0, a1 = data(t, I, fp, ip, tab)
+            if coupled:
+                z = rowsum(margin(LN[X], a0, a1))
+                fz = loss_z(z)
+                ok = sisfinite(fz)
                 if not bool(_host(ok).all()):
                     b, _ = first_bad(ok)
                     ERR[:] = [ERR_LOSS, t, b, -1]
                     return
                 IACC += fz[:, 0]
             else:
-                z = sp.cast(0.0)
+                z = scast(0.0)
             lane = tuple(LN[r] for r in (X, M, V, VH, EPREV, HPREV, EMAX, HMAX))
             ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, tuple(ACC),
                                               tuple(CNT), lo, hi)
             xnew = ln[X]
             if set_kind == "ball":
                 xnew = project(xnew, ln[W], R)
-            for ok, what in ((xp.isfinite(out[0]), ERR_GRAD), (sp.isfinite(out[2]), ERR_LOSS),
-                             (xp.isfinite(xnew), ERR_ITERATE)):
+            for ok, what in ((xisfinite(out[0]), ERR_GRAD), (sisfinite(out[2]), ERR_LOSS),
+                             (xisfinite(xnew), ERR_ITERATE)):
                 if not bool(_host(ok).all()):
                     b, i = first_bad(ok)
                     ERR[:] = [what, t, b, i]
@@ -812,7 +825,7 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
                 for j, value in enumerate((ln[XL], out[0], ln[M], ln[V], ln[VH], ln[EPREV],
                                            ln[HPREV], out[1])):
                     TR[t - 1, :, :, j] = value
-                TRS[t - 1, :, 0] = fz[:, 0] if P.coupled else rowsum(out[2])[:, 0]
+                TRS[t - 1, :, 0] = fz[:, 0] if coupled else rowsum(out[2])[:, 0]
                 TRS[t - 1, :, 1] = (co[15] + 0.0 * IACC[:, None])[:, 0]
                 TRS[t - 1, :, 2] = (co[16] + 0.0 * IACC[:, None])[:, 0]
             for r in range(N_LANE):
@@ -827,8 +840,8 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
                 REC[:, k, 0] = float(t)
                 REC[:, k, 1] = rowsum(ACC[LOSS])[:, 0] + IACC
                 REC[:, k, 2] = rowsum(ACC[EXPECTED])[:, 0]
-                REC[:, k, 3] = rowsum(sp.sqrt(sp.widen(LN[VH])))[:, 0]
-                REC[:, k, 4] = rowsum(sp.sqrt(ACC[SG2]))[:, 0]
+                REC[:, k, 3] = rowsum(ssqrt(swiden(LN[VH])))[:, 0]
+                REC[:, k, 4] = rowsum(ssqrt(ACC[SG2]))[:, 0]
                 REC[:, k, 5] = rowsum(ACC[B1])[:, 0]
                 REC[:, k, 6] = rowsum(ACC[ENERGY])[:, 0]
                 mags = ACC[MAG].max(-1)
@@ -844,6 +857,13 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True):
                     XS[:, k] = LN[XL]
                 kpos[0] = k + 1
 
+    if SPECIALIZE if specialized is None else specialized:
+        from .specialize import NotSpecializable, specialize
+
+        try:
+            kernel = specialize(kernel)
+        except NotSpecializable:       # pragma: no cover - our own function is readable
+            pass
     return kernel
 
 

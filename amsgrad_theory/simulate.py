@@ -286,18 +286,20 @@ def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
     no trace); bit-identical results.
 
     Interpreted arithmetics on separable problems run the specialised lane loop
-    (:func:`~amsgrad_theory.kernels.make_python_kernel`) when the run has at least
+    (:func:`~amsgrad_theory.kernels.make_python_kernel`), the vector engines their specialised
+    step loop (:func:`~amsgrad_theory.kernels.make_vector_kernel`), when the run has at least
     :data:`SPECIALIZE_MIN_WORK` lane-steps (``work`` = steps × B × d; building it takes
     ≈ 0.1–0.2 s, once per arithmetic and variant structure), else the plain composed functions;
     both compute the same values (the tests check this bit for bit).
     """
-    if ar.engine == "vector":
-        return K.make_vector_kernel(ar, variant, problem, full_statistics=full)
+    vector = ar.engine == "vector"
     compiled = getattr(ar, "engine_name", None) == "numba"
     separable = not problem.coupled and problem.set.kind != "ball"
-    special = (not compiled and separable and K.SPECIALIZE
+    special = (not compiled and (separable or vector) and K.SPECIALIZE
                and (work is None or work >= SPECIALIZE_MIN_WORK))
     if not compiled and not special:
+        if vector:
+            return K.make_vector_kernel(ar, variant, problem, full_statistics=full)
         if separable:
             return K.make_python_kernel(ar, variant, problem, full_statistics=full,
                                         specialized=False)
@@ -322,6 +324,9 @@ def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
             kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(
                 ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
                 full_statistics=full))
+    elif vector:
+        kernel = K.make_vector_kernel(ar, variant, problem, full_statistics=full,
+                                      specialized=True)
     else:
         kernel = K.make_python_kernel(ar, variant, problem, full_statistics=full,
                                       specialized=True)

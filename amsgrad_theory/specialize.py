@@ -362,22 +362,42 @@ def _pure_value(node):
     return all(_is_pure(c) for c in ast.walk(node) if isinstance(c, ast.Call))
 
 
+_IN_PLACE = {"fill", "sort", "put", "resize", "partition", "itemset", "setfield", "copy_",
+             "add_", "sub_", "mul_", "div_", "clamp_", "zero_", "fill_"}
+
+
+def _base_name(node):
+    """{n} for ``n``, ``n[…]``, ``n.attr`` (the object written through), else ∅ (a fresh value)."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return {node.id} if isinstance(node, ast.Name) else set()
+
+
 def _mutates(stmt):
     """Names whose objects ``stmt`` may mutate: the bases of subscript and attribute targets,
-    and the receiver and the plain-name arguments of every call not known to be pure (the
-    function's own calls, not inlined ones: ``cos.append(…)`` may change ``cos``,
+    augmented-assignment targets (``r -= 1`` on an array), ``out=`` arguments, receivers of
+    in-place methods, and the receiver and plain-name arguments of every call not known to be
+    pure (the function's own calls, not inlined ones: ``cos.append(…)`` may change ``cos``,
     ``write(REC, …)`` may change ``REC``)."""
     out = set()
     for node in ast.walk(stmt):
         if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
                 node.ctx, (ast.Store, ast.Del)):
             out |= _names(node.value)
-        elif isinstance(node, ast.Call) and not _is_pure(node):
-            for a in node.args + [k.value for k in node.keywords]:
-                if isinstance(a, ast.Name):
-                    out.add(a.id)
-            if isinstance(node.func, ast.Attribute):
-                out |= _names(node.func.value)
+        elif isinstance(node, ast.AugAssign):
+            out |= _base_name(node.target)
+        elif isinstance(node, ast.Call):
+            for k in node.keywords:
+                if k.arg == "out":
+                    out |= _base_name(k.value)
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _IN_PLACE:
+                out |= _base_name(node.func.value)
+            if not _is_pure(node):
+                for a in node.args + [k.value for k in node.keywords]:
+                    if isinstance(a, ast.Name):
+                        out.add(a.id)
+                if isinstance(node.func, ast.Attribute):
+                    out |= _names(node.func.value)
     return out
 
 
@@ -470,8 +490,10 @@ def _hoist_from(loop, stores, protected, fresh):
     for node in _walk_body(loop.body):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             variant.add(node.id)
+    mutated = set()
     for s in loop.body:
-        variant |= _mutates(s)
+        mutated |= _mutates(s)
+    variant |= mutated
     hoisted = []
 
     def invariant(node):
@@ -484,22 +506,36 @@ def _hoist_from(loop, stores, protected, fresh):
             if (isinstance(s, ast.Assign) and len(s.targets) == 1
                     and isinstance(s.targets[0], ast.Name)
                     and stores.get(s.targets[0].id) == 1
-                    and s.targets[0].id not in protected and invariant(s.value)):
+                    and s.targets[0].id not in protected
+                    and s.targets[0].id not in mutated and invariant(s.value)):
                 loop.body.remove(s)
                 hoisted.append(s)
                 variant.discard(s.targets[0].id)
                 moved = True
 
+    def take(node):
+        """An operator's operand: hoisted when invariant (an operand is only read, so the
+        value hoisted is never changed in place)."""
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call)) \
+                and invariant(node):
+            name = fresh()
+            hoisted.append(ast.Assign([ast.Name(name, ast.Store())], node))
+            return ast.Name(name, ast.Load())
+        return node
+
     class Extract(ast.NodeTransformer):
         def generic_visit(self, node):
             if isinstance(node, _OPAQUE_EXPR):
                 return node
-            if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call)) \
-                    and invariant(node):
-                name = fresh()
-                hoisted.append(ast.Assign([ast.Name(name, ast.Store())], node))
-                return ast.Name(name, ast.Load())
-            return super().generic_visit(node)
+            node = super().generic_visit(node)
+            if isinstance(node, ast.BinOp):
+                node.left, node.right = take(node.left), take(node.right)
+            elif isinstance(node, ast.UnaryOp):
+                node.operand = take(node.operand)
+            elif isinstance(node, ast.Compare):
+                node.left = take(node.left)
+                node.comparators = [take(c) for c in node.comparators]
+            return node
 
     for s in _always_run(loop.body):
         if isinstance(s, (ast.Assign, ast.Expr, ast.AugAssign)) and s.value is not None:

@@ -116,7 +116,7 @@ ARB_NAMESPACE = Namespace(
     where=_where, rise_ratio=_rise_ratio, gt=_gt, ge=_ge, lt=_lt, le=_le, both=_both,
     isfinite=_isfinite,
     certain=_certain, unknown=_unknown, cast=_cast,
-    zero=arb(0), one=arb(1), inf=arb.pos_inf(), uint=int, ifloat=arb, widen=_same,
+    zero=arb(0), one=arb(1), inf=arb.pos_inf(), uint=int, ifloat=arb, widen=_same, decided=False,
 )
 
 

@@ -24,8 +24,11 @@ arithmetic and never ask which one they run in:
                    torch), or ``True``/``False``/``None`` (arb; ``None`` = undecided)
 ``both(c1, c2)``   logical and of two conditions (three-valued for arb)
 ``isfinite(a)``    the condition "a is finite"
-``certain(c)``     1 where the condition certainly holds, else 0 (an int, or int array)
+``certain(c)``     1 where the condition certainly holds, else 0 (an int or bool, or an int or
+                   bool array: something integer counters add as 0/1)
 ``unknown(c)``     1 where the condition is undecided (always 0 except for arb)
+``decided``        True where every condition is decided (all but arb): code may then skip
+                   counting undecided ones (their count stays 0)
 ``cast(a)``        convert a scalar-precision value to the lane dtype (float32 lanes: round)
 ``widen(a)``       a lane value as a value of the scalar namespace (exact; ``sp.widen``); the
                    identity where lanes and scalars are one type (mpmath, arb), else ``cast``
@@ -89,6 +92,7 @@ class Namespace:
     ifloat: Callable = float
     rowsum: Callable | None = None
     widen: Callable | None = None
+    decided: bool = True
 
     def __post_init__(self):
         if self.widen is None:

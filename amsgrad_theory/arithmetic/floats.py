@@ -254,6 +254,11 @@ def numba_namespace(dtype_name: str) -> Namespace:
     )
 
 
+def _as_counts(c):
+    """A condition array as 0/1 counts: the bool array itself (int arrays add it as 0/1)."""
+    return c
+
+
 def _numpy_namespace(dtype) -> Namespace:
     """Vector namespace over numpy arrays of one dtype."""
     dt = np.dtype(dtype).type
@@ -283,7 +288,7 @@ def _numpy_namespace(dtype) -> Namespace:
         maximum=np.maximum, minimum=np.minimum, where=where, rise_ratio=rise_ratio,
         gt=np.greater, ge=np.greater_equal, lt=np.less, le=np.less_equal,
         both=np.logical_and, isfinite=np.isfinite,
-        certain=lambda c: np.asarray(c, dtype=np.int64),
+        certain=_as_counts,
         unknown=lambda c: np.zeros(np.shape(c), dtype=np.int64),
         cast=cast, zero=dt(0.0), one=dt(1.0), inf=dt(np.inf),
         uint=lambda n: np.asarray(n).astype(np.uint64),

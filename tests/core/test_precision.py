@@ -116,3 +116,25 @@ def test_blocked_numba_kernel_bit_identical(variant):
         assert a.effective_step.increases == b.effective_step.increases
         assert float(a.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1]) == \
             float(b.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1])
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_every_checkpoint_equals_the_python_loop_across_chunks(engine):
+    """Checkpoints inside and at the end of chunks (chunk = 7 steps) carry the same numbers
+    as the Python loop: x_t, every accumulator, the effective-step record."""
+    problem = get_problem("bernoulli-linear:C=5,c=1,p=0.3",
+                          instances=[{"seed": str(s)} for s in range(5)])
+    kwargs = dict(steps=200, hyperparameters={"alpha": "0.1", "beta2": "0.99"}, chunk=7,
+                  record_x=True)
+    ref = simulate("amsgrad", problem, arithmetic="float64:python", **kwargs)
+    other = simulate("amsgrad", problem, arithmetic=f"float64:{engine}", **kwargs)
+    for a, b in zip(ref.instances, other.instances):
+        assert a.checkpoints.keys() == b.checkpoints.keys()
+        for key in a.checkpoints:
+            assert [float(v) for v in a.checkpoints[key]] == \
+                [float(v) for v in b.checkpoints[key]], key
+        assert [[float(v) for v in row] for row in a.checkpoint_x] == \
+            [[float(v) for v in row] for row in b.checkpoint_x]
+        assert [float(v) for v in a.last_played_x] == [float(v) for v in b.last_played_x]
+        assert a.effective_step == b.effective_step
+        assert float(a.regret) == float(b.regret)

@@ -175,14 +175,21 @@ def _key(v):
     return (type(v).__name__, v)
 
 
+def _array_bits(a):
+    if isinstance(a, (list, tuple)):
+        return [_array_bits(x) for x in a]
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a)
+    if a.dtype == object:
+        return [_key(v) for v in a.ravel()]
+    return (a.dtype.str, a.shape, a.tobytes())
+
+
 def _state_bits(result):
     st = result._state
-    out = {}
-    for name in ("LN", "ACC", "IACC", "CNT", "REC", "SNAP", "XS", "TR", "TRS", "IP"):
-        a = getattr(st, name)
-        out[name] = ([_key(v) for v in a.ravel()] if a.dtype == object
-                     else (a.dtype.str, a.shape, a.tobytes()))
-    return out
+    return {name: _array_bits(getattr(st, name))
+            for name in ("LN", "ACC", "IACC", "CNT", "REC", "SNAP", "XS", "TR", "TRS", "IP")}
 
 
 def _both(monkeypatch, *args, **kwargs):
@@ -200,9 +207,10 @@ def _both(monkeypatch, *args, **kwargs):
 
 
 ARITHMETICS = ["float64:python", "float32:python", "mpmath:25", "arb:80"]
+VECTOR = ["float64:numpy", "float32:numpy", "torch:cpu:float64", "torch:cpu:float32"]
 
 
-@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+@pytest.mark.parametrize("arithmetic", ARITHMETICS + VECTOR)
 @pytest.mark.parametrize("variant", variant_names())
 def test_every_variant_specialised_equals_plain(monkeypatch, arithmetic, variant):
     problem = get_problem("bernoulli-linear:C=5,c=1,p=0.3",
@@ -214,17 +222,28 @@ def test_every_variant_specialised_equals_plain(monkeypatch, arithmetic, variant
     assert _state_bits(plain) == _state_bits(fast)
 
 
-@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+@pytest.mark.parametrize("arithmetic", ARITHMETICS + VECTOR)
 @pytest.mark.parametrize("problem", ["periodic-linear", "random-linear:d=3", "random-quadratic:d=3",
                                      "reddi-theorem2", "reddi-figure1-stochastic",
                                      "reddi-theorem3", "gradient-sequence:g=[1,-2,0.5]"])
 def test_every_separable_family_specialised_equals_plain(monkeypatch, arithmetic, problem):
+    """Interpreted arithmetics specialise separable problems; the vector engines every one."""
     plain, fast = _both(monkeypatch, "amsgrad-pytorch", problem, steps=60,
                         arithmetic=arithmetic, trace=True, record_x=True)
     assert _state_bits(plain) == _state_bits(fast)
 
 
-@pytest.mark.parametrize("arithmetic", ["float32:python", "float64:python"])
+@pytest.mark.parametrize("arithmetic", VECTOR)
+@pytest.mark.parametrize("problem", ["random-logistic:d=3", "random-hinge:d=4",
+                                     "random-quadratic:d=3,set=ball,radius=2"])
+def test_vector_engines_specialise_coupled_and_ball_problems(monkeypatch, arithmetic, problem):
+    plain, fast = _both(monkeypatch, "amsgrad", problem, steps=60, arithmetic=arithmetic,
+                        trace=True, record_x=True)
+    assert _state_bits(plain) == _state_bits(fast)
+
+
+@pytest.mark.parametrize("arithmetic", ["float32:python", "float64:python", "float32:numpy",
+                                        "torch:cpu:float32"])
 def test_a_non_finite_step_is_reported_identically(monkeypatch, arithmetic):
     # SGD with α = 1e300 on g = 1e30 leaves the floats at step 1: both paths say where
     plain, fast = _both(monkeypatch, "sgd", "gradient-sequence:g=[1e30,-1e30],set=none",
