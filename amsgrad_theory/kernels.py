@@ -9,8 +9,14 @@ gradient, loss, update, statistics — and only move values between arrays and i
 * :func:`make_blocked_kernel` (numba, separable problems in d = 1) loops over blocks of
   instances, then steps, then the instances of the block, on scratch rows in L1: that inner
   loop has no calls and no aliasing, and LLVM vectorises it.
+* :func:`make_python_kernel` (separable problems, interpreted arithmetics) runs each lane
+  through the steps of a chunk with its state in local variables.
 * :func:`make_vector_kernel` calls the same lane function once per step on whole ``(B, d)``
   arrays (numpy, torch on any device).
+
+Interpreted, the composition costs what numba compiles away (calls, tuples, per-step
+invariants): the Python-loop and vector kernels are flattened by
+:func:`~amsgrad_theory.specialize.specialize` for runs long enough to repay it.
 
 Everything a step computes comes from :func:`~amsgrad_theory.algorithms.rules.make_rule`
 (the update), :meth:`~amsgrad_theory.problems.Problem.lanes` (data, gradient, loss, sufficient

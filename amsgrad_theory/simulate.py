@@ -305,9 +305,10 @@ def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
                                         specialized=False)
         return K.make_scalar_kernel(ar, variant, problem, lambda f: f, full_statistics=full)
     # numba kernels are compiled per arithmetic spec; specialised ones are Python holding that
-    # arithmetic's own objects (an mpmath context), so they are kept per instance
+    # arithmetic's own objects (an mpmath context), so they are kept per instance. The kernel
+    # depends on the feasible set's kind only (its bounds and radius are arrays it is given)
     key = (ar.spec if compiled else (ar.spec, id(ar)), variant.structure(), problem.family,
-           problem.set, problem.d == 1, blocked, full)
+           problem.set.kind, problem.d == 1, blocked, full)
     if key in _KERNEL_CACHE:
         return _KERNEL_CACHE[key][0]
     if compiled:

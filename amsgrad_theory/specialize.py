@@ -1,30 +1,36 @@
-"""Partial evaluation of interpreted lane code: :func:`specialize` turns a function built from
-small closures into one flat Python function that computes the same thing.
+"""Partial evaluation of the lane code: :func:`specialize` turns a function built from small
+closures into one flat Python function that computes the same thing.
 
 The update rule, the problems' lane functions and the statistics are written once, as small
 pure functions composed through closures (:mod:`amsgrad_theory.kernels`). Compiled by numba they
-cost nothing; interpreted (mpmath, arb balls, Python floats) every call, tuple and closure lookup
-is paid again at every step, and loop-invariant work (1 − β1 for a constant β1, the casts of the
-problem's parameters) is redone at every step. :func:`specialize` removes that cost without a
-second copy of the rule — it reads the functions' own source and
+cost nothing; interpreted (mpmath, arb balls, Python floats) or driving whole arrays (numpy,
+torch), every call, tuple and closure lookup is paid again at every step, and loop-invariant work
+(1 − β1 for a constant β1, the casts of the problem's parameters) is redone at every step.
+:func:`specialize` removes that cost without a second copy of the rule — it reads the
+functions' own source and
 
 1. folds the closures' constants (the variant's and the problem's fields, module constants) and
    prunes the branches they decide;
-2. inlines every call to a Python function whose source it can read, recursively, renaming the
-   callee's locals; early ``return``\\ s become assignments to the call's target; a
-   ``NamedTuple`` built from positional arguments becomes a plain tuple display;
-3. splits tuple assignments whose value is a tuple display, forwards single-use temporaries and
-   drops assignments nobody reads;
-4. hoists loop-invariant assignments out of ``for`` loops.
+2. inlines every call to a Python function (or lambda) whose source it can read, recursively,
+   renaming the callee's locals; each early ``return`` becomes an assignment to the call's
+   target; a ``NamedTuple`` built from positional arguments becomes a plain tuple display;
+3. splits tuple assignments whose value is a tuple display, forwards single-use temporaries,
+   takes apart tuples that are built only to be unpacked or indexed, coalesces copies
+   (``t = n``; ``n = t``) and drops assignments nobody reads;
+4. hoists loop-invariant assignments, and invariant operands of operators, out of ``for``
+   loops — only from the statements every iteration runs, never a value changed in place.
 
 **Contract.** The functions it inlines are pure: no side effects, results that depend only on
-the arguments and the closure — the contract numba already imposes on the lane functions. Under
-it every value is computed by the same operations on the same operands as in the original (only
-independent operations change order, and loop invariants are computed once); the tests compare
-specialised and plain kernels bit for bit. What it cannot read or prove — builtins, C methods,
-numba dispatchers, calls inside conditional expressions or ``and``/``or``, functions with loops or
-``*args`` — stays a call. :func:`specialize` raises :class:`NotSpecializable` when the function
-itself cannot be read; callers fall back to the original then.
+the arguments and the closure — the contract numba already imposes on the lane functions (a
+callee may change arrays it allocated itself). Under it every value is computed by the same
+operations on the same operands as in the original (only independent operations change order,
+and loop invariants are computed once); the tests compare specialised and plain kernels bit for
+bit, for every variant, problem family and arithmetic. The function being specialised (the
+kernel's own loop) is not assumed pure: its calls stay where they are and may change what they
+are given. What cannot be read or proven — builtins, C methods, numba dispatchers, calls inside
+conditional expressions or ``and``/``or``, functions with loops or ``*args`` — stays a call.
+:func:`specialize` raises :class:`NotSpecializable` when the function itself cannot be read;
+callers fall back to the original then.
 
 The generated source is kept on the result as ``__specialized_source__`` (and registered with
 :mod:`linecache`, so tracebacks show it).
@@ -35,6 +41,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 import inspect
 import itertools
 import linecache
@@ -79,9 +86,9 @@ class _Source:
         defaults = fn.__defaults__ or ()
         self.defaults = dict(zip(self.params[len(self.params) - len(defaults):], defaults))
         if fn.__name__ == "<lambda>":
-            self.body = [ast.Return(value=_lambda_body(fn))]
+            self.body = [ast.Return(value=_lambda_body(fn, self.params))]
         else:
-            self.body = _def_body(fn)
+            self.body = _without_docstring(_def_node(fn).body)
         if callee:
             for node in _walk_body(self.body):
                 if isinstance(node, _FORBIDDEN_IN_CALLEE):
@@ -116,7 +123,7 @@ def _walk_body(stmts):
         yield from ast.walk(s)
 
 
-def _def_body(fn):
+def _def_node(fn):
     try:
         text = textwrap.dedent(inspect.getsource(fn))
         tree = ast.parse(text)
@@ -125,18 +132,73 @@ def _def_body(fn):
     node = tree.body[0] if tree.body else None
     if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
         raise NotSpecializable(f"{fn.__qualname__}: source is not its def")
-    body = list(node.body)
+    start = node.lineno if not node.decorator_list else node.decorator_list[0].lineno
+    _same_code(fn, "\n".join(text.splitlines()[start - 1 + len(node.decorator_list):]))
+    return node
+
+
+def _without_docstring(body):
+    body = list(body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
-        body = body[1:]              # the docstring
+        body = body[1:]
     return body or [ast.Pass()]
 
 
-def _lambda_body(fn):
+def _plain_args(names):
+    return ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in names], vararg=None,
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
+@functools.cache
+def _imported(filename):
+    """Names a module binds by ``import`` at its top level (from its current source)."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(filename)))
+    except SyntaxError:
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.col_offset == 0:
+            for a in node.names:
+                names.add((a.asname or a.name).split(".")[0])
+    return frozenset(names)
+
+
+def _same_code(fn, text):
+    """The source found is the source ``fn`` was compiled from: compiled again (``text``, a
+    def or a lambda expression) in a scope that gives it the same free variables, it yields the
+    same bytecode. (The file may have changed since it was imported; then the function is not
+    read, and runs as it is.)"""
+    code = fn.__code__
+    cells = "".join(f"    {v} = None\n" for v in code.co_freevars)
+    # CPython 3.11 compiles `m.f(…)` differently when m is a name the module imports
+    imports = "".join(f"    import _ as {name}\n" for name in _imported(code.co_filename)
+                      if name in code.co_names)
+    if text.lstrip().startswith("lambda"):
+        body = f"    return ({text})\n"
+    else:
+        body = textwrap.indent(text, "    ") + f"\n    return {fn.__name__}\n"
+    try:
+        namespace = {}
+        head = "if False:\n" + imports if imports else ""
+        exec(compile(head + "def _outer():\n" + cells + body, code.co_filename,  # noqa: S102
+                     "exec"), namespace)
+        again = namespace["_outer"]().__code__
+    except Exception:       # noqa: BLE001 - any failure means: do not trust this source
+        raise NotSpecializable(f"{fn.__qualname__}: its source does not compile alone") from None
+    if again.co_code != code.co_code or again.co_freevars != code.co_freevars:
+        raise NotSpecializable(f"{fn.__qualname__}: the source on disk is not the code running")
+
+
+def _lambda_body(fn, params):
     """The body expression of a lambda, located through its code positions (Python ≥ 3.11)."""
     code = fn.__code__
     spans = [p for p in getattr(code, "co_positions", lambda: [])()
              if p[0] is not None and p[2] is not None and not (p[2] == 0 and p[3] == 0)]
+    linecache.checkcache(code.co_filename)
     lines = linecache.getlines(code.co_filename)
     if not spans or not lines:
         raise NotSpecializable(f"{fn!r}: lambda without positions or source")
@@ -148,9 +210,12 @@ def _lambda_body(fn):
     else:
         text = raw[0][start[1]:] + b"".join(raw[1:-1]) + raw[-1][:end[1]]
     try:
-        return ast.parse(b"(" + text + b")", mode="eval").body
-    except SyntaxError:
+        body = text.decode()
+        expr = ast.parse("(" + body + ")", mode="eval").body
+    except (SyntaxError, UnicodeDecodeError):
         raise NotSpecializable(f"{fn!r}: lambda body not found") from None
+    _same_code(fn, f"lambda {', '.join(params)}: ({body})")
+    return expr
 
 
 def _names(node, ctx=ast.Load):

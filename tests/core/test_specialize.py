@@ -270,3 +270,21 @@ def test_interpreted_kernels_are_specialised(monkeypatch, arithmetic, problem):
         src = fn.__specialized_source__
         for call in ("lane_math(", "update(", "schedule(", "advance(", "data("):
             assert call not in src
+
+
+@pytest.mark.parametrize("arithmetic", ["float64:numba", "mpmath:20", "float64:numpy"])
+def test_one_cached_kernel_serves_every_radius(monkeypatch, arithmetic):
+    """Kernels are cached per set kind: the box's half-width comes in as data, so a run on
+    [−1/8, 1/8]² after one on [−1, 1]² clips at 1/8 and equals a plain run."""
+    monkeypatch.setattr(sys.modules["amsgrad_theory.simulate"], "SPECIALIZE_MIN_WORK", 0)
+    wide = simulate("amsgrad", "random-quadratic:d=2,seed=1", steps=300, arithmetic=arithmetic)
+    narrow = simulate("amsgrad", "random-quadratic:d=2,seed=1,radius=0.125", steps=300,
+                      arithmetic=arithmetic)
+    assert max(abs(float(v)) for v in narrow.final_x) <= 0.125
+    assert [float(v) for v in wide.final_x] != [float(v) for v in narrow.final_x]
+    monkeypatch.setattr(K, "SPECIALIZE", False)
+    plain = simulate("amsgrad", "random-quadratic:d=2,seed=1,radius=0.125", steps=300,
+                     arithmetic=arithmetic.replace("numba", "python").replace("numpy",
+                                                                              "python"))
+    assert [float(v) for v in narrow.final_x] == [float(v) for v in plain.final_x]
+    assert float(narrow.regret) == float(plain.regret)
