@@ -39,6 +39,7 @@ NUMBA_THRESHOLD = 300_000
 BLOCK = 32
 
 _KERNEL_CACHE: dict = {}
+_KERNEL_CACHE_SIZE = 256
 #: interpreted runs with at least this many lane-steps (steps × instances × coordinates) use the
 #: specialised lane loop: its one-time build (≈ 0.1–0.2 s) is then below 10 % of the run
 SPECIALIZE_MIN_WORK = 20_000
@@ -331,6 +332,8 @@ def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
     else:
         kernel = K.make_python_kernel(ar, variant, problem, full_statistics=full,
                                       specialized=True)
+    if len(_KERNEL_CACHE) >= _KERNEL_CACHE_SIZE:     # the oldest goes first
+        _KERNEL_CACHE.pop(next(iter(_KERNEL_CACHE)))
     _KERNEL_CACHE[key] = (kernel, ar)      # ar kept alive: its id stays unique
     return kernel
 

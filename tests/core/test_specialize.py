@@ -288,3 +288,16 @@ def test_one_cached_kernel_serves_every_radius(monkeypatch, arithmetic):
                                                                               "python"))
     assert [float(v) for v in narrow.final_x] == [float(v) for v in plain.final_x]
     assert float(narrow.regret) == float(plain.regret)
+
+
+def test_the_kernel_cache_is_bounded(monkeypatch):
+    """Arithmetic instances a user builds are cache keys too: the cache forgets its oldest."""
+    from amsgrad_theory.arithmetic.mp import MpmathArithmetic
+
+    mod = sys.modules["amsgrad_theory.simulate"]
+    monkeypatch.setattr(mod, "SPECIALIZE_MIN_WORK", 0)
+    monkeypatch.setattr(mod, "_KERNEL_CACHE", {})
+    monkeypatch.setattr(mod, "_KERNEL_CACHE_SIZE", 2)
+    for _ in range(4):
+        simulate("sgd", "reddi-online:C=3", steps=5, arithmetic=MpmathArithmetic(15))
+        assert len(mod._KERNEL_CACHE) <= 2
