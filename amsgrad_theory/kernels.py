@@ -78,6 +78,19 @@ N_COEF_LANE = 15
 SPECIALIZE = os.environ.get("AMSGRAD_THEORY_SPECIALIZE", "1") != "0"
 
 
+def _flattened(fn, specialized):
+    """``fn`` through :func:`~amsgrad_theory.specialize.specialize` when ``specialized`` (None:
+    :data:`SPECIALIZE`), else ``fn``; ``fn`` itself where its source cannot be read."""
+    if not (SPECIALIZE if specialized is None else specialized):
+        return fn
+    from .specialize import NotSpecializable, specialize
+
+    try:
+        return specialize(fn)
+    except NotSpecializable:       # pragma: no cover - the kernels' own functions are readable
+        return fn
+
+
 def make_lane_stats(xp, sp, jit):
     """``track`` (effective-step increases) and ``bound_terms`` (Σβ1√v̂/α, Lemma 2 energy)."""
     both, isfinite, gt = xp.both, xp.isfinite, xp.gt
@@ -684,16 +697,10 @@ def make_python_kernel(ar, variant, problem, full_statistics: bool = True,
                 (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
                 records, error, ip)
 
-    if SPECIALIZE if specialized is None else specialized:
-        from .specialize import NotSpecializable, specialize
-
-        try:
-            run_lane = specialize(run_lane)
-            if not own_schedule:
-                schedule_chunk = specialize(schedule_chunk)
-                advance_chunk = specialize(advance_chunk)
-        except NotSpecializable:       # pragma: no cover - our own functions are readable
-            pass
+    run_lane = _flattened(run_lane, specialized)
+    if not own_schedule:
+        schedule_chunk = _flattened(schedule_chunk, specialized)
+        advance_chunk = _flattened(advance_chunk, specialized)
 
     def kernel(t0, t1, ck, kpos, HPI, HPG, GS, FP, IP, SEQ, TAIL, LOHI, R, LN, ACC, IACC, CNT,
                PW, REC, SNAP, XS, TR, TRS, ERR):
@@ -763,12 +770,13 @@ def make_python_kernel(ar, variant, problem, full_statistics: bool = True,
 
 
 def make_vector_kernel(ar, variant, problem, full_statistics: bool = True,
-                       specialized: bool | None = False):
+                       specialized: bool | None = None):
     """The whole-array kernel (numpy, torch): the lane functions applied to ``(B, d)`` arrays.
 
-    ``specialized`` flattens the step loop as :func:`make_python_kernel` does (one array
-    operation per operation of the rule, the schedule's per-instance invariants — 1 − β1,
-    the casts — computed once per chunk instead of once per step); default: plain.
+    ``specialized`` (default: :data:`SPECIALIZE`) flattens the step loop as
+    :func:`make_python_kernel` does (one array operation per operation of the rule, the
+    schedule's per-instance invariants — 1 − β1, the casts — computed once per chunk instead
+    of once per step).
     """
     xp, sp = ar.xp, ar.sp
     parts = _lane_parts(ar, variant, problem, lambda f: f, error_codes=False,
@@ -863,14 +871,7 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True,
                     XS[:, k] = LN[XL]
                 kpos[0] = k + 1
 
-    if SPECIALIZE if specialized is None else specialized:
-        from .specialize import NotSpecializable, specialize
-
-        try:
-            kernel = specialize(kernel)
-        except NotSpecializable:       # pragma: no cover - our own function is readable
-            pass
-    return kernel
+    return _flattened(kernel, specialized)
 
 
 ALL = slice(None)

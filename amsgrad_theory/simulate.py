@@ -300,7 +300,8 @@ def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
                and (work is None or work >= SPECIALIZE_MIN_WORK))
     if not compiled and not special:
         if vector:
-            return K.make_vector_kernel(ar, variant, problem, full_statistics=full)
+            return K.make_vector_kernel(ar, variant, problem, full_statistics=full,
+                                        specialized=False)
         if separable:
             return K.make_python_kernel(ar, variant, problem, full_statistics=full,
                                         specialized=False)

@@ -51,7 +51,6 @@ import types
 
 MAX_DEPTH = 12
 _PLAIN = (bool, int, str, type(None))
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _FORBIDDEN_IN_CALLEE = (ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith,
                         ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
                         ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await,
@@ -132,8 +131,7 @@ def _def_node(fn):
     node = tree.body[0] if tree.body else None
     if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
         raise NotSpecializable(f"{fn.__qualname__}: source is not its def")
-    start = node.lineno if not node.decorator_list else node.decorator_list[0].lineno
-    _same_code(fn, "\n".join(text.splitlines()[start - 1 + len(node.decorator_list):]))
+    _same_code(fn, "\n".join(text.splitlines()[node.lineno - 1:]))     # from `def`, no decorators
     return node
 
 
@@ -158,9 +156,7 @@ def _imported(filename):
     except SyntaxError:
         return frozenset()
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
+    for node in ast.walk(tree):      # column 0: the module's own scope, not a function's
         if isinstance(node, (ast.Import, ast.ImportFrom)) and node.col_offset == 0:
             for a in node.names:
                 names.add((a.asname or a.name).split(".")[0])
@@ -1036,8 +1032,7 @@ def specialize(fn, *, hoist: bool = True):
         body = _hoist_invariants(body, set(top.params), lambda: f"_s_inv{next(invariants)}")
     node = ast.FunctionDef(
         name=fn.__name__,
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in top.params],
-                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        args=_plain_args(top.params),
         body=body or [ast.Pass()], decorator_list=[], returns=None, type_comment=None)
     module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
     text = ast.unparse(module) + "\n"
