@@ -4,7 +4,7 @@ Every figure the toolkit draws is written as four files with one stem::
 
     STEM.png   STEM.pdf   the figure (matplotlib's Agg and PDF canvases; no pyplot state)
     STEM.csv   the numbers that are plotted, one row per plotted point, with a header
-    STEM.json  the sidecar: a :class:`~amsgrad_theory.verify.records.Report` whose records back
+    STEM.json  the sidecar: a :class:`~amsgrad_theory.records.Report` whose records back
                the figure's claims (each built by :func:`~amsgrad_theory.verify.checks.run_check`,
                so ``amsgrad-theory verify --sidecar STEM.json`` replays them), with the exact
                command, the versions of every library, the seeds and the parameters.
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .verify.records import Report
+from .records import Report
 
 #: the formats a figure is written in (in this order; the sidecar comes last)
 FORMATS = ("png", "pdf")
@@ -255,7 +255,7 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
                                    "files": {k: p.name for k, p in paths.items()},
                                    "csv_columns": list(table.columns), "csv_rows": len(table.rows)}
     sidecar = report.to_dict()
-    from .verify.records import validate_report
+    from .records import validate_report
 
     validate_report(sidecar)
     writers: dict[Path, Callable[[Path], None]] = {}

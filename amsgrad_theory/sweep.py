@@ -228,7 +228,7 @@ def _atomic_json(path: Path, data: dict) -> None:
 def summarize(rows: list[dict], *, steps: int, arithmetic: str, wall: float, sim_time: float,
               configurations: int) -> dict:
     """Per-algorithm aggregates of a sweep's rows."""
-    from .verify.records import versions
+    from .records import versions
 
     by_algo: dict[str, list[dict]] = {}
     for r in rows:

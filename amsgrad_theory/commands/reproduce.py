@@ -34,7 +34,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..reproduce import check_output_folder, get_study, run_study
-    from ..verify.records import command_line
+    from ..records import command_line
 
     if args.name != "all":
         get_study(args.name)            # unknown NAME: exit 2 listing the valid ones

@@ -35,7 +35,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..verify.records import command_line
+    from ..records import command_line
 
     if args.sidecar:
         if args.algorithm or args.problem or args.steps:
@@ -57,7 +57,7 @@ def run(args) -> int:
 def _verify_run(args):
     from ..verify.checks import run_check
     from ..verify.invariants import check_run
-    from ..verify.records import Report
+    from ..records import Report
     from ..verify.runspec import RunSpec
     from .runflags import run_from_args
 
@@ -99,7 +99,7 @@ def _verify_run(args):
 
 def _recheck_sidecar(path: str, args):
     from ..verify.checks import recheck
-    from ..verify.records import Report
+    from ..records import Report
 
     try:
         with open(path, encoding="utf-8") as fh:

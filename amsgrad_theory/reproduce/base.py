@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..verify.records import Record, Report
+from ..records import Record, Report
 from ..verify.runspec import RunSpec
 
 #: the sizes every study accepts (``small`` is the default: a few minutes for ``all``)

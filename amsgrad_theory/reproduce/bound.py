@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..plots import Table, decorate, finite_or_none, footer, new_figure, note
-from ..verify.records import Record
+from ..records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, lane_steps, run_specs
 

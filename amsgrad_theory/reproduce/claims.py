@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 
 from ..plots import COLORS, Table, decorate, footer, new_figure, note
-from ..verify.records import Record
+from ..records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, run_specs
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..plots import COLORS, Table, finite_or_none, footer, new_figure, note
-from ..verify.records import Record, Report
+from ..records import Record, Report
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, lane_steps, run_specs
 

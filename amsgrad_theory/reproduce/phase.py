@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..plots import COLORS, Table, footer, new_figure, note
-from ..verify.records import Record
+from ..records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, run_specs
 

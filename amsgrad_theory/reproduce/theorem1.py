@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..plots import Table, decorate, footer, new_figure, note
-from ..verify.records import Record
+from ..records import Record
 from ..verify.runspec import RunSpec
 from .base import Context, Study, checked, lane_steps, run_specs
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..plots import Table, decorate, footer, new_figure
-from ..verify.records import Record
+from ..records import Record
 from .base import Context, Study, checked
 
 SOURCE = ("Tran Thi Phuong & Le Trieu Phong, 'On the Convergence Proof of AMSGrad and a New "

@@ -29,7 +29,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from ..verify.records import Record
+from ..records import Record
 from . import symbols as S
 from .asymptotic import checked_limit
 

@@ -1,4 +1,4 @@
-"""Checks on the symbolic objects, each returning a :class:`~amsgrad_theory.verify.records.Record`.
+"""Checks on the symbolic objects, each returning a :class:`~amsgrad_theory.records.Record`.
 
 * :func:`scale_consistency` — rescaling the decision variable x ↦ kx with the same losses maps
   D∞ ↦ kD∞, D_2 ↦ kD_2, g ↦ g/k (G∞, N_T ↦ /k), v̂ ↦ v̂/k² (V_T ↦ V_T/k), and AMSGrad's trajectory
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 import sympy as sp
 
-from ..verify.records import Record
+from ..records import Record
 from . import symbols as S
 from .asymptotic import checked_limit
 from .bound import Bound

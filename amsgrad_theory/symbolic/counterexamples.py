@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..verify.records import Record
+from ..records import Record
 
 C = sp.Symbol("C", positive=True)
 delta = sp.Symbol("delta", positive=True)

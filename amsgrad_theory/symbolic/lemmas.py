@@ -1,6 +1,6 @@
 """The elementary lemmas of the regret proofs, each established by the strongest route at hand.
 
-Every function returns a :class:`~amsgrad_theory.verify.records.Record` whose ``method`` says how
+Every function returns a :class:`~amsgrad_theory.records.Record` whose ``method`` says how
 the claim was established (``symbolic``: an identity or an induction/integral-comparison step
 decided by sympy) and whose ``details["route"]`` says which route. :data:`LEMMAS` maps each
 lemma's name to its sympy statement (for LaTeX) and its check.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..verify.records import Record
+from ..records import Record
 from . import symbols as S
 
 n, N, t, T = sp.Symbol("n", positive=True, integer=True), S.N, S.t, S.T

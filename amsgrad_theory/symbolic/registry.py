@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..errors import unknown_name
-from ..verify.records import Record
+from ..records import Record
 from . import bias, checks
 from . import symbols as S
 from .bound import Bound

@@ -4,7 +4,7 @@
 random-quadratic families, several dimensions and horizons) with random hyperparameters that
 satisfy the theorems' assumptions (γ = β1/√β2 < 1, α_t = α/√t, β1,t = β1λ^{t−1} or constant);
 :func:`check_bounds` evaluates bounds on every instance and returns one
-:class:`~amsgrad_theory.verify.records.Record` per (bound, instance), whose details hold the
+:class:`~amsgrad_theory.records.Record` per (bound, instance), whose details hold the
 largest ratio lhs/rhs over the run's checkpoints (see
 :func:`~amsgrad_theory.symbolic.checks.bound_on_run`).
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..verify.records import Record
+from ..records import Record
 from .bounds import BOUNDS
 from .checks import bound_on_run
 

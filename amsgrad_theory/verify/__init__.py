@@ -4,7 +4,7 @@
 it needs torch.
 """
 
-from .records import METHODS, VERDICTS, Record, Report, validate_report
+from ..records import METHODS, VERDICTS, Record, Report, validate_report
 from .runspec import RunSpec
 
 __all__ = ["Record", "Report", "RunSpec", "validate_report", "METHODS", "VERDICTS", "audit"]

@@ -68,7 +68,7 @@ from .audit_subjects import (
     sequence_spec,
     torch_factory,
 )
-from .records import Record, Report, command_line
+from ..records import Record, Report, command_line
 
 SECTIONS = ("invariants", "paths", "equivalence", "state-dict")
 #: the torch paths a built-in audit runs, in order (capturable is tried, and CPU refuses it)

@@ -10,7 +10,7 @@ rounding error of the run and of the bound enclosed; overlapping balls are ``und
 from __future__ import annotations
 
 from .checks import register
-from .records import Record
+from ..records import Record
 from .runspec import RunSpec
 
 

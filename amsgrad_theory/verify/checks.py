@@ -18,7 +18,7 @@ import operator
 from collections.abc import Callable
 
 from . import invariants
-from .records import Record
+from ..records import Record
 from .runspec import RunSpec
 
 CHECKS: dict[str, Callable[..., Record]] = {}

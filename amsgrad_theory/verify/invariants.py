@@ -1,4 +1,4 @@
-"""Invariants of a run, each returned as a :class:`~amsgrad_theory.verify.records.Record`.
+"""Invariants of a run, each returned as a :class:`~amsgrad_theory.records.Record`.
 
 * ``vhat_nondecreasing`` — the maxed moment v̂_{t,i} never decreased (variants that keep a max);
 * ``effective_step_nonincreasing`` — η_{t,i} ≤ η_{t−1,i} wherever both are finite: the proof's
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from .records import Record
+from ..records import Record
 from .runspec import RunSpec
 
 

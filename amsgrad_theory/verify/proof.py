@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .records import Record
+from ..records import Record
 from .runspec import RunSpec
 
 #: named example runs

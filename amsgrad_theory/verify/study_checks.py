@@ -42,7 +42,7 @@ import operator
 from collections.abc import Callable
 
 from .checks import register
-from .records import Record
+from ..records import Record
 from .runspec import RunSpec
 
 _OPS: dict[str, Callable[[float, float], bool]] = {

@@ -9,7 +9,7 @@ import pytest
 
 from amsgrad_theory.cli import main
 from amsgrad_theory.plots import read_csv
-from amsgrad_theory.verify.records import Report, validate_report
+from amsgrad_theory.records import Report, validate_report
 
 FAST_STUDIES = ("figure1", "theorem1", "tran-phong", "frameworks", "bound", "phase", "claims")
 

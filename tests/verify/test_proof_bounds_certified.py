@@ -11,7 +11,7 @@ from amsgrad_theory.verify.bounds import bound_records
 from amsgrad_theory.verify.checks import recheck
 from amsgrad_theory.verify.invariants import check_run
 from amsgrad_theory.verify.proof import EXAMPLES, check_chain, search_failures
-from amsgrad_theory.verify.records import Report, validate_report
+from amsgrad_theory.records import Report, validate_report
 from amsgrad_theory.verify.runspec import RunSpec
 
 
