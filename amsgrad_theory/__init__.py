@@ -5,14 +5,13 @@
   and returns streaming statistics.
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .algorithms import VARIANTS, Variant, get_variant, variant_names  # noqa: E402
 from .arithmetic import get_arithmetic  # noqa: E402
+from .engine import Result, RunSpec, simulate  # noqa: E402
 from .errors import InputError, NumericalError  # noqa: E402
 from .problems import Problem, get_problem, problem_names  # noqa: E402
-from .simulate import Result, simulate  # noqa: E402
 
-__all__ = ["simulate", "Result", "get_variant", "variant_names", "VARIANTS", "Variant",
+__all__ = ["simulate", "Result", "RunSpec", "get_variant", "variant_names", "VARIANTS", "Variant",
            "get_problem", "problem_names", "Problem", "get_arithmetic", "InputError",
            "NumericalError", "__version__"]

@@ -1,6 +1,9 @@
 """``amsgrad-theory``: the command line. Thin: each subcommand lives in
 :mod:`amsgrad_theory.commands` (``add_arguments(parser)`` and ``run(args) -> exit status``).
 
+Only the module of the subcommand that runs is imported, so ``simulate`` does not pay for
+sympy, and ``derive`` does not pay for numba.
+
 Exit status: 0 success; 1 a check failed (verify, audit, check-proof: a finding, not an error);
 2 bad input (the message names the argument and its value; no traceback).
 """
@@ -9,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
+from ._version import __version__
 from .errors import AmsgradTheoryError
 
 #: subcommand → (module under amsgrad_theory.commands, one-line help)
@@ -25,6 +30,10 @@ COMMANDS = {
     "paper": ("paper", "regenerate the paper's generated parts and build its PDF"),
 }
 
+DESCRIPTION = ("Make the theory of the AMSGrad optimizer checkable: derive its bounds, simulate "
+               "online convex optimization in any arithmetic, verify invariants and proofs on "
+               "runs, audit real implementations, reproduce the paper's experiments.")
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2
@@ -32,27 +41,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="amsgrad-theory", description=__doc__.split("\n\n")[0])
-    from . import __version__
-
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (None: every command's)."""
+    parser = _Parser(prog="amsgrad-theory", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():
-        try:
-            mod = importlib.import_module(f".commands.{module}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"commands.{module}"):
-                continue  # a command not built yet is simply absent
-            raise
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
+        mod = importlib.import_module(f".commands.{module}", __package__)
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
 
 
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is one), if any."""
+    for word in argv:
+        if word in COMMANDS:
+            return word
+        if not word.startswith("-"):
+            return None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(argv)
+    parser = build_parser(command) if command is not None else build_parser("")
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
@@ -66,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:       # e.g. piped into `head`: stop quietly
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0

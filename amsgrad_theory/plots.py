@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import Report
+from .records import Report, validate_report
 
 #: the formats a figure is written in (in this order; the sidecar comes last)
 FORMATS = ("png", "pdf")
@@ -255,8 +255,6 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
                                    "files": {k: p.name for k, p in paths.items()},
                                    "csv_columns": list(table.columns), "csv_rows": len(table.rows)}
     sidecar = report.to_dict()
-    from .records import validate_report
-
     validate_report(sidecar)
     writers: dict[Path, Callable[[Path], None]] = {}
     for fmt in FORMATS:

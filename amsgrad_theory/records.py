@@ -23,6 +23,7 @@ import datetime as _dt
 import json
 import math
 import platform
+import shlex
 import sys
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -168,8 +169,6 @@ def validate_report(data: dict) -> None:
 
 def command_line() -> str:
     """The command that is running, as one shell-ready string."""
-    import shlex
-
     argv = list(sys.argv)
     if argv and argv[0].endswith("amsgrad-theory"):
         argv[0] = "amsgrad-theory"

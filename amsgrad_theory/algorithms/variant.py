@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from ..errors import InputError
 
@@ -168,8 +169,6 @@ class Variant:
 
 
 def _as_fraction(key: str, text: str):
-    from fractions import Fraction
-
     try:
         return Fraction(text.strip())
     except (ValueError, ZeroDivisionError):

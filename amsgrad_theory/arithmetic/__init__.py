@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from ..errors import InputError
 from .base import Arithmetic, Namespace
+from .floats import FloatArithmetic
+from .mp import MpmathArithmetic
 
 ARITHMETIC_NAMES = ("float64", "float32", "mpmath:DPS", "arb:BITS", "torch[:DEVICE[:DTYPE]]")
 
@@ -42,12 +44,8 @@ def _make(text: str, spec: str) -> Arithmetic:
     head, _, rest = text.partition(":")
     try:
         if head in ("float64", "float32"):
-            from .floats import FloatArithmetic
-
             return FloatArithmetic(head, rest or "auto")
         if head == "mpmath":
-            from .mp import MpmathArithmetic
-
             return MpmathArithmetic(int(rest))
         if head == "arb":
             from .arb import ArbArithmetic

@@ -46,6 +46,7 @@ arithmetics, exactly as PyTorch and Keras compute them in Python doubles — and
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -158,8 +159,6 @@ class Arithmetic:
         Only arb needs one (python-flint keeps its precision in a process-wide context); it is
         entered for the duration of a run and restores the previous precision on exit.
         """
-        import contextlib
-
         return contextlib.nullcontext()
 
     def eager(self) -> Arithmetic:

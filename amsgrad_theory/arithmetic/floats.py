@@ -19,6 +19,7 @@ import math
 from fractions import Fraction
 from functools import cache
 
+import mpmath
 import numpy as np
 
 from .base import Arithmetic, Namespace
@@ -71,8 +72,6 @@ def fma64(a: float, b: float, c: float) -> float:
 
 @cache
 def _binary32_context():
-    import mpmath
-
     ctx = mpmath.MPContext()
     ctx.prec = 24
     return ctx

@@ -11,7 +11,7 @@ inputs by one ulp), so torch runs agree with numpy float64 to a few ulps, not bi
 from __future__ import annotations
 
 from .base import Arithmetic, Namespace
-from .floats import parse_float
+from .floats import FloatArithmetic, parse_float
 
 _DTYPES = ("float64", "float32", "float16", "bfloat16")
 
@@ -104,6 +104,4 @@ class TorchArithmetic(Arithmetic):
         return float(value)
 
     def eager(self):
-        from .floats import FloatArithmetic
-
         return FloatArithmetic("float64", "python")

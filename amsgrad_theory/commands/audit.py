@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import sys
 
+from tqdm import tqdm
+
 from ..errors import InputError
+from ..verify.audit import AUDITED_PATHS, SECTIONS, audit
+from ..verify.audit_checks import NAMED_SEQUENCES
 
 
 def add_arguments(p) -> None:
-    from ..verify.audit import AUDITED_PATHS, SECTIONS
-    from ..verify.audit_checks import NAMED_SEQUENCES
-
     p.add_argument("target", metavar="TARGET",
                    help="torch-adam-amsgrad, torch-adamw-amsgrad, optax-amsgrad or MODULE:FACTORY")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -81,8 +82,6 @@ class _Bars:
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if self.quiet:
             return
-        from tqdm import tqdm
-
         if stage != self.stage:
             self.close()
             self.stage = stage
@@ -98,8 +97,6 @@ class _Bars:
 
 
 def run(args) -> int:
-    from ..verify.audit import SECTIONS, audit
-
     hyper = {"alpha": args.lr, "beta1": args.beta1, "beta2": args.beta2, "eps": args.eps,
              "weight_decay": args.weight_decay}
     for key, value in hyper.items():

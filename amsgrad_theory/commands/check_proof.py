@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 
 from ..errors import InputError, unknown_name
-from .runflags import add_run_arguments
+from ..symbolic.steps import CHAINS
+from ..verify.proof import EXAMPLES, check_chain, search_failures
+from .runflags import add_run_arguments, spec_from_args
 
 
 def add_arguments(p) -> None:
@@ -31,9 +33,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..verify.proof import EXAMPLES, check_chain, search_failures
-    from ..verify.runspec import RunSpec
-
     if args.example:
         if args.example not in EXAMPLES:
             raise unknown_name("example", args.example, list(EXAMPLES))
@@ -45,8 +44,7 @@ def run(args) -> int:
         missing = [f for f in ("algorithm", "problem", "steps") if getattr(args, f) is None]
         if missing:
             raise InputError(missing[0], None, "needed (or give --example NAME)")
-        spec = RunSpec.from_args(args)
-        spec.variant().hyperparameters(**spec.hyperparameters)   # validate first
+        spec = spec_from_args(args)
         chain = args.chain or "theorem4"
         description = None
     result = check_chain(spec, chain)
@@ -54,8 +52,6 @@ def run(args) -> int:
     out["description"] = description
     searches = []
     if args.search:
-        from ..symbolic.steps import CHAINS
-
         names = [args.step] if args.step else [s.name for s in CHAINS[chain]]
         for name in names:
             searches.append(search_failures(name, chain, max_examples=args.search).to_dict())

@@ -11,6 +11,7 @@ import argparse
 import json
 
 from ..errors import InputError
+from ..symbolic.registry import derivation_records, get_derivation, registry
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,8 +25,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ..symbolic.registry import derivation_records, get_derivation, registry
-
     if args.list:
         for name, item in registry().items():
             print(f"{name}\t{item.kind}\t{item.title}")

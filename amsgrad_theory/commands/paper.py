@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 import sys
 
+from ..paper import build, source_folder
+from ..reproduce import check_output_folder
+
 
 def add_arguments(p) -> None:
     p.add_argument("--out", default="paper-build", metavar="DIR",
@@ -34,9 +37,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..paper import build, source_folder
-    from ..reproduce import check_output_folder
-
     source_folder(args.source)            # no main.tex: exit 2 before any work
     check_output_folder(args.out)         # unwritable --out: exit 2 before any work
     try:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import json
 
-# the registered checks must exist whenever the CLI runs, so that ``verify --sidecar`` can
-# replay the records of a study's sidecar (the CLI imports every command module)
-from ..verify import study_checks  # noqa: F401
+from ..records import command_line
+from ..reproduce import check_output_folder, get_study, run_study
 
 
 def add_arguments(p) -> None:
@@ -33,9 +32,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..reproduce import check_output_folder, get_study, run_study
-    from ..records import command_line
-
     if args.name != "all":
         get_study(args.name)            # unknown NAME: exit 2 listing the valid ones
     check_output_folder(args.out)       # unwritable --out: exit 2 before any work

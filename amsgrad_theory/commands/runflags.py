@@ -1,14 +1,20 @@
-"""The flags that describe one run (shared by ``simulate``, ``verify`` and ``check-proof``)."""
+"""The flags that describe one run (shared by ``simulate``, ``verify`` and ``check-proof``).
+
+:func:`spec_from_args` is the one place where flags become a
+:class:`~amsgrad_theory.engine.run.RunSpec`; every command then runs that spec.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..algorithms import HYPERPARAMETERS, get_variant, variant_names
+from tqdm import tqdm
+
+from ..algorithms import HYPERPARAMETERS, variant_names
+from ..engine import Result, RunSpec
 from ..errors import InputError
-from ..problems import get_problem
-from ..problems.spec import split_spec
+from ..problems import get_problem, split_spec
 
 
 def add_run_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -44,57 +50,55 @@ def add_run_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> N
                    help="decoupled weight decay (AdamW) instead of L2")
 
 
-def variant_from_args(args):
+def _problem_spec(args) -> str:
+    """The problem spec with ``--seed`` merged in (refused where it clashes or means nothing)."""
+    spec = args.problem
+    if args.seed is None:
+        return spec
+    name, params = split_spec(spec)
+    if "seed" in params:
+        if params["seed"] != str(args.seed):
+            raise InputError("seed", args.seed,
+                             f"the problem spec already sets seed={params['seed']}")
+        return spec
+    if "seed" not in get_problem(spec).params[0]:
+        raise InputError("seed", args.seed, f"problem {name} has no random stream")
+    return f"{spec}{',' if ':' in spec else ':'}seed={args.seed}"
+
+
+def spec_from_args(args) -> RunSpec:
+    """The run the flags describe, validated (nothing runs half-way on bad input).
+
+    ``--beta1-decay`` without ``--beta1-schedule`` means the exponential schedule
+    β1,t = β1·λ^{t−1}.
+    """
     beta1_schedule = args.beta1_schedule
     if args.beta1_decay is not None and beta1_schedule is None:
         beta1_schedule = "exp-decay"
-    return get_variant(args.algorithm, alpha_schedule=args.schedule,
-                       beta1_schedule=beta1_schedule, decoupled=args.decoupled)
-
-
-def hyperparameters_from_args(args) -> dict:
     given = {"alpha": args.alpha, "beta1": args.beta1, "beta2": args.beta2, "eps": args.eps,
              "eps_root": args.eps_root, "beta1_decay": args.beta1_decay,
              "weight_decay": args.weight_decay}
-    return {k: v for k, v in given.items() if v is not None and k in HYPERPARAMETERS}
+    spec = RunSpec(algorithm=args.algorithm, problem=_problem_spec(args), steps=args.steps,
+                   arithmetic=args.arithmetic,
+                   hyperparameters={k: v for k, v in given.items()
+                                    if v is not None and k in HYPERPARAMETERS},
+                   x0=args.x0, schedule=args.schedule, beta1_schedule=beta1_schedule,
+                   decoupled=args.decoupled or None)
+    spec.validate()
+    return spec
 
 
-def problem_from_args(args):
-    spec = args.problem
-    if args.seed is not None:
-        name, params = split_spec(spec)
-        if "seed" in params and params["seed"] != str(args.seed):
-            raise InputError("seed", args.seed,
-                             f"the problem spec already sets seed={params['seed']}")
-        problem = get_problem(spec)
-        if "seed" not in problem.params[0]:
-            raise InputError("seed", args.seed, f"problem {name} has no random stream")
-        sep = "," if ":" in spec else ":"
-        spec = f"{spec}{sep}seed={args.seed}" if "seed" not in params else spec
-    return get_problem(spec)
-
-
-def run_from_args(args, *, trace: bool = False, progress: bool = True):
-    """Validate every flag, then run (nothing runs half-way on bad input)."""
-    from ..simulate import simulate
-
-    variant = variant_from_args(args)
-    hp = hyperparameters_from_args(args)
-    variant.hyperparameters(**hp)  # validates before any work
-    problem = problem_from_args(args)
-    bar = None
-    callback = None
-    total_work = args.steps * problem.B * problem.d
-    if progress and not getattr(args, "quiet", False) and total_work >= 5_000_000:
-        from tqdm import tqdm
-
-        bar = tqdm(total=args.steps, unit="step", file=sys.stderr, disable=None, leave=False)
+def run_spec(spec: RunSpec, *, quiet: bool = False, trace: bool = False) -> Result:
+    """Run ``spec`` with a progress bar on stderr for long runs (unless ``quiet``)."""
+    problem = get_problem(spec.problem)
+    bar = callback = None
+    if not quiet and spec.steps * problem.B * problem.d >= 5_000_000:
+        bar = tqdm(total=spec.steps, unit="step", file=sys.stderr, disable=None, leave=False)
 
         def callback(done, total):
             bar.update(done - bar.n)
     try:
-        return simulate(variant, problem, steps=args.steps, arithmetic=args.arithmetic,
-                        hyperparameters=hp, x0=args.x0, trace=trace, progress=callback)
+        return spec.run(trace=trace, progress=callback)
     finally:
         if bar is not None:
             bar.close()

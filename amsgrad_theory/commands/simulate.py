@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from .runflags import add_run_arguments, run_from_args
+from ..engine import run_summary
+from .runflags import add_run_arguments, run_spec, spec_from_args
 
 
 def add_arguments(p) -> None:
@@ -18,9 +19,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..report import run_summary
-
-    result = run_from_args(args)
+    result = run_spec(spec_from_args(args), quiet=args.quiet)
     summary = run_summary(result)
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -10,9 +10,13 @@ Rows go to the CSV chunk by chunk; --resume skips chunks an interrupted run fini
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
+from ..engine.sweep import grid, parse_values, run_sweep
 from ..errors import InputError
 
 
@@ -39,8 +43,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..sweep import grid, parse_values, run_sweep
-
     if args.steps < 1:
         raise InputError("steps", args.steps, "must be an integer >= 1")
     axes = {}
@@ -60,8 +62,6 @@ def run(args) -> int:
     bar = None
     callback = None
     if not args.quiet:
-        from tqdm import tqdm
-
         bar = tqdm(total=args.steps * len(configs), unit="inst-step", unit_scale=True,
                    file=sys.stderr, disable=None, leave=False)
 
@@ -95,6 +95,4 @@ def run(args) -> int:
 
 
 def _writable(path: Path) -> bool:
-    import os
-
     return os.access(path, os.W_OK)

@@ -15,8 +15,15 @@ from __future__ import annotations
 import json
 import sys
 
+from tqdm import tqdm
+
+from .. import reproduce  # noqa: F401  (registers the studies' checks: sidecars name them)
 from ..errors import InputError
-from .runflags import add_run_arguments
+from ..records import Report, command_line
+from ..verify.bounds_on_runs import bound_records
+from ..verify.checks import recheck, run_check
+from ..verify.invariants import check_run
+from .runflags import add_run_arguments, run_spec, spec_from_args
 
 
 def add_arguments(p) -> None:
@@ -35,8 +42,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..records import command_line
-
     if args.sidecar:
         if args.algorithm or args.problem or args.steps:
             raise InputError("sidecar", args.sidecar, "give either --sidecar or a run, not both")
@@ -55,31 +60,18 @@ def run(args) -> int:
 
 
 def _verify_run(args):
-    from ..verify.checks import run_check
-    from ..verify.invariants import check_run
-    from ..records import Report
-    from ..verify.runspec import RunSpec
-    from .runflags import run_from_args
-
-    spec = RunSpec.from_args(args)
-    result = run_from_args(args)
+    spec = spec_from_args(args)
+    result = run_spec(spec, quiet=args.quiet)
     report = Report(title=f"verify {spec.algorithm} on {spec.problem}",
                     parameters={"run": spec.to_dict()})
     for record in check_run(result, spec):
         record.details["recipe"] = {"check": record.name, "run": spec.to_dict(), "args": {}}
         report.add(record)
     if not args.no_bounds:
-        try:
-            from ..verify.bounds import bound_records
-        except ImportError:  # the bound checks arrive with the symbolic module
-            bound_records = None
-        if bound_records is not None:
-            report.extend(bound_records(result, spec))
+        report.extend(bound_records(result, spec))
     if args.certify:
         if args.certify < 16:
             raise InputError("certify", args.certify, "needs at least 16 bits")
-        from ..verify.bounds import bound_records
-
         cspec = spec.with_(arithmetic=f"arb:{args.certify}")
         cres = cspec.run()
         for record in check_run(cres, cspec):
@@ -98,9 +90,6 @@ def _verify_run(args):
 
 
 def _recheck_sidecar(path: str, args):
-    from ..verify.checks import recheck
-    from ..records import Report
-
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -115,8 +104,6 @@ def _recheck_sidecar(path: str, args):
     out = Report(title=f"re-check of {original.title}", parameters={"sidecar": path})
     bar = None
     if not args.quiet and len(original.records) > 3:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(original.records), unit="check", file=sys.stderr, disable=None,
                    leave=False)
     for record in original.records:

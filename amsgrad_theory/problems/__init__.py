@@ -2,7 +2,7 @@
 
 from .sets import FeasibleSet
 from .spec import ALIASES, get_problem, problem_names, split_spec
-from .streams import FAMILIES, Problem, ProblemLanes
+from .streams import FAMILIES, Problem, ProblemLanes, parse_sequence
 
 __all__ = ["FeasibleSet", "get_problem", "problem_names", "split_spec", "ALIASES", "FAMILIES",
-           "Problem", "ProblemLanes"]
+           "Problem", "ProblemLanes", "parse_sequence"]

@@ -107,8 +107,6 @@ def _hinge_lp(A, y, lo, hi):
 
 def margin_comparator(ar, problem, t: int, b: int = 0):
     """(value in ``ar``, point in ``ar``, tolerance) for a logistic or hinge problem up to t."""
-    from .streams import RandomHinge
-
     d = problem.d
     if t * d > MAX_ENTRIES:
         return None
@@ -116,7 +114,7 @@ def margin_comparator(ar, problem, t: int, b: int = 0):
     kind = problem.set.kind
     lo, hi = (float(problem.set.lo), float(problem.set.hi)) if kind == "box" else (None, None)
     R = float(problem.set.radius) if kind == "ball" else None
-    hinge = isinstance(problem, RandomHinge)
+    hinge = problem.margin_loss == "hinge"
     if hinge and kind == "box":
         solved = _hinge_lp(A, y, lo, hi)
         if solved is None:

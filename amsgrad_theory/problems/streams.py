@@ -46,6 +46,7 @@ import numpy as np
 from ..errors import InputError
 from .rng import TWO23, make_hash
 from .sets import FeasibleSet
+from .solvers import margin_comparator
 
 
 class ProblemLanes(NamedTuple):
@@ -497,6 +498,8 @@ class _MarginFamily(_RandomBase):
 
     coupled = True
     nsuff = 0
+    #: the loss of the margin z = y⟨a, x⟩ (the solver of the comparator needs it)
+    margin_loss: ClassVar[str] = ""
 
     def G_inf(self, b=0):
         return Fraction(1)
@@ -541,12 +544,12 @@ class _MarginFamily(_RandomBase):
         return A, y[:, 0]
 
     def comparator(self, ar, suff, t, b=0):
-        from .solvers import margin_comparator
-
         return margin_comparator(ar, self, t, b)
 
 
 class RandomLogistic(_MarginFamily):
+    margin_loss = "logistic"
+
     def lanes(self, ar, jit=lambda f: f):
         xp, sp = ar.xp, ar.sp
         data, margin, loss, suff, expected = self.margin_data(ar, jit)
@@ -571,6 +574,8 @@ class RandomLogistic(_MarginFamily):
 
 
 class RandomHinge(_MarginFamily):
+    margin_loss = "hinge"
+
     def lanes(self, ar, jit=lambda f: f):
         xp, sp = ar.xp, ar.sp
         data, margin, loss, suff, expected = self.margin_data(ar, jit)

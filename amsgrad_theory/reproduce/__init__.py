@@ -1,9 +1,9 @@
 """Reproducible studies: the paper's experiments and the seed article's claims, with their records.
 
-Each study is one module of this package defining ``STUDY`` (a :class:`~.base.Study`); the
-registry finds them by name, in the order of :data:`STUDY_MODULES`. A module listed there that
-does not exist (yet) is simply absent: adding ``reproduce/NAME.py`` with a ``STUDY`` and listing
-it is all it takes to make ``amsgrad-theory reproduce NAME`` and ``reproduce all`` run it.
+Each study is one module of this package defining ``STUDY`` (a :class:`~.base.Study`) and
+registering its own checks (the records of its sidecars replay by name);
+:data:`STUDIES` lists them in the order ``reproduce all`` runs them. Adding ``reproduce/NAME.py``
+with a ``STUDY`` and listing it there makes ``amsgrad-theory reproduce NAME`` run it.
 
 >>> "figure1" in study_names() and "all" in study_names()
 True
@@ -20,41 +20,27 @@ per figure (a verify Report whose records ``amsgrad-theory verify --sidecar F`` 
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, unknown_name
+from ..plots import write_json
+from . import bound, claims, figure1, frameworks, phase, theorem1, tran_phong
 from .base import SIZES, Context, Study
 
-#: study name → module (in the order ``all`` runs them)
-STUDY_MODULES = {
-    "figure1": "figure1",
-    "theorem1": "theorem1",
-    "tran-phong": "tran_phong",
-    "frameworks": "frameworks",
-    "bound": "bound",
-    "phase": "phase",
-    "claims": "claims",
-}
+#: every study, in the order ``all`` runs them
+STUDIES: dict[str, Study] = {study.name: study for study in (
+    figure1.STUDY, theorem1.STUDY, tran_phong.STUDY, frameworks.STUDY, bound.STUDY, phase.STUDY,
+    claims.STUDY)}
 
 
 def studies() -> dict[str, Study]:
-    """Every study whose module exists, by name."""
-    out: dict[str, Study] = {}
-    for module in STUDY_MODULES.values():
-        try:
-            mod = importlib.import_module(f".{module}", __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"reproduce.{module}"):
-                continue  # not written yet
-            raise
-        study = getattr(mod, "STUDY", None)
-        if isinstance(study, Study):
-            out[study.name] = study
-    return out
+    """Every study, by name."""
+    return dict(STUDIES)
 
 
 def study_names() -> list[str]:
@@ -88,8 +74,6 @@ def check_output_folder(out: str | os.PathLike) -> Path:
 
 
 def equivalent_command(name: str, out: str | os.PathLike, size: str) -> str:
-    import shlex
-
     return f"amsgrad-theory reproduce {shlex.quote(name)} --out {shlex.quote(str(out))} " \
            f"--size {size}"
 
@@ -117,8 +101,6 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
         summary = {"study": "all", "size": size, "command": command,
                    "wall_time_s": time.perf_counter() - t0, "studies": results,
                    "status": _overall(results.values())}
-        from ..plots import write_json
-
         write_json(root / "summary.json", summary)
         return summary
     study = get_study(name)
@@ -134,16 +116,12 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
                "wall_time_s": wall, "figures": ctx.figures, **summary}
     summary.setdefault("status", "reproduced" if all(f["verdict"] == "pass"
                                                      for f in ctx.figures) else "not reproduced")
-    from ..plots import write_json
-
     write_json(folder / "summary.json", summary)
     summary["files"] = sorted({Path(p).name for p in ctx.files} | {"summary.json"})
     return summary
 
 
 def _params_dict(params: Any) -> dict:
-    import dataclasses
-
     if dataclasses.is_dataclass(params):
         return {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
     return dict(params)
@@ -154,5 +132,5 @@ def _overall(summaries) -> str:
     return "not reproduced" if "not reproduced" in statuses else "reproduced"
 
 
-__all__ = ["STUDY_MODULES", "Study", "Context", "SIZES", "studies", "study_names", "get_study",
+__all__ = ["STUDIES", "Study", "Context", "SIZES", "studies", "study_names", "get_study",
            "run_study", "check_output_folder"]

@@ -1,4 +1,4 @@
-"""What every study shares: its description, its run context, and batched runs of many specs.
+"""What every study shares: its description and its run context.
 
 A study is a module of :mod:`amsgrad_theory.reproduce` that defines ``STUDY``, a :class:`Study`:
 a name, a title, a parameters dataclass (its defaults are the ``small`` size; ``sizes`` holds
@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from ..engine import RunSpec
+from ..errors import InputError
+from ..plots import save_figure, write_json, write_text
 from ..records import Record, Report
-from ..verify.runspec import RunSpec
+from ..verify.checks import run_check
 
 #: the sizes every study accepts (``small`` is the default: a few minutes for ``all``)
 SIZES = ("tiny", "small", "paper")
@@ -40,8 +45,6 @@ class Study:
     source: str = ""
 
     def parameters_for(self, size: str = "small", **overrides: Any) -> Any:
-        from ..errors import InputError
-
         if size not in SIZES:
             raise InputError("size", size, "must be one of " + ", ".join(SIZES))
         values = dict(self.sizes.get(size, {}))
@@ -69,8 +72,6 @@ class Context:
     # ---------------------------------------------------------------- progress
     def bar(self, total: float, desc: str, unit: str = "step"):
         """A tqdm bar on stderr (silent under ``quiet`` or when stderr is not a terminal)."""
-        from tqdm import tqdm
-
         return tqdm(total=total, desc=f"{self.study}: {desc}", unit=unit, file=sys.stderr,
                     disable=True if self.quiet else None, leave=False, unit_scale=True)
 
@@ -91,8 +92,6 @@ class Context:
     def save_figure(self, fig, stem: str, *, table, records: Sequence[Record], title: str,
                     parameters: dict | None = None, seeds: dict | None = None,
                     caption: str = "") -> dict:
-        from ..plots import save_figure
-
         rep = self.report(title, records, parameters, seeds)
         paths = save_figure(fig, self.out, stem, table=table, report=rep, caption=caption)
         self.files.extend(paths.values())
@@ -105,22 +104,16 @@ class Context:
         return entry
 
     def write_csv(self, name: str, table) -> str:
-        from ..plots import write_text
-
         path = write_text(self.out / name, table.to_csv())
         self.files.append(str(path))
         return str(path)
 
     def write_json(self, name: str, data: Any) -> str:
-        from ..plots import write_json
-
         path = write_json(self.out / name, data)
         self.files.append(str(path))
         return str(path)
 
     def write_text(self, name: str, text: str) -> str:
-        from ..plots import write_text
-
         path = write_text(self.out / name, text)
         self.files.append(str(path))
         return str(path)
@@ -133,111 +126,8 @@ def _count(values) -> dict[str, int]:
     return out
 
 
-# ------------------------------------------------------------------------------------------
-# batched runs of many single-instance specs
-# ------------------------------------------------------------------------------------------
-
-def _group_key(spec: RunSpec) -> tuple:
-    from ..problems.spec import split_spec
-
-    name, _ = split_spec(spec.problem)
-    return (spec.algorithm, spec.schedule, spec.beta1_schedule, spec.decoupled, spec.steps,
-            spec.arithmetic, spec.x0, name)
-
-
-def run_specs(specs: Sequence[RunSpec], *, bar=None, trace: bool = False) -> list:
-    """Run every spec, batching those that differ only in hyperparameters and problem
-    parameters into one :func:`~amsgrad_theory.simulate.simulate` call (B instances).
-
-    Returns one single-instance :class:`~amsgrad_theory.simulate.Result` view per spec, in
-    order: ``view.instances == [its instance]`` and ``view.problem`` is the spec's own problem,
-    so :func:`~amsgrad_theory.report.run_summary` and the registered checks read it exactly as
-    they read ``spec.run()`` (the replay of a sidecar record). ``bar`` (tqdm) advances by
-    lane-steps B·T.
-    """
-    from ..problems import get_problem
-    from ..problems.spec import split_spec
-    from ..simulate import simulate
-
-    groups: dict[tuple, list[int]] = {}
-    for k, spec in enumerate(specs):
-        get_problem(spec.problem)             # validates each spec on its own first
-        spec.variant().hyperparameters(**spec.hyperparameters)
-        groups.setdefault(_group_key(spec), []).append(k)
-    views: list = [None] * len(specs)
-    for indices in groups.values():
-        first = specs[indices[0]]
-        instances = [split_spec(specs[k].problem)[1] for k in indices]
-        # the first spec is the base (it carries required keys such as g=…); each instance
-        # overrides with its own parameters
-        problem = get_problem(first.problem, instances=instances)
-        hps = [dict(specs[k].hyperparameters) for k in indices]
-        done = [0]
-
-        def progress(n, total, _B=len(indices), _done=done):
-            if bar is not None:
-                bar.update((n - _done[0]) * _B)
-            _done[0] = n
-
-        result = simulate(first.variant(), problem, steps=first.steps,
-                          arithmetic=first.arithmetic, hyperparameters=hps, x0=first.x0,
-                          trace=trace, progress=progress)
-        for j, k in enumerate(indices):
-            views[k] = instance_view(result, j, get_problem(specs[k].problem))
-    return views
-
-
-class InstanceView:
-    """Instance ``b`` of a batched :class:`~amsgrad_theory.simulate.Result`, read as a
-    single-instance result: ``instances == [that instance]``, ``trace`` sliced to it, and
-    ``problem`` the instance's own (single) problem. It answers what
-    :func:`~amsgrad_theory.report.run_summary`, the invariants and the registered checks read.
-    """
-
-    def __init__(self, result, b: int, problem=None):
-        self.variant = result.variant
-        self.problem = problem if problem is not None else result.problem
-        self.arithmetic = result.arithmetic
-        self.steps = result.steps
-        self.engine = result.engine
-        self.wall_time = result.wall_time
-        self.notes = list(getattr(result, "notes", []))
-        self.instances = [result.instances[b]]
-        self.trace = None
-        if result.trace is not None:
-            self.trace = {key: value[:, b:b + 1] for key, value in result.trace.items()}
-        self.batch_index = b
-
-    def __getattr__(self, name):
-        if name.startswith("_") or name == "instances":
-            raise AttributeError(name)
-        from ..simulate import instance_attribute
-
-        return instance_attribute(self.instances[0], name)
-
-    def to_float(self, value):
-        return None if value is None else self.arithmetic.to_float(value)
-
-
-def instance_view(result, b: int, problem=None) -> InstanceView:
-    """A single-instance view of instance ``b`` of a batched result (trace sliced too)."""
-    return InstanceView(result, b, problem)
-
-
-def lane_steps(specs: Sequence[RunSpec]) -> int:
-    """Σ T over specs (the total a progress bar of :func:`run_specs` counts to), d = 1 each."""
-    from ..problems import get_problem
-
-    return sum(s.steps * get_problem(s.problem).d for s in specs)
-
-
 def checked(name: str, spec: RunSpec, view=None, **args) -> Record:
-    """:func:`~amsgrad_theory.verify.checks.run_check` reusing an existing run (``view``), with the
-    module that registers the check noted in the recipe (``recipe["module"]``)."""
-    from ..verify import study_checks  # noqa: F401  (registers the study checks)
-    from ..verify.checks import run_check
-
-    record = run_check(name, spec, _result=view, **args) if view is not None else \
-        run_check(name, spec, **args)
-    record.details["recipe"]["module"] = "amsgrad_theory.verify.study_checks"
-    return record
+    """:func:`~amsgrad_theory.verify.checks.run_check` reusing an existing run (``view``)."""
+    if view is not None:
+        return run_check(name, spec, _result=view, **args)
+    return run_check(name, spec, **args)

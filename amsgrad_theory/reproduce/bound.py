@@ -12,7 +12,7 @@ and compared with the realized regret R_t = Σ_{s≤t} f_s(x_s) − min_{x∈F} 
   R_T ≤ D∞²√T·V_T/(2α) + (1+β1)α√(1+ln T)·N_T/(2(1−γ)√(1−β2)) + β1·d·D∞G∞/(1−β1),
   and its variants;
 * the runs on which printed statements fail
-  (:data:`~amsgrad_theory.symbolic.study.REGRESSION_RUNS`): Theorem 4 (a) / Corollary 1 (a)
+  (:data:`~amsgrad_theory.verify.bounds_on_runs.REGRESSION_RUNS`): Theorem 4 (a) / Corollary 1 (a)
   of the OpenReview version (α missing from the first term), the AdamNC Theorem 5 (a) /
   Corollary 2 (a) and Kingma & Ba's Theorem 4.1 on the Theorem 1 sequence.
 
@@ -27,10 +27,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..engine import RunSpec, lane_steps, run_specs
 from ..plots import Table, decorate, finite_or_none, footer, new_figure, note
 from ..records import Record
-from ..verify.runspec import RunSpec
-from .base import Context, Study, checked, lane_steps, run_specs
+from ..symbolic.bounds import BOUNDS
+from ..verify.bounds_on_runs import REGRESSION_RUNS, applicable_bounds
+from ..verify.invariants import fit_exponent
+from ..verify.run_checks import checkpoint_series, late_window
+from .base import Context, Study, checked
 
 SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorem 4 and Corollary 1 (three versions); Tran & "
           "Phong, IEEE Access 2019, Theorem 4.1; Kingma & Ba, ICLR 2015, Theorem 4.1; the "
@@ -97,10 +101,8 @@ def main_specs(p: BoundParameters) -> list[RunSpec]:
 
 
 def regression_specs(p: BoundParameters) -> dict[str, RunSpec]:
-    """The runs of :data:`~amsgrad_theory.symbolic.study.REGRESSION_RUNS` as run specs (the
+    """The runs of :data:`~amsgrad_theory.verify.bounds_on_runs.REGRESSION_RUNS` as run specs (the
     Kingma & Ba run at ``violation_steps``)."""
-    from ..symbolic.study import REGRESSION_RUNS
-
     out = {}
     for name, case in REGRESSION_RUNS.items():
         steps = p.violation_steps if name == "kingma-ba-4.1" else case["steps"]
@@ -113,8 +115,6 @@ def regression_specs(p: BoundParameters) -> dict[str, RunSpec]:
 
 def curves(view, names) -> dict[str, list]:
     """Bound name → its values at the run's checkpoints (floats, None where undefined)."""
-    from ..symbolic.bounds import BOUNDS
-
     out = {}
     for name in names:
         values = BOUNDS[name].evaluate_run(view, 0)
@@ -128,11 +128,6 @@ def label_of(spec: RunSpec) -> str:
 
 
 def run(p: BoundParameters, ctx: Context) -> dict:
-    from ..symbolic.bounds import BOUNDS
-    from ..verify.bounds import applicable_bounds
-    from ..verify.invariants import fit_exponent
-    from ..verify.study_checks import checkpoint_series, late_window
-
     mains = main_specs(p)
     regress = regression_specs(p)
     specs = mains + list(regress.values())
@@ -256,8 +251,6 @@ def run(p: BoundParameters, ctx: Context) -> dict:
 
 
 def draw(p: BoundParameters, drawn: dict, ratios: dict):
-    from ..symbolic.bounds import BOUNDS
-
     fig, axes = new_figure(2, 2, width=5.6, height=4.2)
 
     def panel(ax, key, title):

@@ -38,10 +38,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..engine import RunSpec, run_specs
 from ..plots import COLORS, Table, decorate, footer, new_figure, note
 from ..records import Record
-from ..verify.runspec import RunSpec
-from .base import Context, Study, checked, run_specs
+from ..verify.checks import register
+from ..verify.run_checks import checkpoint_series, growth
+from .base import Context, Study, checked
 
 SEED_ARTICLE = "shared/reference/000_0455b6ca59842add.txt"
 SOURCE = f"the seed article ({SEED_ARTICLE}); Reddi et al. ICLR 2018 §5"
@@ -101,8 +103,6 @@ def sweep_specs(family: str, d: int, sparsities, seeds, beta2s, lr: str, steps: 
 def sweep(family: str, d: int, sparsities, seeds, beta2s, lr: str, steps: int,
           bar=None) -> dict:
     """{(algorithm, sparsity, seed, β2): {"T": R_T/T, "T/10": R_{T/10}/(T/10)}}."""
-    from ..verify.study_checks import checkpoint_series
-
     out = {}
     for alg in ("adam-pytorch", "amsgrad-pytorch"):
         pairs = sweep_specs(family, d, sparsities, seeds, beta2s, lr, steps, alg)
@@ -410,8 +410,6 @@ SHAPES = ([256, 128], [128], [10, 256], [10])
 
 
 def run(p: ClaimsParameters, ctx: Context) -> dict:
-    from ..verify.study_checks import growth
-
     rows: list[dict] = []
     work = 2 * len(p.families) * len(p.sparsities) * len(p.seeds) * len(p.beta2s) * p.steps
     with ctx.bar(work, "sparse/dense sweep", unit="step") as bar:
@@ -758,3 +756,49 @@ def implementation_figure(p: ClaimsParameters, state: dict, inv_rows: list, prec
 
 STUDY = Study(name="claims", title="The seed article's claims, confirmed, refuted or out of "
               "reach", parameters=ClaimsParameters, run=run, sizes=SIZES, source=SOURCE)
+
+
+# ------------------------------------------------------------------------------------------
+# the registered checks of the claims (replayed from sidecars by name)
+# ------------------------------------------------------------------------------------------
+
+@register("claim_sparse_dense")
+def claim_sparse_dense(spec: RunSpec, family: str, d: int, sparsities: list, seeds: list,
+                       beta2s: list, lr: str, sparse_max: float, which: str,
+                       _result=None) -> Record:
+    """AMSGrad vs Adam (torch's rules) on sparse (``which="sparse"``) or dense problems."""
+    return sparse_dense_record(spec, family, d, sparsities, seeds, beta2s, lr, sparse_max,
+                               which, _result=_result)
+
+
+@register("claim_beta2")
+def claim_beta2(spec: RunSpec, family: str, d: int, sparsities: list, seeds: list,
+                beta2s: list, lr: str, _result=None) -> Record:
+    """AMSGrad's sensitivity to β2 grows with T and exceeds Adam's."""
+    return beta2_record(spec, family, d, sparsities, seeds, beta2s, lr, _result=_result)
+
+
+@register("claim_small_batch")
+def claim_small_batch(spec: RunSpec, batch_sizes: list, beta2s: list, steps: int, seeds: int,
+                      lr: float, _result=None) -> Record:
+    """A smaller β2 stabilises torch's AMSGrad at the smallest batch size."""
+    return small_batch_record(spec, batch_sizes, beta2s, steps, seeds, lr, _result=_result)
+
+
+@register("claim_state_size")
+def claim_state_size(spec: RunSpec, shapes: list, dtype: str = "float32",
+                     _result=None) -> Record:
+    """torch's AMSGrad state: one extra parameter-sized tensor per parameter."""
+    return state_record(spec, shapes, dtype, _result=_result)
+
+
+@register("claim_low_precision")
+def claim_low_precision(spec: RunSpec, dtype: str, steps: int, _result=None) -> Record:
+    """torch.optim.Adam(amsgrad=True) on float16/bfloat16 parameters."""
+    return low_precision_record(spec, dtype, steps, _result=_result)
+
+
+@register("claim_out_of_reach")
+def claim_out_of_reach(spec: RunSpec, claim: str, reason: str) -> Record:
+    """A claim this toolkit cannot test (verdict undecided, with the reason)."""
+    return out_of_reach_record(spec, claim, reason)

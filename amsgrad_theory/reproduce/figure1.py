@@ -29,10 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..engine import RunSpec, lane_steps, run_specs
 from ..plots import COLORS, Table, finite_or_none, footer, new_figure, note
+from ..problems import get_problem
 from ..records import Record, Report
-from ..verify.runspec import RunSpec
-from .base import Context, Study, checked, lane_steps, run_specs
+from ..verify.run_checks import checkpoint_series, window_rate_value
+from .base import Context, Study, checked
 
 SOURCE = ("Reddi, Kale, Kumar, 'On the Convergence of Adam and Beyond', ICLR 2018, Figure 1 "
           "and Section 5 (synthetic experiments); shared/reference/literature.md §1.9, §5")
@@ -133,8 +135,6 @@ def stochastic_specs(p: Figure1Parameters, steps: int | None = None,
 
 
 def _mu(spec: RunSpec) -> float:
-    from ..problems import get_problem
-
     return float(__import__("fractions").Fraction(get_problem(spec.problem).params[0]["mu"]))
 
 
@@ -269,8 +269,6 @@ def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[
 # ------------------------------------------------------------------------------------------
 
 def _series(view, name: str):
-    from ..verify.study_checks import checkpoint_series
-
     return checkpoint_series(view, name)
 
 
@@ -445,8 +443,6 @@ def _online_numbers(runs) -> list[dict]:
 
 
 def _stoch_numbers(runs) -> list[dict]:
-    from ..verify.study_checks import window_rate_value
-
     out = []
     for schedule, alpha, seed, spec, view in runs:
         _, xs = _series(view, "x")

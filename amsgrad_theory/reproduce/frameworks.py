@@ -33,10 +33,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..engine import RunSpec, run_specs
 from ..plots import COLORS, Table, decorate, footer, new_figure, note
 from ..records import Record
-from ..verify.runspec import RunSpec
-from .base import Context, Study, checked, run_specs
+from ..symbolic.bias import rho_minimum
+from ..verify.run_checks import growth, rho_prediction, rho_values
+from .base import Context, Study, checked
 
 SOURCE = ("shared/reference/implementations.md §0, §4, §5; Reddi et al. ICLR 2018 Algorithm 2; "
           "PyTorch torch/optim/adam.py; Keras 3 adam.py; optax scale_by_amsgrad")
@@ -85,8 +87,6 @@ def spec_for(p: FrameworksParameters, variant: str, problem: str, steps: int) ->
 
 
 def records_for(p, label: str, runs: dict, equivalence: Record) -> list[Record]:
-    from ..verify.study_checks import growth
-
     recs: list[Record] = [equivalence]
     for variant, (spec, view) in runs.items():
         name = LABELS[variant]
@@ -115,8 +115,6 @@ def records_for(p, label: str, runs: dict, equivalence: Record) -> list[Record]:
 
 
 def run(p: FrameworksParameters, ctx: Context) -> dict:
-    from ..verify.study_checks import growth, rho_prediction, rho_values
-
     seqs = sequences(p)
     specs = [spec_for(p, v, problem, T) for _, problem, T in seqs for v in VARIANTS]
     with ctx.bar(len(specs) + len(seqs), "traces and torch runs", unit="run") as bar:
@@ -237,9 +235,6 @@ RHO_FACT = (("0.9", "0.999"), 12, 0.1522)
 
 def rho_figure(p: FrameworksParameters, ctx: Context) -> list[dict]:
     """ρ(t) for each (β1, β2) of ``rho_pairs`` with its certified minimiser marked."""
-    from ..symbolic.bias import rho_minimum
-    from ..verify.study_checks import rho_values
-
     T = max(p.steps, 10_000)
     fig, axes = new_figure(1, 1, width=6.4, height=4.0)
     ax = axes[0][0]

@@ -42,10 +42,14 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
+from ..engine import RunSpec, run_specs
 from ..plots import COLORS, Table, footer, new_figure, note
 from ..records import Record
-from ..verify.runspec import RunSpec
-from .base import Context, Study, checked, run_specs
+from ..verify.checks import register
+from ..verify.run_checks import checkpoint_series
+from .base import Context, Study, checked
 
 SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorems 2 and 3 (β1 < √β2) and their constructions; "
           "shared/reference/literature.md §1.5")
@@ -106,8 +110,6 @@ def template(p: PhaseParameters, algorithm: str, family: str, beta1: str, beta2:
 def evaluate(view, family: str, C: int, horizon: int, x_threshold: float,
              rate_threshold: float) -> dict:
     """x̄ and the regret-rate ratio over the window (horizon/10, horizon]; fails or not."""
-    from ..verify.study_checks import checkpoint_series
-
     inst = view.instances[0]
     ts = [int(t) for t in inst.checkpoints["t"]]
     k_end = max(k for k, t in enumerate(ts) if t <= horizon)   # the checkpoint ≤ horizon
@@ -315,7 +317,6 @@ def _text_color(cmap, norm, value) -> str:
 def figure(p: PhaseParameters, results: dict):
     import matplotlib
     import matplotlib.ticker
-    import numpy as np
     from matplotlib.colors import LogNorm
 
     fig, axes = new_figure(2, 3, width=4.3, height=3.6)
@@ -398,3 +399,36 @@ def figure(p: PhaseParameters, results: dict):
 
 STUDY = Study(name="phase", title="Where Adam fails: smallest bad C over (β1, β2) for Theorems "
               "2 and 3", parameters=PhaseParameters, run=run, sizes=SIZES, source=SOURCE)
+
+
+@register("phase_search")
+def phase_search(spec: RunSpec, family: str, candidates: list, beta1: str, beta2: str,
+                 expected: int | None, horizon: int | None = None, seeds: list | None = None,
+                 delta: str = "0.1", x_threshold: float = 0.9, rate_threshold: float = 0.5,
+                 claim: str | None = None, _result=None) -> Record:
+    """The smallest C among ``candidates`` at which ``spec.algorithm`` fails (see
+    :func:`failures`) is ``expected`` (None: none fails).
+
+    ``_result``: the rows of :func:`failures` already computed for this grid point (the study
+    passes them; a replay recomputes them)."""
+    h = horizon or spec.steps
+    rows = _result
+    if rows is None:
+        rows = failures(spec, family, [int(c) for c in candidates], beta1, beta2,
+                        seeds=seeds or [0], delta=delta, x_threshold=x_threshold,
+                        rate_threshold=rate_threshold, horizons=[h])
+    failing = [r["C"] for r in rows if r["horizon"] == h and r["fails"]]
+    smallest = min(failing) if failing else None
+    verdict = "pass" if smallest == expected else "fail"
+    return Record(
+        name="phase_search",
+        claim=claim or f"{spec.algorithm} on the {family} family with (β1, β2) = ({beta1}, "
+                       f"{beta2}): the smallest failing C among {len(candidates)} candidates "
+                       f"within {h} steps is {expected}",
+        method="sampled", verdict=verdict, cases=len(candidates) * len(seeds or [0]),
+        seed=int((seeds or [0])[0]),
+        details={"smallest_failing_C": smallest, "expected": expected, "horizon": h,
+                 "cases": len(candidates) * len(seeds or [0]),
+                 "failing": failing, "x_threshold": x_threshold,
+                 "rate_threshold": rate_threshold},
+        witness=None if verdict == "pass" else {"cli": spec.cli()})

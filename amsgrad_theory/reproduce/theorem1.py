@@ -26,10 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..engine import RunSpec, lane_steps, run_specs
 from ..plots import Table, decorate, footer, new_figure, note
+from ..problems.spec import _decimal
 from ..records import Record
-from ..verify.runspec import RunSpec
-from .base import Context, Study, checked, lane_steps, run_specs
+from ..verify.run_checks import checkpoint_series
+from .base import Context, Study, checked
 
 SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorem 1 and its proof (Appendix A); "
           "shared/reference/literature.md §1.5, §5 item 1")
@@ -64,8 +66,6 @@ SIZES = {
 def beta2_of(C: int) -> str:
     """β2 = 1/(1 + C²), exact (a decimal where it terminates, else a fraction)."""
     q = Fraction(1, 1 + C * C)
-    from ..problems.spec import _decimal
-
     return _decimal(q)
 
 
@@ -159,8 +159,6 @@ def run(p: Theorem1Parameters, ctx: Context) -> dict:
             m = by[("amsgrad", f"reddi-online:C={C}")]
             records += records_for(p, C, a[0], a[1], m[0], m[1])
             bar.update(1)
-    from ..verify.study_checks import checkpoint_series
-
     table = Table(["C", "beta2", "algorithm", "t", "average_regret", "x",
                    "bound_2C_minus_4_over_3"])
     finals = []

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine import RunSpec
 from ..plots import Table, decorate, footer, new_figure
 from ..records import Record
+from ..symbolic.steps import CHAINS
+from ..verify.proof import EXAMPLES, check_chain
 from .base import Context, Study, checked
 
 SOURCE = ("Tran Thi Phuong & Le Trieu Phong, 'On the Convergence Proof of AMSGrad and a New "
@@ -79,9 +82,6 @@ def _fmt(value) -> str:
 
 
 def run(p: TranPhongParameters, ctx: Context) -> dict:
-    from ..symbolic.steps import CHAINS
-    from ..verify.proof import EXAMPLES, check_chain
-
     example, chain, description = EXAMPLES["tran-phong-3.2"]
     cb_spec, cb_chain, cb_description = EXAMPLES["constant-beta1"]
     links = [(chain, st) for st in CHAINS[chain]] + [(cb_chain, st) for st in CHAINS[cb_chain]]
@@ -142,8 +142,6 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
             table.add("search", ch, st.name, st.valid, None if not witness else witness["steps"],
                       not rec.details["found_failure"], None, None, None)
             bar.update(1)
-    from ..verify.runspec import RunSpec
-
     for s in searches:
         if s["found_failure"] and s["witness_run"]:
             # the shrunk witness replayed as a pinned record of its own

@@ -10,10 +10,13 @@
   :class:`Trajectory`.
 * :mod:`.lemmas`, :mod:`.counterexamples` — elementary lemmas and counterexample analyses,
   each returning check records.
-* :mod:`.checks` — scale consistency, R_T/T → 0 (sympy and numeric), LaTeX round trip, bounds on
-  runs. :mod:`.asymptotic` — limits never trusted to one route. :mod:`.study` — random runs and
-  the regression runs that refute printed bounds. :mod:`.registry` — every derivation by name
-  (``amsgrad-theory derive``).
+* :mod:`.properties` — scale consistency, R_T/T → 0 (sympy and numeric), LaTeX round trip.
+  :mod:`.asymptotic` — limits never trusted to one route. :mod:`.registry` — every derivation by
+  name (``amsgrad-theory derive``).
+
+Pure theory: this package derives, prints and evaluates expressions (on a run's statistics when
+given one); it never runs a simulation. Bounds checked on runs, and the random runs that refute
+printed bounds, are in :mod:`amsgrad_theory.verify.bounds_on_runs`.
 """
 
 from .bound import Assumption, AssumptionError, Bound

@@ -29,6 +29,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
+from ..errors import InputError
 from ..records import Record
 from . import symbols as S
 from .asymptotic import checked_limit
@@ -230,8 +231,6 @@ def rho_minimum(beta1: str | Fraction, beta2: str | Fraction) -> RhoMinimum:
 
     Needs 0 < β1 < β2 < 1 (for β2 ≤ β1, ρ decreases to 1 and has no minimiser).
     """
-    from ..errors import InputError
-
     b1, b2 = Fraction(beta1), Fraction(beta2)
     if not 0 < b1 < b2 < 1:
         raise InputError("beta", (str(beta1), str(beta2)), "ρ(t) has an interior minimum "

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..errors import unknown_name
 from . import symbols as S
 from .bound import (
     A_ADAMNC,
@@ -302,8 +303,6 @@ def bound_names() -> list[str]:
 
 def get_bound(name: str) -> Bound:
     """The bound called ``name`` (an :class:`~amsgrad_theory.errors.InputError` lists them)."""
-    from ..errors import unknown_name
-
     if name not in BOUNDS:
         raise unknown_name("bound", name, bound_names())
     return BOUNDS[name]

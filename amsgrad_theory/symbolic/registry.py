@@ -16,8 +16,9 @@ import sympy as sp
 
 from ..errors import unknown_name
 from ..records import Record
-from . import bias, checks
+from . import bias, properties
 from . import symbols as S
+from .asymptotic import leading_order
 from .bound import Bound
 from .bounds import BOUNDS
 from .counterexamples import COUNTEREXAMPLES
@@ -62,16 +63,14 @@ class Derivation:
 
 
 def _bound_records(bound: Bound) -> list[Record]:
-    out = [checks.scale_consistency(bound)]
-    out.extend(checks.sublinear(bound, sch) for sch in bound.schedules)
+    out = [properties.scale_consistency(bound)]
+    out.extend(properties.sublinear(bound, sch) for sch in bound.schedules)
     return out
 
 
 def _lemma_order(lemma) -> tuple[str | None, str | None]:
     if lemma.order_variable is None:
         return None, None
-    from .asymptotic import leading_order
-
     rhs = lemma.statement.rhs
     return str(leading_order(rhs, lemma.order_variable)), lemma.order_variable.name
 

@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from ..errors import InputError, unknown_name
 from . import symbols as S
+from .bound import DEFINITIONS
 from .bounds import BOUNDS
 
 i = sp.Symbol("i", positive=True, integer=True)
@@ -165,8 +167,6 @@ def trajectory_from_result(result, b: int = 0) -> Trajectory:
 
     Needs the comparator x* (a bounded feasible set) and the problem's D∞, G∞.
     """
-    from ..errors import InputError
-
     if result.trace is None:
         raise InputError("result", result.problem.spec, "needs a run with trace=True")
     inst = result.instances[b]
@@ -368,8 +368,6 @@ STATISTICS = {S.V_T: SQRT_VHAT_T, S.N_T: NORM_T, S.B_T: B_SUM, S.E_T: ENERGY_T}
 
 def bound_on_trajectory(name: str) -> sp.Expr:
     """The right-hand side of bound ``name`` with its statistics written over a trajectory."""
-    from .bound import DEFINITIONS
-
     return BOUNDS[name].rhs.subs(DEFINITIONS).subs(STATISTICS)
 
 
@@ -531,8 +529,6 @@ CHAINS: dict[str, tuple[ProofStep, ...]] = {
 
 def proof_steps(chain: str) -> tuple[ProofStep, ...]:
     """The steps of ``chain`` (``theorem4`` or ``constant-beta1``), in proof order."""
-    from ..errors import unknown_name
-
     if chain not in CHAINS:
         raise unknown_name("chain", chain, list(CHAINS))
     return CHAINS[chain]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.parsing.sympy_parser import parse_expr
 from sympy.printing.latex import LatexPrinter
 
 T = sp.Symbol("T", positive=True, integer=True)
@@ -105,8 +106,6 @@ BY_NAME: dict[str, sp.Symbol] = {sym.name: sym for sym in ALL}
 
 def parse(text: str) -> sp.Expr:
     """Parse ``str(expr)`` of a bound back into the same symbols (``sympy.parse_expr``)."""
-    from sympy.parsing.sympy_parser import parse_expr
-
     return parse_expr(text, local_dict=dict(BY_NAME))
 
 

@@ -22,12 +22,21 @@ missing keys take the model variant's defaults).
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from hypothesis import HealthCheck, Verbosity, find, settings
+from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
+from ..algorithms import get_variant
 from ..errors import InputError
+from ..verify.audit import callable_label, model_command, replay_command
+from ..verify.audit_checks import ulps
+from ..verify.audit_invariants import check_sequence, default_rtol, search
+from ..verify.audit_subjects import TorchSubject, run_model
 from .strategies import InvalidArgument, check_choice, check_int, gradient_sequences
 
 READINGS = ("eta_hat", "eta", "both")
@@ -54,8 +63,6 @@ def _check_rtol(rtol) -> float | None:
 
 
 def _check_sequence(sequence) -> list[float] | None:
-    import math
-
     if sequence is None:
         return None
     if isinstance(sequence, (str, bytes)) or not isinstance(sequence, (Sequence, np.ndarray)) \
@@ -81,10 +88,6 @@ def _check_strategy(gradients) -> SearchStrategy:
 
 def _subject(optimizer_factory, *, model: str, schedule: str | None, dtype: str,
              rtol: float | None, model_argument: str = "model"):
-    from ..algorithms import get_variant
-    from ..verify.audit_invariants import default_rtol
-    from ..verify.audit_subjects import TorchSubject
-
     _check_factory(optimizer_factory)
     if schedule is not None:
         check_choice("schedule", schedule, _SCHEDULES)
@@ -110,15 +113,11 @@ def _subject(optimizer_factory, *, model: str, schedule: str | None, dtype: str,
 
 
 def _label(factory) -> str:
-    from ..verify.audit import callable_label
-
     return callable_label(factory)
 
 
 def _replay(subject, helper: str, gradients: list[float], extra: str = "", *,
             model: bool = False) -> str:
-    from ..verify.audit import model_command, replay_command
-
     seq = "[" + ", ".join(repr(v) for v in gradients) + "]"
     lines = [f"replay in Python: {helper}(<your factory>, sequence={seq}{extra})"]
     if model:
@@ -146,8 +145,6 @@ _WHAT = {
 
 def _check_invariants(helper: str, optimizer_factory, names: tuple[str, ...], *, schedule,
                       dtype, model, gradients, sequence, max_examples, seed, rtol) -> None:
-    from ..verify.audit_invariants import check_sequence, search
-
     rtol = _check_rtol(rtol)
     max_examples = check_int("max_examples", max_examples, low=1)
     seed = check_int("seed", seed, low=0)
@@ -240,9 +237,6 @@ def assert_matches_reference(
     variants model torch 2.13's single-tensor Adam/AdamW bit for bit (without L2 weight decay;
     see the audit notes).
     """
-    from ..verify.audit_checks import ulps
-    from ..verify.audit_subjects import run_model
-
     if isinstance(max_ulps, bool) or not isinstance(max_ulps, (int, float)) or max_ulps < 0:
         raise InvalidArgument("max_ulps", max_ulps, "must be a number >= 0")
     if isinstance(lr_tolerance, bool) or not isinstance(lr_tolerance, (int, float)) \
@@ -277,11 +271,6 @@ def assert_matches_reference(
     if given is not None:
         found, problem, how = given, compare(given), "the given sequence"
     else:
-        import random
-
-        from hypothesis import HealthCheck, Verbosity, find, settings
-        from hypothesis.errors import NoSuchExample
-
         cache: dict = {}
 
         def differs(g) -> bool:

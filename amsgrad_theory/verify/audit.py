@@ -7,7 +7,7 @@ compute what the toolkit's exact model of it computes?
 
 An audit of TARGET (see :mod:`~amsgrad_theory.verify.audit_subjects`) has four sections:
 
-``invariants``   hypothesis feeds gradient sequences (:func:`~amsgrad_theory.testing.strategies.
+``invariants``   hypothesis feeds gradient sequences (:func:`~amsgrad_theory.strategies.
                  gradient_sequences`, kind "any") to the optimizer, reads η_t, η̂_t and v̂_t from the
                  parameter displacement (θ reset trick; never from the optimizer's state alone)
                  and checks v̂ non-decreasing, η̂ and η non-increasing and every step finite
@@ -29,13 +29,18 @@ Exit status of the CLI: 0 all invariants hold, 1 an invariant failed (a finding)
 
 from __future__ import annotations
 
+import json
+import math
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError
+from ..records import Record, Report, command_line
+from ..strategies import gradient_sequences
 from .audit_checks import (
     NAMED_SEQUENCES,
     amsgrad_equivalence,
@@ -68,7 +73,6 @@ from .audit_subjects import (
     sequence_spec,
     torch_factory,
 )
-from ..records import Record, Report, command_line
 
 SECTIONS = ("invariants", "paths", "equivalence", "state-dict")
 #: the torch paths a built-in audit runs, in order (capturable is tried, and CPU refuses it)
@@ -174,9 +178,6 @@ def _validate_int(name: str, value, low: int) -> int:
 
 
 def _parse_sequence(sequence) -> list[float]:
-    import json
-    import math
-
     if isinstance(sequence, str):
         text = sequence.strip()
         if text in NAMED_SEQUENCES:
@@ -250,8 +251,6 @@ def _subject_for(target, *, schedule: str, dtype: str, path: str, model: str | N
 def callable_label(factory) -> str:
     """``MODULE:QUALNAME`` of a factory (``FILE.py:QUALNAME`` when it was loaded from a file by
     :func:`~amsgrad_theory.verify.audit_subjects.load_factory`), as the CLI accepts it."""
-    import sys
-
     module = getattr(factory, "__module__", None) or "?"
     name = getattr(factory, "__qualname__", None) or type(factory).__name__
     loaded = sys.modules.get(module)
@@ -357,8 +356,6 @@ def audit(target: str | Callable, *, schedule: str = "constant", dtype: str | No
             method = "float"
             search_info = {"method": "given sequence", "cases": 1, "sequence": gradients}
         else:
-            from ..testing.strategies import gradient_sequences
-
             strategy = gradient_sequences(kind="any", max_size=max_size)
             result = search(subject, strategy, max_examples=max_examples, seed=seed, rtol=rtol,
                             progress=lambda n: tick("invariants", n, None))

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError
 from .audit_invariants import INVARIANTS, evaluate, readings
 from .audit_subjects import TorchSubject, run_model
 
@@ -66,8 +67,6 @@ def named_sequence(name: str, T: int) -> np.ndarray:
     elif name == "constant":
         g = np.ones(T)
     else:
-        from ..errors import InputError
-
         raise InputError("sequence", name, "unknown; valid: " + ", ".join(NAMED_SEQUENCES))
     return _f32(g)
 
@@ -212,8 +211,6 @@ def amsgrad_equivalence(amsgrad: TorchSubject, plain: TorchSubject, gradients: n
     Also the growth of η̂ over the run under AMSGrad, max_t η̂_t / min_{s≤t} η̂_s (θ reset trick):
     the invariant's violation measured where the two are indistinguishable.
     """
-    from .audit_invariants import readings
-
     G = np.asarray(gradients, dtype=np.float64).reshape(-1, 1)
     T = G.shape[0]
     a = amsgrad.trajectory(G, np.array([x0]))

@@ -41,6 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from hypothesis import HealthCheck, Verbosity, find, settings
+from hypothesis.errors import NoSuchExample
 
 from .audit_subjects import Measurement, StepError
 
@@ -271,9 +273,6 @@ def search(subject, strategy, *, names=INVARIANTS, max_examples: int = 200, seed
     generated examples per invariant; shrinking then minimises the first violation found
     (shortlex on the sequence, then simpler floats).
     """
-    from hypothesis import HealthCheck, Verbosity, find, settings
-    from hypothesis.errors import NoSuchExample
-
     cache: dict[tuple, Evaluation] = {}
     worst = dict.fromkeys(names, 0.0)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import math
 import os
 import sys
@@ -42,7 +43,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..algorithms import Variant, get_variant
-from ..errors import InputError
+from ..engine import simulate
+from ..errors import InputError, NumericalError
 
 BUILTIN_TARGETS = {
     "torch-adam-amsgrad": ("Adam", "amsgrad-pytorch", "adam-pytorch"),
@@ -293,8 +295,6 @@ def run_model(variant: Variant, hyper: dict, gradients: np.ndarray, x0=None, *,
               dtype: str = "float64") -> dict[str, np.ndarray]:
     """The model's trace on ``gradients`` (T × d): arrays (T, d) for x_{t+1} ("theta"), m, v, v̂,
     η, η̂ (``simulate(..., trace=True)``)."""
-    from ..simulate import simulate
-
     g = np.asarray(gradients, dtype=np.float64)
     g = g.reshape(-1, 1) if g.ndim == 1 else g
     T, d = g.shape
@@ -336,8 +336,6 @@ class ModelSubject:
         return dict(self.hyper)
 
     def measure(self, gradients) -> Measurement:
-        from ..errors import NumericalError
-
         g = np.asarray(gradients, dtype=np.float64)
         g = g.reshape(-1, 1) if g.ndim == 1 else g
         T = g.shape[0]
@@ -410,8 +408,6 @@ def torch_factory(class_name: str, hyper: dict, path_options: dict, *, amsgrad: 
 def builtin_hyperparameters(target: str, overrides: dict | None = None) -> dict:
     """The defaults of torch's own class for ``target`` (floats), with ``overrides``."""
     class_name, model_name, _ = BUILTIN_TARGETS[target]
-    import inspect
-
     import torch
 
     sig = inspect.signature(getattr(torch.optim, class_name).__init__).parameters

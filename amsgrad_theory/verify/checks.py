@@ -1,15 +1,18 @@
 """Named, replayable checks: a record carries the recipe that re-establishes it.
 
-A check is a function ``check(spec, **args) -> Record`` registered under a name. :func:`run_check`
-computes it and stores ``{"check": name, "run": spec, "args": args}`` in the record's details,
-so :func:`recheck` (and ``amsgrad-theory verify --sidecar FILE``) can replay any record of a
-report, a figure's sidecar or the paper, and say whether the same verdict comes out.
+A check is a function ``check(spec, **args) -> Record`` registered under a name in
+:data:`CHECKS`. :func:`run_check` computes it and stores ``{"check": name, "run": spec, "args":
+args}`` in the record's details, so :func:`recheck` (and ``amsgrad-theory verify --sidecar
+FILE``) can replay any record of a report, a figure's sidecar or the paper, and say whether the
+same verdict comes out. A recipe names a check, never a module or a function: only what is
+registered can run.
 
-Built-in checks: the run invariants of :mod:`~amsgrad_theory.verify.invariants`
+Registered here: the run invariants of :mod:`~amsgrad_theory.verify.invariants`
 (``vhat_nondecreasing``, ``effective_step_nonincreasing``, ``corrected_step_nonincreasing``,
 ``iterates_feasible``, ``regret_sublinear``), ``arithmetics_agree`` and ``run_quantity`` (a
-quantity of the run's summary compared with a threshold). Other modules register theirs
-(bounds, proof steps) with :func:`register`.
+quantity of the run's summary compared with a threshold). The other verify modules register
+theirs (bounds, proof steps, checks on runs) when :mod:`amsgrad_theory.verify` is imported; the
+studies register theirs when :mod:`amsgrad_theory.reproduce` is imported.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 
-from . import invariants
+from ..engine import RunSpec, run_summary
 from ..records import Record
-from .runspec import RunSpec
+from . import invariants
 
 CHECKS: dict[str, Callable[..., Record]] = {}
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -27,7 +30,10 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
 
 
 def register(name: str):
+    """Register ``fn(spec, **args) -> Record`` as check ``name`` (a name is registered once)."""
     def deco(fn):
+        if name in CHECKS and CHECKS[name] is not fn:
+            raise ValueError(f"check {name!r} is already registered")
         CHECKS[name] = fn
         return fn
     return deco
@@ -69,8 +75,6 @@ def _quantity(spec: RunSpec, quantity: str, op: str, value: float, claim: str | 
 
     ``op`` is one of < <= > >= ==, or ``abs<=`` for |quantity| ≤ value.
     """
-    from ..report import run_summary
-
     if op not in _OPS:
         raise ValueError(f"op={op!r}: must be one of {', '.join(_OPS)}")
     result = _result if _result is not None else spec.run()
@@ -92,8 +96,6 @@ def _quantity(spec: RunSpec, quantity: str, op: str, value: float, claim: str | 
 def run_check(name: str, spec: RunSpec, _result=None, **args) -> Record:
     """Compute check ``name`` on ``spec`` (reusing ``_result`` if given) and attach its recipe."""
     if name not in CHECKS:
-        from . import bounds, proof  # noqa: F401  (they register their checks on import)
-    if name not in CHECKS:
         raise KeyError(f"unknown check {name!r}; known: {', '.join(sorted(CHECKS))}")
     fn = CHECKS[name]
     record = fn(spec, _result=_result, **args) if _result is not None and \
@@ -109,10 +111,6 @@ def recheck(record: Record) -> Record:
         return Record(name=f"recheck:{record.name}", claim=f"re-establish: {record.claim}",
                       method=record.method, verdict="undecided",
                       details={"reason": "the record carries no recipe"})
-    if recipe.get("module"):
-        import importlib
-
-        importlib.import_module(recipe["module"])   # it registers the check
     spec = RunSpec.from_dict(recipe["run"])
     again = run_check(recipe["check"], spec, **recipe.get("args", {}))
     same = again.verdict == record.verdict

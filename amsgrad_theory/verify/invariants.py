@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 
+from ..engine import RunSpec
 from ..records import Record
-from .runspec import RunSpec
 
 
 def _method(result) -> str:

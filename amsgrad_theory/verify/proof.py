@@ -20,9 +20,15 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+from hypothesis import HealthCheck, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
+from ..engine import RunSpec
+from ..errors import unknown_name
 from ..records import Record
-from .runspec import RunSpec
+from ..symbolic.steps import CHAINS, trajectory_from_result
+from .checks import register
 
 #: named example runs
 EXAMPLES: dict[str, tuple[RunSpec, str, str]] = {
@@ -109,46 +115,34 @@ def _plain(value):
 def check_chain(spec: RunSpec, chain: str = "theorem4", rtol: float = 1e-9,
                 result=None) -> ChainResult:
     """Run ``spec`` with a trace and evaluate every link of ``chain`` on it."""
-    from ..symbolic.steps import CHAINS, trajectory_from_result
-
     if chain not in CHAINS:
-        from ..errors import unknown_name
-
         raise unknown_name("chain", chain, list(CHAINS))
     result = result if result is not None else spec.run(trace=True)
     traj = trajectory_from_result(result)
     steps = []
-    for st in CHAINS[chain]:
-        lhs, rhs = st.evaluate(traj)
-        holds = st.holds(traj, rtol=rtol)
+    for link in CHAINS[chain]:
+        lhs, rhs = link.evaluate(traj)
+        holds = link.holds(traj, rtol=rtol)
         first = None
-        if not holds and st.scope == "per-step":
+        if not holds and link.scope == "per-step":
             lv, rv = np.atleast_1d(lhs), np.atleast_1d(rhs)
-            lo = int(st.steps[0]) if str(st.steps[0]).isdigit() else 1
+            lo = int(link.steps[0]) if str(link.steps[0]).isdigit() else 1
             bad = np.flatnonzero(lv > rv + rtol * np.maximum(np.abs(lv), np.abs(rv)) + 1e-12)
             first = int(lo + bad[0]) if bad.size else None
         elif not holds:
             first = spec.steps
-        steps.append(StepResult(st.name, st.statement, st.valid, holds, _plain(lhs),
-                                _plain(rhs), st.scope, first, st.source))
+        steps.append(StepResult(link.name, link.statement, link.valid, holds, _plain(lhs),
+                                _plain(rhs), link.scope, first, link.source))
     return ChainResult(chain, spec, steps)
 
 
+@register("proof_step")
 def _proof_step_check(spec: RunSpec, chain: str, step: str, _result=None) -> Record:
     res = check_chain(spec, chain, result=_result)
     for rec in res.records():
         if rec.name == f"proof:{step}":
             return rec
     raise KeyError(f"no step {step!r} in chain {chain!r}")
-
-
-def _register():
-    from .checks import register
-
-    register("proof_step")(_proof_step_check)
-
-
-_register()
 
 
 # ------------------------------------------------------------------------------------------
@@ -161,8 +155,6 @@ def run_strategy(chain: str = "theorem4"):
     ``theorem4``: β1,t = β1 λ^{t−1}; ``constant-beta1``: constant β1. Gradients are small dyadic
     numbers (exact in every arithmetic); the first entry is non-zero.
     """
-    from hypothesis import strategies as st
-
     grads = st.lists(st.integers(-16, 16).map(lambda k: k / 4), min_size=1, max_size=12)
     beta1 = st.sampled_from(["0.9", "0.5", "0.99"])
     beta2 = st.sampled_from(["0.999", "0.99"])
@@ -190,15 +182,8 @@ def search_failures(step: str, chain: str = "theorem4", max_examples: int = 200)
     the step holds on every covered run), or ``pass`` when none of ``max_examples`` cases
     breaks it. The search is derandomised (the same cases every time).
     """
-    from hypothesis import HealthCheck, find, settings
-    from hypothesis.errors import NoSuchExample
-
-    from ..symbolic.steps import CHAINS, trajectory_from_result
-
     target = next((s for s in CHAINS[chain] if s.name == step), None)
     if target is None:
-        from ..errors import unknown_name
-
         raise unknown_name("step", step, [s.name for s in CHAINS[chain]])
     tried = [0]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from amsgrad_theory import InputError, NumericalError, simulate
-from amsgrad_theory.oracle import GradientOracle, simulate_oracle
+from amsgrad_theory.engine.oracle import GradientOracle, simulate_oracle
 
 
 @pytest.mark.parametrize("variant", ["amsgrad", "amsgrad-pytorch", "adam", "amsgrad-optax"])

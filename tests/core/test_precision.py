@@ -10,7 +10,7 @@ import pytest
 from flint import arb, ctx
 
 from amsgrad_theory import get_problem, simulate
-from amsgrad_theory.report import run_summary
+from amsgrad_theory.engine import run_summary
 
 FIG1 = dict(steps=2000, hyperparameters={"alpha": "0.5", "beta1": "0.9", "beta2": "0.99"})
 

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from flint import arb
 
-from amsgrad_theory import kernels as K
 from amsgrad_theory import simulate
 from amsgrad_theory.algorithms import variant_names
+from amsgrad_theory.engine import kernels as K
+from amsgrad_theory.engine.specialize import NotSpecializable, specialize
 from amsgrad_theory.errors import NumericalError
 from amsgrad_theory.problems import get_problem
-from amsgrad_theory.specialize import NotSpecializable, specialize
 
 # ------------------------------------------------------------------------------------------
 # the specialiser on small functions
@@ -195,7 +195,7 @@ def _state_bits(result):
 def _both(monkeypatch, *args, **kwargs):
     """The run through the plain kernel, then through the specialised one (forced even for
     these short runs)."""
-    monkeypatch.setattr(sys.modules["amsgrad_theory.simulate"], "SPECIALIZE_MIN_WORK", 0)
+    monkeypatch.setattr(sys.modules["amsgrad_theory.engine.simulate"], "SPECIALIZE_MIN_WORK", 0)
     runs = []
     for flag in (False, True):
         monkeypatch.setattr(K, "SPECIALIZE", flag)
@@ -276,7 +276,7 @@ def test_interpreted_kernels_are_specialised(monkeypatch, arithmetic, problem):
 def test_one_cached_kernel_serves_every_radius(monkeypatch, arithmetic):
     """Kernels are cached per set kind: the box's half-width comes in as data, so a run on
     [−1/8, 1/8]² after one on [−1, 1]² clips at 1/8 and equals a plain run."""
-    monkeypatch.setattr(sys.modules["amsgrad_theory.simulate"], "SPECIALIZE_MIN_WORK", 0)
+    monkeypatch.setattr(sys.modules["amsgrad_theory.engine.simulate"], "SPECIALIZE_MIN_WORK", 0)
     wide = simulate("amsgrad", "random-quadratic:d=2,seed=1", steps=300, arithmetic=arithmetic)
     narrow = simulate("amsgrad", "random-quadratic:d=2,seed=1,radius=0.125", steps=300,
                       arithmetic=arithmetic)
@@ -294,7 +294,7 @@ def test_the_kernel_cache_is_bounded(monkeypatch):
     """Arithmetic instances a user builds are cache keys too: the cache forgets its oldest."""
     from amsgrad_theory.arithmetic.mp import MpmathArithmetic
 
-    mod = sys.modules["amsgrad_theory.simulate"]
+    mod = sys.modules["amsgrad_theory.engine.simulate"]
     monkeypatch.setattr(mod, "SPECIALIZE_MIN_WORK", 0)
     monkeypatch.setattr(mod, "_KERNEL_CACHE", {})
     monkeypatch.setattr(mod, "_KERNEL_CACHE_SIZE", 2)

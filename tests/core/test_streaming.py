@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 
 from amsgrad_theory import simulate
-from amsgrad_theory.simulate import checkpoint_steps
+from amsgrad_theory.engine import checkpoint_steps
 
 
 def _peak(steps: int) -> int:

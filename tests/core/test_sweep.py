@@ -10,8 +10,8 @@ import pytest
 
 from amsgrad_theory import simulate
 from amsgrad_theory.cli import main
+from amsgrad_theory.engine.sweep import grid, parse_values, run_sweep
 from amsgrad_theory.errors import InputError
-from amsgrad_theory.sweep import grid, parse_values, run_sweep
 
 
 def configs():
@@ -48,7 +48,7 @@ def test_resume_skips_finished_chunks(tmp_path, monkeypatch):
         run_sweep(configs(), steps=300, csv_path=path, chunk_size=2, progress=stop_after_two)
     with path.open() as fh:
         assert len(list(csv.DictReader(fh))) == 4          # two chunks of two
-    sim_module = sys.modules["amsgrad_theory.simulate"]
+    sim_module = sys.modules["amsgrad_theory.engine.run"]
     ran = []
     original = sim_module.simulate
 

@@ -32,11 +32,23 @@ def test_registry_names_every_study_and_all():
     assert names[-1] == "all"
 
 
-def test_a_study_module_not_written_yet_is_skipped(monkeypatch):
-    import amsgrad_theory.reproduce as rep
+def test_every_study_registers_the_checks_its_sidecars_name(tiny_run):
+    """A sidecar's recipes name registered checks only (never a module): importing the
+    package registers every one of them."""
+    from amsgrad_theory.reproduce import study_names
+    from amsgrad_theory.verify.checks import CHECKS
 
-    monkeypatch.setitem(rep.STUDY_MODULES, "not-yet", "not_yet_written_module")
-    assert "not-yet" not in rep.study_names()
+    for name in ("figure1", "phase", "claims"):
+        folder, _ = tiny_run(name)
+        for sidecar in folder.glob("*.json"):
+            if sidecar.name == "summary.json":
+                continue
+            for record in json.loads(sidecar.read_text())["records"]:
+                recipe = (record.get("details") or {}).get("recipe")
+                if recipe:
+                    assert "module" not in recipe
+                    assert recipe["check"] in CHECKS, (sidecar.name, recipe["check"])
+    assert "all" in study_names()
 
 
 def test_unknown_name_exits_2_listing_the_valid_ones(tmp_path, capsys):
@@ -226,8 +238,8 @@ def test_bound_csv_matches_a_fresh_single_run(tiny_run):
     on its own, and the stated exponent against numpy's least-squares fit of the CSV."""
     import numpy as np
 
+    from amsgrad_theory.engine import RunSpec
     from amsgrad_theory.symbolic.bounds import BOUNDS
-    from amsgrad_theory.verify.runspec import RunSpec
 
     folder, summary = tiny_run("bound")
     rows = read_csv(folder / "bound.csv")
@@ -350,7 +362,7 @@ def test_interrupt_during_the_runs_leaves_nothing(tmp_path, monkeypatch):
 
     from amsgrad_theory.reproduce import run_study
 
-    sim = sys.modules["amsgrad_theory.simulate"]   # the module (the package exports the function)
+    sim = sys.modules["amsgrad_theory.engine.run"]   # where the studies' batches call simulate
 
     original = sim.simulate
     calls = {"n": 0}

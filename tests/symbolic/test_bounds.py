@@ -17,7 +17,7 @@ from amsgrad_theory.symbolic import symbols as S
 from amsgrad_theory.symbolic.asymptotic import checked_limit, compare_orders
 from amsgrad_theory.symbolic.bound import WORST_CASE, AssumptionError, tran_phong_t0
 from amsgrad_theory.symbolic.bounds import BOUNDS, PRINTED
-from amsgrad_theory.symbolic.checks import scale_consistency
+from amsgrad_theory.symbolic.properties import scale_consistency
 
 POINT = {"T": 50, "d": 3, "alpha": "0.3", "beta1": "0.6", "beta2": "0.9", "lam": "0.8",
          "D_inf": 2, "G_inf": "1.5", "D_2": 3.4, "zeta": "0.3", "t_0": 4, "V_T": 1.7,

@@ -12,7 +12,7 @@ from amsgrad_theory.cli import main
 from amsgrad_theory.symbolic import symbols as S
 from amsgrad_theory.symbolic.asymptotic import compare_orders
 from amsgrad_theory.symbolic.bound import Bound
-from amsgrad_theory.symbolic.checks import latex_roundtrip
+from amsgrad_theory.symbolic.properties import latex_roundtrip
 from amsgrad_theory.symbolic.registry import get_derivation, registry
 
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from amsgrad_theory import get_variant, simulate
 from amsgrad_theory.symbolic.bounds import BOUNDS
-from amsgrad_theory.symbolic.checks import bound_on_run
 from amsgrad_theory.symbolic.steps import CHAINS, trajectory_from_result
-from amsgrad_theory.symbolic.study import (
+from amsgrad_theory.verify.bounds_on_runs import (
     REGRESSION_RUNS,
+    bound_on_run,
     check_bounds,
     random_runs,
     replay,
@@ -171,9 +171,9 @@ def test_steps_and_bound_on_arbitrary_gradient_sequences(grads, beta1, lam):
 @pytest.mark.slow
 def test_the_full_study():
     """12 batches × 20 instances × 4 plans, T ∈ {50, 200, 1000} (about a minute)."""
-    from amsgrad_theory.symbolic.study import run_study
+    from amsgrad_theory.verify.bounds_on_runs import bound_study
 
-    summary = run_study()
+    summary = bound_study()
     for plan, entries in summary.items():
         for name, entry in entries.items():
             assert entry["failures"] == 0, (plan, name, entry)

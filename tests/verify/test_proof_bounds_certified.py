@@ -7,12 +7,12 @@ import json
 import pytest
 
 from amsgrad_theory.cli import main
-from amsgrad_theory.verify.bounds import bound_records
+from amsgrad_theory.engine import RunSpec
+from amsgrad_theory.records import Report, validate_report
+from amsgrad_theory.verify.bounds_on_runs import bound_records
 from amsgrad_theory.verify.checks import recheck
 from amsgrad_theory.verify.invariants import check_run
 from amsgrad_theory.verify.proof import EXAMPLES, check_chain, search_failures
-from amsgrad_theory.records import Report, validate_report
-from amsgrad_theory.verify.runspec import RunSpec
 
 
 def test_tran_phong_example_flags_exactly_the_replacement_step():

@@ -1,12 +1,11 @@
-"""Checks registered for the reproduce studies: each record carries the recipe that replays it.
+"""Checks on runs that studies and sidecars name: each record carries the recipe that replays it.
 
-Registered with :func:`~amsgrad_theory.verify.checks.register`, so that
-``amsgrad-theory verify --sidecar F`` can re-establish every record of a study's sidecar. This
-module must be imported before a replay (the ``reproduce`` command module imports it, and the CLI
-imports every command module when it builds its parser); it imports nothing heavy at load time.
+Registered in :data:`~amsgrad_theory.verify.checks.CHECKS` (importing :mod:`amsgrad_theory.verify`
+registers them), so that ``amsgrad-theory verify --sidecar F`` can re-establish every record of a
+study's sidecar by name.
 
 Checks on one run's checkpoints (log-spaced steps t, see
-:func:`~amsgrad_theory.simulate.checkpoint_steps`):
+:func:`~amsgrad_theory.engine.simulate.checkpoint_steps`):
 
 * ``checkpoint_window``  a statistic (min, max, mean, last) of a series over the checkpoints
   t ∈ [f·T, T] compared with a threshold. Series: ``x`` (x_t, coordinate 0), ``regret`` R_t,
@@ -29,10 +28,9 @@ Checks on one run's trace (short runs):
 
 Other checks: ``rho_minimum`` (the certified integer minimiser of ρ), ``torch_amsgrad_equivalence``
 (the leading steps on which the real ``torch.optim.Adam(amsgrad=True)`` is bit-identical to
-``amsgrad=False``, via :func:`~amsgrad_theory.verify.audit_checks.amsgrad_equivalence`),
-``phase_search`` (the smallest failing C of a (β1, β2) grid point, see
-:mod:`amsgrad_theory.reproduce.phase`) and the seed-article claim checks of
-:mod:`amsgrad_theory.reproduce.claims` (``claim_*``).
+``amsgrad=False``, via :func:`~amsgrad_theory.verify.audit_checks.amsgrad_equivalence`).
+The studies register their own checks beside them (``phase_search`` in
+:mod:`amsgrad_theory.reproduce.phase`, ``claim_*`` in :mod:`amsgrad_theory.reproduce.claims`).
 """
 
 from __future__ import annotations
@@ -40,10 +38,21 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
+from fractions import Fraction
 
-from .checks import register
+import numpy as np
+
+from ..algorithms import get_variant
+from ..engine import RunSpec
+from ..problems import get_problem
 from ..records import Record
-from .runspec import RunSpec
+from ..symbolic.bias import rho, rho_minimum
+from .audit_checks import amsgrad_equivalence
+from .audit_subjects import TorchSubject, torch_factory
+from .bounds_on_runs import bound_records
+from .checks import register
+from .invariants import fit_exponent
+from .proof import check_chain, search_failures
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -188,8 +197,6 @@ def regret_exponent(spec: RunSpec, op: str, value: float, start_fraction: float 
     checkpoints t ∈ [f·T, T] with R_t > 0, see
     :func:`~amsgrad_theory.verify.invariants.fit_exponent`) compared: ``k op value``.
     k ≈ 1/2 for an O(√T) regret, 1 for a linear one."""
-    from .invariants import fit_exponent
-
     result = _run(spec, _result)
     T, window = late_window(result, series, start_fraction)
     slope, se = fit_exponent([t for t, _ in window], [v for _, v in window])
@@ -211,8 +218,6 @@ def bound_violated(spec: RunSpec, bound: str, instance: int = 0, claim: str | No
     """A (printed) bound is violated on this run: some checkpoint has lhs > rhs (the inverse of
     the ``bound`` check of :mod:`amsgrad_theory.verify.bounds`; the witness of a refutation).
     ``pass`` when the bound check fails, ``fail`` when it holds, ``undecided`` otherwise."""
-    from .bounds import bound_records
-
     result = _run(spec, _result)
     inner = bound_records(result, spec, instance, names=[bound])[0]
     verdict = {"fail": "pass", "pass": "fail"}.get(inner.verdict, "undecided")
@@ -235,8 +240,6 @@ def proof_step_fails(spec: RunSpec, chain: str, step: str, claim: str | None = N
                      _result=None) -> Record:
     """A link of a proof chain fails on this run (the inverse of ``proof_step`` of
     :mod:`amsgrad_theory.verify.proof`): ``pass`` when lhs > rhs — a counterexample to the link."""
-    from .proof import check_chain
-
     res = check_chain(spec, chain, result=_result)
     link = next((s for s in res.steps if s.name == step), None)
     if link is None:
@@ -262,8 +265,6 @@ def proof_search(spec: RunSpec, chain: str, step: str, max_examples: int,
     the claim is that a failing run is found (and shrunk); otherwise that none of
     ``max_examples`` runs breaks the step. ``spec`` names the chain's example run (the search
     does not start from it)."""
-    from .proof import search_failures
-
     found = search_failures(step, chain, max_examples=max_examples)
     failing = found.verdict == "fail"
     verdict = "pass" if failing == bool(expect_failure) else "fail"
@@ -303,8 +304,6 @@ def trace_phase_value(spec: RunSpec, period: int, phase: int, value: float,
 def growth(values) -> dict:
     """max_t v_t / min_{s≤t} v_s over the finite positive entries, the number of steps with
     v_t > v_{t−1}, and the first of them (1-based)."""
-    import numpy as np
-
     v = np.asarray(values, dtype=np.float64)
     ok = np.isfinite(v) & (v > 0)
     if not ok.any():
@@ -339,8 +338,6 @@ def step_growth(spec: RunSpec, which: str, op: str, value: float, claim: str | N
 
 def rho_values(steps: int, beta1: str, beta2: str) -> list[float]:
     """ρ(t) = √(1−β2^t)/(1−β1^t), t = 1..steps, from the symbolic module (mpmath, as floats)."""
-    from ..symbolic.bias import rho
-
     return [float(rho(t, beta1, beta2, dps=30)) for t in range(1, steps + 1)]
 
 
@@ -366,8 +363,6 @@ def rho_prediction(variant, hp: dict, vhat, steps: int) -> list[float]:
 def rho_identity(spec: RunSpec, rtol: float = 1e-12, claim: str | None = None,
                  _result=None) -> Record:
     """The traced η_t of a scaled/folded framework AMSGrad equals lr·ρ(t)/(√v̂_t + ε·…)."""
-    import numpy as np
-
     result = _run(spec, _result, trace=True)
     variant = result.variant
     hp = result.instances[0].hyperparameters
@@ -392,8 +387,6 @@ def rho_identity(spec: RunSpec, rtol: float = 1e-12, claim: str | None = None,
 def rho_minimum_check(spec: RunSpec, beta1: str, beta2: str, expected_t: int,
                       claim: str | None = None) -> Record:
     """The integer minimiser of ρ(t) for (β1, β2) is ``expected_t`` (certified, arb balls)."""
-    from ..symbolic.bias import rho_minimum
-
     m = rho_minimum(beta1, beta2)
     verdict = "pass" if m.t_integer == expected_t else "fail"
     return Record(
@@ -407,12 +400,6 @@ def rho_minimum_check(spec: RunSpec, beta1: str, beta2: str, expected_t: int,
 
 def sequence_of(spec: RunSpec):
     """The gradients g_1..g_T (float64 array (T, d)) of a ``gradient-sequence`` spec."""
-    from fractions import Fraction
-
-    import numpy as np
-
-    from ..problems import get_problem
-
     problem = get_problem(spec.problem)
     if problem.family != "gradient-sequence":
         raise ValueError("needs a gradient-sequence problem")
@@ -431,10 +418,6 @@ def torch_amsgrad_equivalence(spec: RunSpec, expected_identical: int, x0: float 
     """Leading steps on which the real ``torch.optim.Adam(amsgrad=True)`` (single-tensor path,
     float64) is bit-identical to ``amsgrad=False`` on the spec's gradient sequence; pass iff
     it is ``expected_identical`` (reuses the audit's ``amsgrad_equivalence``)."""
-    from ..algorithms import get_variant
-    from .audit_checks import amsgrad_equivalence
-    from .audit_subjects import TorchSubject, torch_factory
-
     hp = get_variant("amsgrad-pytorch").hyperparameters(**spec.hyperparameters)
     hyper = {"alpha": float(hp["alpha"]), "beta1": float(hp["beta1"]),
              "beta2": float(hp["beta2"]), "eps": float(hp["eps"]),
@@ -457,96 +440,3 @@ def torch_amsgrad_equivalence(spec: RunSpec, expected_identical: int, x0: float 
         method="float", verdict=verdict, details={**eq, "torch": torch.__version__,
                                                   "expected_identical": expected_identical},
         source="shared/reference/implementations.md §5.4")
-
-
-@register("phase_search")
-def phase_search(spec: RunSpec, family: str, candidates: list, beta1: str, beta2: str,
-                 expected: int | None, horizon: int | None = None, seeds: list | None = None,
-                 delta: str = "0.1", x_threshold: float = 0.9, rate_threshold: float = 0.5,
-                 claim: str | None = None, _result=None) -> Record:
-    """The smallest C among ``candidates`` at which ``spec.algorithm`` fails (see
-    :func:`amsgrad_theory.reproduce.phase.failures`) is ``expected`` (None: none fails).
-
-    ``_result``: the rows of :func:`~amsgrad_theory.reproduce.phase.failures` already computed
-    for this grid point (the study passes them; a replay recomputes them)."""
-    h = horizon or spec.steps
-    rows = _result
-    if rows is None:
-        from ..reproduce.phase import failures
-
-        rows = failures(spec, family, [int(c) for c in candidates], beta1, beta2,
-                        seeds=seeds or [0], delta=delta, x_threshold=x_threshold,
-                        rate_threshold=rate_threshold, horizons=[h])
-    failing = [r["C"] for r in rows if r["horizon"] == h and r["fails"]]
-    smallest = min(failing) if failing else None
-    verdict = "pass" if smallest == expected else "fail"
-    return Record(
-        name="phase_search",
-        claim=claim or f"{spec.algorithm} on the {family} family with (β1, β2) = ({beta1}, "
-                       f"{beta2}): the smallest failing C among {len(candidates)} candidates "
-                       f"within {h} steps is {expected}",
-        method="sampled", verdict=verdict, cases=len(candidates) * len(seeds or [0]),
-        seed=int((seeds or [0])[0]),
-        details={"smallest_failing_C": smallest, "expected": expected, "horizon": h,
-                 "cases": len(candidates) * len(seeds or [0]),
-                 "failing": failing, "x_threshold": x_threshold,
-                 "rate_threshold": rate_threshold},
-        witness=None if verdict == "pass" else {"cli": spec.cli()})
-
-
-# ------------------------------------------------------------------------------------------
-# the seed article's claims (computed in amsgrad_theory.reproduce.claims)
-# ------------------------------------------------------------------------------------------
-
-@register("claim_sparse_dense")
-def claim_sparse_dense(spec: RunSpec, family: str, d: int, sparsities: list, seeds: list,
-                       beta2s: list, lr: str, sparse_max: float, which: str,
-                       _result=None) -> Record:
-    """AMSGrad vs Adam (torch's rules) on sparse (``which="sparse"``) or dense problems."""
-    from ..reproduce.claims import sparse_dense_record
-
-    return sparse_dense_record(spec, family, d, sparsities, seeds, beta2s, lr, sparse_max,
-                               which, _result=_result)
-
-
-@register("claim_beta2")
-def claim_beta2(spec: RunSpec, family: str, d: int, sparsities: list, seeds: list,
-                beta2s: list, lr: str, _result=None) -> Record:
-    """AMSGrad's sensitivity to β2 grows with T and exceeds Adam's."""
-    from ..reproduce.claims import beta2_record
-
-    return beta2_record(spec, family, d, sparsities, seeds, beta2s, lr, _result=_result)
-
-
-@register("claim_small_batch")
-def claim_small_batch(spec: RunSpec, batch_sizes: list, beta2s: list, steps: int, seeds: int,
-                      lr: float, _result=None) -> Record:
-    """A smaller β2 stabilises torch's AMSGrad at the smallest batch size."""
-    from ..reproduce.claims import small_batch_record
-
-    return small_batch_record(spec, batch_sizes, beta2s, steps, seeds, lr, _result=_result)
-
-
-@register("claim_state_size")
-def claim_state_size(spec: RunSpec, shapes: list, dtype: str = "float32",
-                     _result=None) -> Record:
-    """torch's AMSGrad state: one extra parameter-sized tensor per parameter."""
-    from ..reproduce.claims import state_record
-
-    return state_record(spec, shapes, dtype, _result=_result)
-
-
-@register("claim_low_precision")
-def claim_low_precision(spec: RunSpec, dtype: str, steps: int, _result=None) -> Record:
-    """torch.optim.Adam(amsgrad=True) on float16/bfloat16 parameters."""
-    from ..reproduce.claims import low_precision_record
-
-    return low_precision_record(spec, dtype, steps, _result=_result)
-
-
-@register("claim_out_of_reach")
-def claim_out_of_reach(spec: RunSpec, claim: str, reason: str) -> Record:
-    """A claim this toolkit cannot test (verdict undecided, with the reason)."""
-    from ..reproduce.claims import out_of_reach_record
-
-    return out_of_reach_record(spec, claim, reason)

@@ -8,18 +8,16 @@
   (:func:`~amsgrad_theory.symbolic.asymptotic.checked_limit`).
 * :func:`latex_roundtrip` — the LaTeX of a statement parsed back by sympy's LaTeX parser and
   compared numerically with the original at sample points.
-* :func:`bound_on_run` — lhs ≤ rhs at every checkpoint of a simulated run (certified in arb
-  runs, float otherwise), with the largest ratio lhs/rhs.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+import warnings
 
-import numpy as np
 import sympy as sp
+from sympy.parsing.latex import parse_latex
 
 from ..records import Record
 from . import symbols as S
@@ -116,12 +114,8 @@ def latex_roundtrip(statement: sp.Basic, latex_text: str, samples: int = 4,
     ``samples`` random rational points and must agree to 1e-20 (relative).
     Needs ``antlr4-python3-runtime`` 4.11 (sympy's parser); raises ImportError otherwise.
     """
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from sympy.parsing.latex import parse_latex
-
         parsed = parse_latex(latex_text)
         back = {}
         for sym in statement.free_symbols:
@@ -177,64 +171,3 @@ def latex_roundtrip(statement: sp.Basic, latex_text: str, samples: int = 4,
                   verdict="pass" if not mismatches else "fail",
                   details={"latex": latex_text, "parsed": str(parsed),
                            "mismatches": mismatches[:3], "note": pairs_note})
-
-
-# ----------------------------------------------------------------------------------------
-# bounds on simulated runs
-# ----------------------------------------------------------------------------------------
-
-def bound_on_run(bound: Bound, result, b: int = 0, rtol: float = 1e-9) -> Record:
-    """lhs ≤ rhs at every checkpoint of instance ``b`` (regret, or E_T for Lemma 2).
-
-    float runs: method ``float`` with tolerance ``rtol``·|rhs|; arb runs: ``certified`` (a
-    checkpoint whose balls overlap is ``undecided``). Details: the largest ratio lhs/rhs and
-    where; a failing run's spec and hyperparameters are the witness (replayable).
-    """
-    rhs = bound.evaluate_run(result, b)
-    lhs = bound.lhs_run(result, b)
-    ts = list(result.instances[b].checkpoints["t"])
-    arb_run = result.arithmetic.spec.startswith("arb")
-    ratios, verdicts = [], []
-    for k, (left, right) in enumerate(zip(lhs, rhs)):
-        if left is None:
-            continue
-        if arb_run:
-            holds = left <= right
-            fails = left > right
-            verdicts.append("pass" if holds else "fail" if fails else "undecided")
-            lf = float(left.mid().str(20, radius=False))
-            rf = float(right.mid().str(20, radius=False))
-        else:
-            lf, rf = float(left), float(right)
-            verdicts.append("pass" if lf <= rf + rtol * abs(rf) else "fail")
-        if rf > 0:
-            ratios.append((lf / rf, ts[k]))
-        elif lf > 0:   # a zero bound (no gradient yet) with positive regret
-            ratios.append((math.inf, ts[k]))
-    verdict = "fail" if "fail" in verdicts else "undecided" if "undecided" in verdicts else "pass"
-    worst = max(ratios) if ratios else (float("nan"), None)
-    inst = result.instances[b]
-    witness = None
-    if verdict == "fail":
-        witness = {"algorithm": result.variant.name, "problem": result.problem.spec,
-                   "beta1_schedule": result.variant.beta1_schedule,
-                   "alpha_schedule": result.variant.alpha_schedule, "steps": result.steps,
-                   "hyperparameters": dict(inst.hyperparameters), "instance": b,
-                   "first_failing_t": next(ts[k] for k, v in enumerate(verdicts) if v == "fail")}
-    return Record(claim=f"{bound.lhs} ≤ {bound.name} at every checkpoint of the run",
-                  method="certified" if arb_run else "float", verdict=verdict,
-                  name=f"run:{bound.name}",
-                  details={"max_ratio": worst[0], "at_t": worst[1], "checkpoints": len(verdicts),
-                           "problem": result.problem.spec, "status": bound.status},
-                  witness=witness, source=bound.source)
-
-
-def largest_ratios(records: Iterable[Record]) -> dict[str, float]:
-    """The largest lhs/rhs ratio per bound over ``bound_on_run`` records."""
-    out: dict[str, float] = {}
-    for r in records:
-        name = r.name.split(":", 1)[1]
-        ratio = r.details.get("max_ratio")
-        if ratio is not None and np.isfinite(ratio):
-            out[name] = max(out.get(name, -math.inf), ratio)
-    return out

@@ -1,9 +1,11 @@
 """Sweeps: a grid (or list) of configurations run batched, to CSV plus a JSON summary.
 
-A configuration is (variant, problem spec with its parameters, hyperparameters, seed). The
-grid is the product of the listed values; configurations that can share a batch (same variant,
-problem family, dimension and feasible set) run as one :func:`~amsgrad_theory.simulate`
-call with one instance each, in chunks of at most ``chunk_size`` instances.
+A configuration is a :class:`GridPoint` — (variant, problem spec, the grid's values of the
+problem parameters and hyperparameters, seed) — which becomes a
+:class:`~amsgrad_theory.engine.run.RunSpec` once steps, arithmetic and start point are fixed.
+GridPointurations that can share a batch (:func:`~amsgrad_theory.engine.run.batch_key`) run as one
+:func:`~amsgrad_theory.engine.simulate.simulate` call with one instance each, in chunks of at
+most ``chunk_size`` instances.
 
 Resumable: each finished chunk appends its rows to the CSV and is recorded in
 ``<csv>.progress.json`` (written atomically); a re-run with ``resume=True`` skips recorded
@@ -24,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .algorithms import HYPERPARAMETERS, get_variant
-from .errors import InputError
-from .problems import get_problem
-from .problems.spec import split_spec
+from ..algorithms import HYPERPARAMETERS, get_variant
+from ..errors import InputError
+from ..problems import parse_sequence, split_spec
+from ..records import versions
+from .run import RunSpec, batches, run_batch
 
 COLUMNS = ("config", "chunk", "algorithm", "problem", "arithmetic", "steps", "seed",
            "parameters", "regret", "average_regret", "loss", "comparator_loss", "final_x",
@@ -36,8 +39,8 @@ COLUMNS = ("config", "chunk", "algorithm", "problem", "arithmetic", "steps", "se
 
 
 @dataclass(frozen=True)
-class Config:
-    """One configuration of a sweep."""
+class GridPoint:
+    """One configuration of a sweep: its coordinates on the grid."""
 
     algorithm: str
     problem: str                  # base spec (name:fixed=params)
@@ -61,13 +64,16 @@ class Config:
             return name
         return name + ":" + ",".join(f"{k}={v}" for k, v in merged.items())
 
+    def spec(self, steps: int, arithmetic: str = "float64", x0=None) -> RunSpec:
+        """The run of this point."""
+        return RunSpec(self.algorithm, self.problem_spec(), steps, arithmetic,
+                       self.hyperparameters(), None if x0 is None else str(x0))
+
 
 def parse_values(text: str) -> list[str]:
     """``[0.1,0.3]`` (JSON list), ``a,b,c``, or ``start:stop`` (integers, stop excluded)."""
     text = text.strip()
     if text.startswith("["):
-        from .problems.streams import parse_sequence
-
         return [str(v) for v in parse_sequence(text)]
     if ":" in text and text.replace(":", "").replace("-", "").isdigit():
         lo, hi = (int(v) for v in text.split(":"))
@@ -76,7 +82,7 @@ def parse_values(text: str) -> list[str]:
 
 
 def grid(algorithms: list[str], problem: str, axes: dict[str, list[str]],
-         seeds: list[int] | None = None) -> list[Config]:
+         seeds: list[int] | None = None) -> list[GridPoint]:
     """The product of ``axes`` (name → values) for each algorithm and seed."""
     names = list(axes)
     out = []
@@ -85,11 +91,11 @@ def grid(algorithms: list[str], problem: str, axes: dict[str, list[str]],
         for values in itertools.product(*(axes[n] for n in names)):
             params = tuple(zip(names, values))
             for seed in (seeds if seeds else [None]):
-                out.append(Config(algorithm, problem, params, seed))
+                out.append(GridPoint(algorithm, problem, params, seed))
     return out
 
 
-def fingerprint(configs: list[Config], steps: int, arithmetic: str) -> str:
+def fingerprint(configs: list[GridPoint], steps: int, arithmetic: str) -> str:
     h = hashlib.sha256(f"{steps}|{arithmetic}".encode())
     for c in configs:
         h.update(repr((c.algorithm, c.problem, c.parameters, c.seed)).encode())
@@ -103,34 +109,18 @@ class SweepResult:
     summary: dict = field(default_factory=dict)
 
 
-def _batches(configs: list[Config], chunk_size: int):
-    """Consecutive chunks of configurations that can share one simulate call."""
-    groups: dict = {}
-    for index, c in enumerate(configs):
-        spec = get_problem(c.problem_spec())
-        key = (c.algorithm, spec.family, spec.d, spec.set)
-        groups.setdefault(key, []).append(index)
-    chunk = 0
-    for key, indices in groups.items():
-        for start in range(0, len(indices), chunk_size):
-            yield chunk, key, indices[start:start + chunk_size]
-            chunk += 1
-
-
-def run_sweep(configs: list[Config], *, steps: int, arithmetic: str = "float64",
+def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float64",
               x0=None, csv_path: str | Path | None = None, resume: bool = False,
               chunk_size: int = 4096, progress=None) -> SweepResult:
     """Run every configuration; write rows to ``csv_path`` chunk by chunk (see module doc)."""
-    from .simulate import simulate
-
     if not configs:
         raise InputError("grid", "[]", "the sweep has no configurations")
     if chunk_size < 1:
         raise InputError("chunk_size", chunk_size, "must be >= 1")
     # validate everything before any work
-    for c in configs:
-        get_variant(c.algorithm).hyperparameters(**c.hyperparameters())
-        get_problem(c.problem_spec())
+    specs = [c.spec(steps, arithmetic, x0) for c in configs]
+    for spec in specs:
+        spec.validate()
     fp = fingerprint(configs, steps, arithmetic)
     done_chunks: set[int] = set()
     progress_path = None
@@ -155,25 +145,18 @@ def run_sweep(configs: list[Config], *, steps: int, arithmetic: str = "float64",
     done_work = steps * sum(1 for r in rows)
     started = time.perf_counter()
     sim_time = 0.0
-    for chunk, key, indices in _batches(configs, chunk_size):
+    for chunk, indices in enumerate(batches(specs, chunk_size)):
         if chunk in done_chunks:
             continue
-        algorithm = key[0]
         chunk_configs = [configs[i] for i in indices]
-        specs = [c.problem_spec() for c in chunk_configs]
-        base = specs[0].split(":", 1)[0]
-        instances = [split_spec(s)[1] for s in specs]
-        problem = get_problem(base, instances=instances)
         t0 = time.perf_counter()
-        result = simulate(algorithm, problem, steps=steps, arithmetic=arithmetic, x0=x0,
-                          hyperparameters=[c.hyperparameters() for c in chunk_configs])
-        table = result.table()
+        table = run_batch([specs[i] for i in indices]).table()
         sim_time += time.perf_counter() - t0
         new_rows = []
         for j, (i, c) in enumerate(zip(indices, chunk_configs)):
             new_rows.append({
                 "config": i, "chunk": chunk, "algorithm": c.algorithm,
-                "problem": specs[j], "arithmetic": arithmetic, "steps": steps,
+                "problem": specs[i].problem, "arithmetic": arithmetic, "steps": steps,
                 "seed": "" if c.seed is None else c.seed,
                 "parameters": json.dumps(dict(c.parameters)),
                 "regret": _num(table["regret"][j]),
@@ -228,8 +211,6 @@ def _atomic_json(path: Path, data: dict) -> None:
 def summarize(rows: list[dict], *, steps: int, arithmetic: str, wall: float, sim_time: float,
               configurations: int) -> dict:
     """Per-algorithm aggregates of a sweep's rows."""
-    from .records import versions
-
     by_algo: dict[str, list[dict]] = {}
     for r in rows:
         by_algo.setdefault(r["algorithm"], []).append(r)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from . import __version__
+from .._version import __version__
 
 
 def _f(ar, value):

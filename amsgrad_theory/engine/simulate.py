@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from ..algorithms import HYPERPARAMETERS, Variant, get_variant
+from ..arithmetic import Arithmetic, get_arithmetic
+from ..arithmetic.floats import FloatArithmetic
+from ..errors import InputError, NumericalError
+from ..problems import Problem, get_problem, parse_sequence
 from . import kernels as K
-from .algorithms import HYPERPARAMETERS, Variant, get_variant
-from .arithmetic import Arithmetic, get_arithmetic
-from .errors import InputError, NumericalError
-from .problems import Problem, get_problem
 
 #: lane-steps (B·d·T) above which the float arithmetics compile the kernel with numba
 NUMBA_THRESHOLD = 300_000
@@ -209,8 +210,6 @@ def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> list[dict]:
 
 
 def _choose_engine(ar: Arithmetic, work: int) -> Arithmetic:
-    from .arithmetic.floats import FloatArithmetic
-
     if isinstance(ar, FloatArithmetic) and ar.engine_name == "auto":
         try:
             import numba  # noqa: F401
@@ -249,8 +248,6 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     elif isinstance(x0, str):
         text = x0.strip()
         if text.startswith("["):
-            from .problems.streams import parse_sequence
-
             try:
                 texts = [str(v) for v in parse_sequence(text)]
             except InputError:

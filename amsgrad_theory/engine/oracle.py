@@ -27,9 +27,10 @@ from functools import cache
 
 import numpy as np
 
-from .algorithms import HYPERPARAMETERS, get_variant
-from .arithmetic import get_arithmetic
-from .errors import InputError, NumericalError
+from ..algorithms import HYPERPARAMETERS, get_variant
+from ..algorithms.rules import Coefficients, make_rule
+from ..arithmetic import get_arithmetic
+from ..errors import InputError, NumericalError
 
 STREAMS = {"optimizer": 9, "sum_sq_grad": 2, "rise_write": 1, "oracle_write": 1}
 
@@ -98,8 +99,6 @@ def _pass(dtype_name: str, structure: tuple, variant_name: str, clip: bool):
 
     ar = get_arithmetic(f"{dtype_name}:numba")
     jit = numba.njit(error_model="numpy", inline="always")
-    from .algorithms.rules import make_rule
-
     variant = get_variant(variant_name)
     rule = make_rule(variant, ar.xp, ar.sp, jit)
     update, steps_of = rule.update, rule.steps_of
@@ -177,8 +176,6 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     if clip and not oracle.lo <= x0 <= oracle.hi:
         raise InputError("x0", x0, "outside the box")
     fn, rule = _pass(arithmetic, variant.structure(), variant.name, clip)
-    from .algorithms.rules import Coefficients
-
     def schedule(tf, *args):
         # numba boxes float32 results as Python floats: restore the lane dtype for the pass
         co = rule.schedule(tf, *args)

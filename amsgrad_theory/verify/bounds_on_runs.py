@@ -1,30 +1,128 @@
-"""Bounds against simulated runs: many random AMSGrad runs, each bound on its own statistics.
+"""Bounds on runs: realized regret (or Lemma 2's energy) against the derived and printed bounds.
 
-:func:`random_runs` simulates batches of random online convex problems (random-linear and
-random-quadratic families, several dimensions and horizons) with random hyperparameters that
-satisfy the theorems' assumptions (γ = β1/√β2 < 1, α_t = α/√t, β1,t = β1λ^{t−1} or constant);
-:func:`check_bounds` evaluates bounds on every instance and returns one
-:class:`~amsgrad_theory.records.Record` per (bound, instance), whose details hold the
-largest ratio lhs/rhs over the run's checkpoints (see
-:func:`~amsgrad_theory.symbolic.checks.bound_on_run`).
-
-:data:`REGRESSION_RUNS` are runs on which a printed bound fails: kept, replayable, as results.
+* :func:`bound_on_run` — lhs ≤ rhs at every checkpoint of a simulated run (``certified`` in arb
+  runs; in float runs ``float``, with a margin the rounding cannot reach, else ``undecided``),
+  with the largest ratio lhs/rhs;
+* :func:`applicable_bounds`, :func:`bound_records` — every bound of
+  :mod:`amsgrad_theory.symbolic.bounds` whose assumptions a run satisfies (γ < 1, α_t = α/√t,
+  β1,t ≤ β1, …), checked on the run's own statistics (the ``bound`` check);
+* the bound study: :func:`random_runs` simulates batches of random online convex problems
+  (random-linear and random-quadratic families, several dimensions and horizons) with random
+  hyperparameters that satisfy the theorems' assumptions; :func:`check_bounds` evaluates bounds
+  on every instance; :data:`REGRESSION_RUNS` are runs on which a printed bound fails: kept,
+  replayable, as results.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..algorithms import get_variant
+from ..engine import RunSpec, simulate
+from ..problems import get_problem
 from ..records import Record
-from .bounds import BOUNDS
-from .checks import bound_on_run
+from ..symbolic.bound import AssumptionError, Bound
+from ..symbolic.bounds import BOUNDS
+from .checks import register
 
+
+def bound_on_run(bound: Bound, result, b: int = 0, rtol: float = 1e-9) -> Record:
+    """lhs ≤ rhs at every checkpoint of instance ``b`` (regret, or E_T for Lemma 2).
+
+    float runs: method ``float`` with tolerance ``rtol``·|rhs|; arb runs: ``certified`` (a
+    checkpoint whose balls overlap is ``undecided``). Details: the largest ratio lhs/rhs and
+    where; a failing run's spec and hyperparameters are the witness (replayable).
+    """
+    rhs = bound.evaluate_run(result, b)
+    lhs = bound.lhs_run(result, b)
+    ts = list(result.instances[b].checkpoints["t"])
+    arb_run = result.arithmetic.spec.startswith("arb")
+    ratios, verdicts = [], []
+    for k, (left, right) in enumerate(zip(lhs, rhs)):
+        if left is None:
+            continue
+        if arb_run:
+            holds = left <= right
+            fails = left > right
+            verdicts.append("pass" if holds else "fail" if fails else "undecided")
+            lf = float(left.mid().str(20, radius=False))
+            rf = float(right.mid().str(20, radius=False))
+        else:
+            lf, rf = float(left), float(right)
+            verdicts.append("pass" if lf <= rf + rtol * abs(rf) else "fail")
+        if rf > 0:
+            ratios.append((lf / rf, ts[k]))
+        elif lf > 0:   # a zero bound (no gradient yet) with positive regret
+            ratios.append((math.inf, ts[k]))
+    verdict = "fail" if "fail" in verdicts else "undecided" if "undecided" in verdicts else "pass"
+    worst = max(ratios) if ratios else (float("nan"), None)
+    inst = result.instances[b]
+    witness = None
+    if verdict == "fail":
+        witness = {"algorithm": result.variant.name, "problem": result.problem.spec,
+                   "beta1_schedule": result.variant.beta1_schedule,
+                   "alpha_schedule": result.variant.alpha_schedule, "steps": result.steps,
+                   "hyperparameters": dict(inst.hyperparameters), "instance": b,
+                   "first_failing_t": next(ts[k] for k, v in enumerate(verdicts) if v == "fail")}
+    return Record(claim=f"{bound.lhs} ≤ {bound.name} at every checkpoint of the run",
+                  method="certified" if arb_run else "float", verdict=verdict,
+                  name=f"run:{bound.name}",
+                  details={"max_ratio": worst[0], "at_t": worst[1], "checkpoints": len(verdicts),
+                           "problem": result.problem.spec, "status": bound.status},
+                  witness=witness, source=bound.source)
+
+
+def applicable_bounds(result, b: int = 0) -> list:
+    """The bounds whose assumptions instance ``b`` of ``result`` satisfies."""
+    inst = result.instances[b]
+    if inst.regret is None or inst.D_inf is None:
+        return []
+    out = []
+    for bound in BOUNDS.values():
+        try:
+            bound.check_run(result.variant, inst.hyperparameters)
+            bound.evaluate_run(result, b)        # checks the value assumptions (γ < 1, …)
+        except AssumptionError:
+            continue
+        except (ValueError, ZeroDivisionError):
+            continue
+        out.append(bound)
+    return out
+
+
+def bound_records(result, spec: RunSpec | None = None, b: int = 0,
+                  names: list[str] | None = None) -> list[Record]:
+    """One record per applicable bound (or per name in ``names``)."""
+    bounds = [BOUNDS[n] for n in names] if names else applicable_bounds(result, b)
+    records = []
+    for bound in bounds:
+        record = bound_on_run(bound, result, b)
+        record.details["bound_status"] = bound.status
+        if spec is not None:
+            record.details["recipe"] = {"check": "bound", "run": spec.to_dict(),
+                                        "args": {"bound": bound.name}}
+            if record.verdict == "fail":
+                record.witness = dict(record.witness or {}, cli=spec.cli("verify"))
+        records.append(record)
+    return records
+
+
+@register("bound")
+def _bound_check(spec: RunSpec, bound: str, instance: int = 0, _result=None) -> Record:
+    result = _result if _result is not None else spec.run()
+    return bound_records(result, spec, instance, names=[bound])[0]
+
+
+# ----------------------------------------------------------------------------------------
+# the bound study: many random runs
+# ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class RunSpec:
+class RandomBatch:
     """A batch of instances of one problem family (shared d, T, β1,t schedule)."""
 
     family: str
@@ -37,10 +135,6 @@ class RunSpec:
     algorithm: str = "amsgrad"
 
     def simulate(self):
-        from .. import simulate
-        from ..algorithms import get_variant
-        from ..problems import get_problem
-
         spec = f"{self.family}:d={self.d},sparsity={self.sparsity}"
         problem = get_problem(spec, instances=[{"seed": str(s)} for s in self.seeds])
         variant = get_variant(self.algorithm, beta1_schedule=self.schedule,
@@ -65,7 +159,7 @@ def random_hyperparameters(rng: np.random.Generator, schedule: str) -> dict:
 
 def random_runs(batches: int, per_batch: int, horizons: Sequence[int], schedule: str,
                 seed: int = 0, families: Sequence[str] = ("random-linear", "random-quadratic"),
-                dims: Sequence[int] = (1, 3, 5), algorithm: str = "amsgrad") -> list[RunSpec]:
+                dims: Sequence[int] = (1, 3, 5), algorithm: str = "amsgrad") -> list[RandomBatch]:
     """``batches`` batches of ``per_batch`` random instances each (deterministic in ``seed``)."""
     rng = np.random.default_rng(seed)
     specs = []
@@ -76,7 +170,7 @@ def random_runs(batches: int, per_batch: int, horizons: Sequence[int], schedule:
         sparsity = ("1", "0.5", "0.2")[k % 3]
         seeds = tuple(int(s) for s in rng.integers(0, 2 ** 31, size=per_batch))
         hps = tuple(random_hyperparameters(rng, schedule) for _ in range(per_batch))
-        specs.append(RunSpec(family, d, steps, schedule, seeds, hps, sparsity, algorithm))
+        specs.append(RandomBatch(family, d, steps, schedule, seeds, hps, sparsity, algorithm))
     return specs
 
 
@@ -143,9 +237,6 @@ REGRESSION_RUNS: dict[str, dict] = {
 
 def replay(case: dict):
     """Simulate a regression case (a dict as in :data:`REGRESSION_RUNS` or a record witness)."""
-    from .. import simulate
-    from ..algorithms import get_variant
-
     variant = get_variant(case["algorithm"], beta1_schedule=case.get("beta1_schedule"),
                           alpha_schedule=case.get("alpha_schedule", "inv-sqrt"))
     return simulate(variant, case["problem"], steps=case["steps"],
@@ -165,7 +256,7 @@ STUDY_PLAN: dict[tuple[str, str], list[str]] = {
 }
 
 
-def run_study(batches: int = 12, per_batch: int = 20,
+def bound_study(batches: int = 12, per_batch: int = 20,
               horizons: Sequence[int] = (50, 200, 1000)) -> dict[str, dict]:
     """The study of the report: every plan entry on ``batches × per_batch`` random runs."""
     out = {}
@@ -175,13 +266,3 @@ def run_study(batches: int = 12, per_batch: int = 20,
         out[f"{algorithm}/{schedule}"] = summarize(
             check_bounds((s.simulate() for s in specs), names))
     return out
-
-
-if __name__ == "__main__":  # pragma: no cover - the report's study
-    import json
-    import sys
-    import warnings
-
-    warnings.simplefilter("ignore", RuntimeWarning)
-    sizes = [int(a) for a in sys.argv[1:3]] or [12, 20]
-    print(json.dumps(run_study(*sizes), indent=1, default=str))

@@ -48,7 +48,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .algorithms.rules import make_rule
+from ..algorithms.rules import make_rule
+from ..problems.sets import make_ball_projection
+from .specialize import NotSpecializable, specialize
 
 # accumulator rows (scalar arithmetic)
 LOSS, EXPECTED, SG2, MAG, B1, ENERGY, S0, S1, S2 = range(9)
@@ -83,8 +85,6 @@ def _flattened(fn, specialized):
     :data:`SPECIALIZE`), else ``fn``; ``fn`` itself where its source cannot be read."""
     if not (SPECIALIZE if specialized is None else specialized):
         return fn
-    from .specialize import NotSpecializable, specialize
-
     try:
         return specialize(fn)
     except NotSpecializable:       # pragma: no cover - the kernels' own functions are readable
@@ -219,8 +219,6 @@ def _lane_parts(ar, variant, problem, jit, error_codes: bool = True, record_jit=
 
     set_kind = problem.set.kind
     if set_kind == "ball":
-        from .problems.sets import make_ball_projection
-
         project = make_ball_projection(xp, "scalar", jit)
     else:
         @jit
@@ -789,8 +787,6 @@ def make_vector_kernel(ar, variant, problem, full_statistics: bool = True,
     set_kind = problem.set.kind
     project = None
     if set_kind == "ball":
-        from .problems.sets import make_ball_projection
-
         project = make_ball_projection(xp, "vector")
     rowsum = xp.rowsum
 
