@@ -201,7 +201,7 @@ def _json_default(value: Any) -> Any:
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0,
                **kwargs):
     """(figure, axes array) on matplotlib's object API (no pyplot, no global backend change)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib: imported only when a figure is drawn
 
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)

@@ -106,7 +106,7 @@ class Report:
     seeds: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
     versions: dict = field(default_factory=versions)
-    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc)
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC)
                          .isoformat(timespec="seconds"))
 
     def add(self, record: Record) -> Record:
@@ -154,7 +154,7 @@ def schema() -> dict:
 def validate_report(data: dict) -> None:
     """Raise ``ValueError`` naming the first problem if ``data`` is not a valid report."""
     try:
-        import jsonschema
+        import jsonschema  # jsonschema: a dev dependency; without it the schema's keys are checked
     except ImportError:  # pragma: no cover - jsonschema is a dev dependency
         for key in ("schema_version", "title", "records"):
             if key not in data:

@@ -1,8 +1,15 @@
 """Variants of the Adam family as data, and their single update rule."""
 
 from .presets import VARIANTS, get_variant, variant_names
-from .rules import Coefficients, make_rule
-from .variant import HYPERPARAMETERS, Variant, validate_hyperparameters
+from .rules import SCALAR_COEFFICIENTS, Coefficients, make_rule
+from .variant import (
+    GROUP_HYPERPARAMETERS,
+    HYPERPARAMETERS,
+    INSTANCE_HYPERPARAMETERS,
+    Variant,
+    validate_hyperparameters,
+)
 
 __all__ = ["VARIANTS", "get_variant", "variant_names", "make_rule", "Coefficients",
-           "HYPERPARAMETERS", "Variant", "validate_hyperparameters"]
+           "SCALAR_COEFFICIENTS", "HYPERPARAMETERS", "GROUP_HYPERPARAMETERS",
+           "INSTANCE_HYPERPARAMETERS", "Variant", "validate_hyperparameters"]

@@ -3,8 +3,11 @@
 :func:`make_rule` turns a :class:`~amsgrad_theory.algorithms.variant.Variant` and an arithmetic's
 namespaces into two pure functions:
 
-``schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd) -> Coefficients``
-(= ``finish(alpha, eps, eps_root, wd, *powers(tf, beta1, beta2, lam))``)
+``schedule(tf, alpha, beta1, beta2, eps, eps_root, beta1_decay, weight_decay) -> Coefficients``
+(the hyperparameters in the order of :data:`~amsgrad_theory.algorithms.HYPERPARAMETERS`;
+= ``finish(alpha, eps, eps_root, weight_decay, *powers(tf, beta1, beta2, beta1_decay))``,
+:data:`~amsgrad_theory.algorithms.GROUP_HYPERPARAMETERS` and
+:data:`~amsgrad_theory.algorithms.INSTANCE_HYPERPARAMETERS`)
     everything that depends only on the step index t (given as ``tf``, t in the scalar
     arithmetic) and the hyperparameters: α_t, β1,t, β2,t, the bias corrections 1 − β^t and the
     step-size factors, computed in the scalar arithmetic and rounded to the lane dtype.
@@ -57,12 +60,16 @@ class Coefficients(NamedTuple):
     beta1_scalar: object   # β1,t in the scalar arithmetic (for statistics)
 
 
+#: the fields of :class:`Coefficients` in the scalar arithmetic (the others are lane values)
+SCALAR_COEFFICIENTS = ("alpha_scalar", "beta1_scalar")
+
+
 class Rule(NamedTuple):
     """The functions of one variant over one arithmetic (see the module docstring).
 
     ``schedule = finish ∘ powers``: ``powers(tf, β1, β2, λ)`` holds everything expensive and
     α-free (β^t, √t), so a batch computes it once per distinct (β1, β2, λ) and step;
-    ``finish(α, ε, ε_root, wd, *powers)`` is cheap and runs per instance.
+    ``finish(α, ε, ε_root, weight decay, *powers)`` is cheap and runs per instance.
     """
 
     schedule: Callable
@@ -109,9 +116,9 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
     maximum = xp.maximum
 
     @jit
-    def beta1_at(beta1, lam, tf):
+    def beta1_at(beta1, beta1_decay, tf):
         if beta1_mode == "exp-decay":
-            return beta1 * lam ** (tf - one_s)
+            return beta1 * beta1_decay ** (tf - one_s)
         if beta1_mode == "inv-t":
             return beta1 / tf
         return beta1
@@ -121,14 +128,14 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
     zero_s = sp.cast(0.0)
 
     @jit
-    def powers(tf, beta1, beta2, lam):
+    def powers(tf, beta1, beta2, beta1_decay):
         """The expensive, α-free part of the schedule (shared by instances with equal β1, β2, λ):
         (√t, β1,t, AdamX ratio, β2,t, 1 − β1^t, 1 − β2^t, (1 − β2^t)^½ as pow, √(1 − β2^t))."""
         sqrt_t = ssqrt(tf)
-        b1 = beta1_at(beta1, lam, tf)
+        b1 = beta1_at(beta1, beta1_decay, tf)
         if max_rule == "adamx":
             if tf > one_s:
-                b1_prev = beta1_at(beta1, lam, tf - one_s)
+                b1_prev = beta1_at(beta1, beta1_decay, tf - one_s)
                 ratio = (one_s - b1) / (one_s - b1_prev)
                 adamx = ratio * ratio
             else:
@@ -146,7 +153,7 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         return sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2
 
     @jit
-    def finish(alpha, eps, eps_root, wd, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2):
+    def finish(alpha, eps, eps_root, weight_decay, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2):
         """The per-instance part: α_t, the step factor of the form, ε, weight decay."""
         if alpha_inv_sqrt:
             a_t = alpha / sqrt_t
@@ -162,9 +169,9 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
             step = a_t
         if decoupled:
             l2 = zero_s
-            decay = one_s - a_t * wd
+            decay = one_s - a_t * weight_decay
         else:
-            l2 = wd
+            l2 = weight_decay
             decay = one_s
         if same_type:     # mpmath, arb: schedule values already are lane values
             return Coefficients(step, a_t, b1, w1, one - w1, b2, w2, bc1, bc2, sbc2, adamx, eps,
@@ -177,10 +184,11 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         )
 
     @jit
-    def schedule(tf, alpha, beta1, beta2, eps, eps_root, lam, wd):
+    def schedule(tf, alpha, beta1, beta2, eps, eps_root, beta1_decay, weight_decay):
         """Every coefficient of step t: ``finish(α, ε, ε_root, wd, *powers(t, β1, β2, λ))``."""
-        sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2 = powers(tf, beta1, beta2, lam)
-        return finish(alpha, eps, eps_root, wd, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2)
+        sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2 = powers(tf, beta1, beta2, beta1_decay)
+        return finish(alpha, eps, eps_root, weight_decay, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2,
+                      rbc2)
 
     @jit
     def steps_of(vhat, co):

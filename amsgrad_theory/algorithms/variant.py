@@ -39,8 +39,13 @@ from fractions import Fraction
 
 from ..errors import InputError
 
-#: Per-instance hyperparameters, in the order the kernels store them.
+#: Every hyperparameter, in the one order the toolkit uses (``Rule.schedule`` takes them so).
 HYPERPARAMETERS = ("alpha", "beta1", "beta2", "eps", "eps_root", "beta1_decay", "weight_decay")
+#: The hyperparameters the expensive, α-free part of a step's schedule depends on (β^t, β1,t):
+#: ``Rule.powers`` takes them in this order; instances that share them share that work.
+GROUP_HYPERPARAMETERS = ("beta1", "beta2", "beta1_decay")
+#: The others, per instance: ``Rule.finish`` takes them in this order.
+INSTANCE_HYPERPARAMETERS = ("alpha", "eps", "eps_root", "weight_decay")
 
 _CHOICES = {
     "first_moment": ("ema", "none"),

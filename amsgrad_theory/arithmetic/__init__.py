@@ -48,10 +48,12 @@ def _make(text: str, spec: str) -> Arithmetic:
         if head == "mpmath":
             return MpmathArithmetic(int(rest))
         if head == "arb":
+            # python-flint: imported only when an arb arithmetic is asked for
             from .arb import ArbArithmetic
 
             return ArbArithmetic(int(rest))
         if head == "torch":
+            # torch: imported only when a torch arithmetic is asked for
             from .torch_backend import TorchArithmetic
 
             device, _, dtype = rest.partition(":")

@@ -121,8 +121,9 @@ ARB_NAMESPACE = Namespace(
 
 
 class ArbArithmetic(Arithmetic):
-    engine = "scalar"
+    kind = "arb"
     exact_decimal = True
+    certified = True
 
     def __init__(self, bits: int):
         if bits < 16 or bits > 1000000:

@@ -36,6 +36,7 @@ arithmetic and never ask which one they run in:
 ``uint(n)``        an integer (or integer array) in the type the counter-based hash uses
 ``ifloat(n)``      such an integer as an exact number of this namespace
 ``rowsum(a)``      vector engines only: sum over the last axis, keeping it (shape (B, 1))
+``rowmax(a)``      vector engines only: max over the last axis (shape (B,))
 =================  ==========================================================================
 
 Scalar quantities that depend only on ``t`` and the hyperparameters (``α_t``, ``β1,t``, the bias
@@ -51,6 +52,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+from ..lanecode import lane_code
+
+#: how an engine iterates: a compiled loop over lanes (numba), an interpreted loop over lanes
+#: (Python numbers, mpmath, arb), whole arrays per operation (numpy, torch)
+ENGINE_KINDS = ("compiled", "interpreted", "vector")
 
 
 def split_rational(text: str) -> tuple[str, str] | None:
@@ -92,12 +99,40 @@ class Namespace:
     uint: Callable = int
     ifloat: Callable = float
     rowsum: Callable | None = None
+    rowmax: Callable | None = None
     widen: Callable | None = None
     decided: bool = True
 
     def __post_init__(self):
         if self.widen is None:
             object.__setattr__(self, "widen", self.cast)
+        # the toolkit's own elementwise operations are lane code: the specialiser may inline
+        # them (a library's functions, such as mpmath's, stay calls)
+        for name in self.__dataclass_fields__:
+            op = getattr(self, name)
+            if getattr(op, "__module__", "").startswith("amsgrad_theory."):
+                lane_code(op)
+
+
+class ArrayKit:
+    """Allocation and read-back of the vector engine's arrays (numpy on the host, or torch on
+    a device), so that the engine never asks which library holds its numbers.
+
+    ``kind`` of an array: ``"lane"`` (the lane dtype), ``"scalar"`` (the scalar arithmetic:
+    float64, or float32 on MPS), ``"int"`` (int64 counters), ``"hash"`` (the integer type of
+    the counter-based random stream).
+    """
+
+    def zeros(self, shape: tuple, kind: str = "lane") -> Any:
+        raise NotImplementedError
+
+    def asarray(self, values: Any, kind: str = "scalar") -> Any:
+        """A host numpy array (or nested lists) as an array of ``kind`` on the device."""
+        raise NotImplementedError
+
+    def to_numpy(self, array: Any) -> Any:
+        """The array on the host as numpy (float16/bfloat16 widened exactly to float64)."""
+        raise NotImplementedError
 
 
 class Arithmetic:
@@ -106,22 +141,34 @@ class Arithmetic:
     Attributes
     ----------
     spec:
-        the canonical spec string (``float64``, ``mpmath:50``, ``arb:128``, ``torch:cpu:float64``).
-    engine:
-        ``"scalar"`` (a loop over lanes of Python or numba scalars) or ``"vector"`` (whole arrays
-        of shape ``(B, d)`` per operation: numpy, torch).
+        the canonical spec string (``float64``, ``float64:numba``, ``mpmath:50``, ``arb:128``,
+        ``torch:cpu:float64``).
+    number:
+        what a number is, without an engine the spec forces (``float64`` for ``float64:numba``).
+    kind:
+        ``"float"``, ``"mpmath"``, ``"arb"`` or ``"torch"``.
+    engines:
+        the engine kinds (:data:`ENGINE_KINDS`) that can run this arithmetic; ``forced_engine``
+        is the one its spec names, or None (the engine is chosen by the run's size).
     xp, sp:
-        lane and scalar namespaces.
+        lane and scalar namespaces of scalar, after-the-run work (the interpreted ones);
+        :meth:`namespaces` gives those of an engine.
     exact_decimal:
         True when :meth:`scalar` parses decimal strings without passing through a binary float
         (mpmath, arb); the CLI then hands it the user's text verbatim.
+    certified:
+        True when its comparisons decide with every rounding error enclosed (arb): a verdict
+        reached in it is ``certified``.
     """
 
     spec: str
-    engine: str
+    kind: str
+    engines: tuple[str, ...] = ("interpreted",)
+    forced_engine: str | None = None
     xp: Namespace
     sp: Namespace
     exact_decimal: bool = False
+    certified: bool = False
     #: numpy dtype of the lane arrays (object for mpmath and arb)
     lane_dtype: Any = object
     #: numpy dtype of the scalar (schedule/hyperparameter) arrays
@@ -152,7 +199,22 @@ class Arithmetic:
         """Radius of a ball (0.0 for point arithmetics)."""
         return 0.0
 
+    @property
+    def number(self) -> str:
+        return self.spec
+
     # --- running ----------------------------------------------------------------------------
+    def namespaces(self, engine: str) -> tuple[Namespace, Namespace]:
+        """The (lane, scalar) namespaces an engine kind computes with."""
+        if engine not in self.engines:
+            raise ValueError(f"{self.spec} does not run on the {engine} engine")
+        return self.xp, self.sp
+
+    @property
+    def arrays(self) -> ArrayKit:
+        """How the vector engine allocates and reads back its arrays."""
+        raise ValueError(f"{self.spec} has no vector engine")
+
     def precision_context(self):
         """A context manager inside which the arithmetic's precision is in force.
 
@@ -168,10 +230,6 @@ class Arithmetic:
         their results come back to the host as float64 numbers.
         """
         return self
-
-    def compile(self, function: Callable) -> Callable:
-        """Compile a kernel written against this arithmetic (numba for native floats)."""
-        return function
 
     def __repr__(self) -> str:
         return f"<arithmetic {self.spec}>"

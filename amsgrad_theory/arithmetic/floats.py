@@ -1,12 +1,13 @@
 """IEEE float32 / float64 arithmetics.
 
-Three engines share these numbers:
+Three engines run these numbers (the spec ``float64:ENGINE`` forces one; plain ``float64`` lets
+the run's size decide, :func:`amsgrad_theory.engine.engines.choose_engine`):
 
-* ``python`` — a loop over lanes with Python floats (float64) or numpy float32 scalars. No compile
-  step; the reference path for short runs.
-* ``numba`` — the same loop compiled by numba (``error_model='numpy'``, no fast-math, no FMA
-  contraction), bit-for-bit equal to the ``python`` engine.
-* ``numpy`` — the vector engine: one numpy ufunc per operation over arrays of shape ``(B, d)``.
+* ``python`` (interpreted) — a loop over lanes with Python floats (float64) or numpy float32
+  scalars. No compile step; the reference path for short runs.
+* ``numba`` (compiled) — the same loop compiled by numba (``error_model='numpy'``, no
+  fast-math, no FMA contraction), bit-for-bit equal to the ``python`` engine.
+* ``numpy`` (vector) — one numpy ufunc per operation over arrays of shape ``(B, d)``.
 
 All three perform the same IEEE operations in the same order, so their results are identical
 (the tests check this). Schedules (``α_t``, ``1 − β^t`` …) are computed in float64 and rounded to
@@ -22,7 +23,7 @@ from functools import cache
 import mpmath
 import numpy as np
 
-from .base import Arithmetic, Namespace
+from .base import Arithmetic, ArrayKit, Namespace
 
 
 def parse_float(text: str) -> float:
@@ -84,6 +85,7 @@ def fma32(a, b, c):
     return np.float32(float(ctx.mpf(exact)))
 
 
+@cache
 def _python_namespace(dtype) -> Namespace:
     """Lane namespace over Python floats (float64) or numpy float32 scalars."""
     if dtype == np.float64:
@@ -131,7 +133,7 @@ def _python_namespace(dtype) -> Namespace:
 @cache
 def _numba_fma():
     """``llvm.fma`` exposed to numba code (a true fused multiply-add)."""
-    from numba import types
+    from numba import types  # numba: the compiler, imported only by runs that compile
     from numba.extending import intrinsic
 
     @intrinsic
@@ -140,6 +142,7 @@ def _numba_fma():
             return None
 
         def codegen(context, builder, signature, args):
+            # llvmlite (numba's backend): only when the intrinsic is compiled
             from llvmlite import ir
 
             ty = args[0].type
@@ -155,7 +158,7 @@ def _numba_fma():
 @cache
 def numba_namespace(dtype_name: str) -> Namespace:
     """Lane namespace of numba-compiled scalar functions (float32 or float64)."""
-    import numba
+    import numba  # numba: the compiler, imported only by runs that compile
 
     dtype = np.dtype(dtype_name).type
     jit = numba.njit(inline="always", error_model="numpy")
@@ -258,6 +261,7 @@ def _as_counts(c):
     return c
 
 
+@cache
 def _numpy_namespace(dtype) -> Namespace:
     """Vector namespace over numpy arrays of one dtype."""
     dt = np.dtype(dtype).type
@@ -293,42 +297,70 @@ def _numpy_namespace(dtype) -> Namespace:
         uint=lambda n: np.asarray(n).astype(np.uint64),
         ifloat=lambda n: np.asarray(n).astype(np.float64),
         rowsum=lambda a: np.sum(a, axis=-1, keepdims=True),
+        rowmax=lambda a: np.max(a, axis=-1),
     )
+
+
+#: the engine a spec suffix forces (``float64:numba``)
+FLOAT_ENGINES = {"python": "interpreted", "numba": "compiled", "numpy": "vector"}
+
+
+class NumpyArrays(ArrayKit):
+    """The vector engine's arrays as numpy arrays of one lane dtype (scalars in float64)."""
+
+    def __init__(self, lane_dtype):
+        self.dtypes = {"lane": lane_dtype, "scalar": np.float64, "int": np.int64,
+                       "hash": np.uint64}
+
+    def zeros(self, shape, kind="lane"):
+        return np.zeros(shape, dtype=self.dtypes[kind])
+
+    def asarray(self, values, kind="scalar"):
+        return np.asarray(values).astype(self.dtypes[kind])
+
+    def to_numpy(self, array):
+        return np.asarray(array)
 
 
 class FloatArithmetic(Arithmetic):
     """IEEE binary floating point (``float32`` or ``float64``) on the CPU.
 
-    ``engine_name`` is ``"python"``, ``"numba"`` or ``"numpy"`` (see the module docstring);
-    ``"auto"`` (the default) lets :func:`amsgrad_theory.simulate.simulate` pick numba for long
-    runs and the Python loop for short ones, which avoids numba's compile time where it would
-    dominate. The engines agree bit for bit.
+    ``engine_name`` is ``"python"``, ``"numba"`` or ``"numpy"`` (see the module docstring), or
+    ``"auto"`` (the default): numba for long runs and the Python loop for short ones, which
+    avoids numba's compile time where it would dominate. The engines agree bit for bit.
     """
 
+    kind = "float"
+    engines = ("compiled", "interpreted", "vector")
+
     def __init__(self, dtype_name: str, engine_name: str = "auto"):
+        if engine_name != "auto" and engine_name not in FLOAT_ENGINES:
+            raise ValueError(f"unknown float engine {engine_name!r}; valid: "
+                             + ", ".join(FLOAT_ENGINES))
         self.dtype_name = dtype_name
         self.dtype = np.dtype(dtype_name).type
-        self.engine_name = engine_name
+        self.forced_engine = FLOAT_ENGINES.get(engine_name)
         self.spec = dtype_name if engine_name == "auto" else f"{dtype_name}:{engine_name}"
         self.lane_dtype = self.dtype
         self.scalar_dtype = np.float64
-        if engine_name == "numpy":
-            self.engine = "vector"
-            self.xp = _numpy_namespace(self.dtype)
-            self.sp = _numpy_namespace(np.float64)
-        elif engine_name == "numba":
-            self.engine = "scalar"
-            self.xp = numba_namespace(dtype_name)
-            self.sp = numba_namespace("float64")
-        elif engine_name in ("python", "auto"):
-            self.engine = "scalar"
-            self.xp = _python_namespace(self.dtype)
-            self.sp = _python_namespace(np.float64)
-        else:
-            raise ValueError(f"unknown float engine {engine_name!r}")
+        self.xp = _python_namespace(self.dtype)
+        self.sp = _python_namespace(np.float64)
+        self._arrays = NumpyArrays(self.dtype)
 
-    def with_engine(self, engine_name: str) -> FloatArithmetic:
-        return FloatArithmetic(self.dtype_name, engine_name)
+    @property
+    def number(self) -> str:
+        return self.dtype_name
+
+    def namespaces(self, engine):
+        if engine == "compiled":
+            return numba_namespace(self.dtype_name), numba_namespace("float64")
+        if engine == "vector":
+            return _numpy_namespace(self.dtype), _numpy_namespace(np.float64)
+        return super().namespaces(engine)
+
+    @property
+    def arrays(self):
+        return self._arrays
 
     def scalar(self, value):
         if isinstance(value, str):
@@ -340,13 +372,6 @@ class FloatArithmetic(Arithmetic):
 
     def to_decimal(self, value) -> str:
         return repr(float(value))
-
-    def compile(self, function):
-        if self.engine_name != "numba":
-            return function
-        import numba
-
-        return numba.njit(error_model="numpy")(function)
 
     def eps_of(self) -> float:
         """Unit roundoff spacing at 1 (``np.finfo(dtype).eps``)."""

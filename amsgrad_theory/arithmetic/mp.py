@@ -19,7 +19,7 @@ def _same(a):
 
 
 class MpmathArithmetic(Arithmetic):
-    engine = "scalar"
+    kind = "mpmath"
     exact_decimal = True
 
     def __init__(self, dps: int):

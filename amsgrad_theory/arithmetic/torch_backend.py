@@ -4,13 +4,19 @@ Arrays have shape ``(B, d)``: B independent instances (each with its own hyperpa
 problem parameters, held as ``(B, 1)`` tensors) and d coordinates. Schedules are computed in
 float64 on the same device and rounded to the lane dtype, as in the float arithmetics.
 
-Eager ``torch.sqrt`` on the CPU is not correctly rounded (it differs from IEEE sqrt on about 1 % of
-inputs by one ulp), so torch runs agree with numpy float64 to a few ulps, not bit for bit.
+Eager ``torch.sqrt`` on the CPU is not correctly rounded (it differs from IEEE sqrt by one ulp on
+some inputs), so torch runs agree with numpy float64 to a few ulps, not bit for bit.
+
+The torch arrays of the vector engine — on the arithmetic's device, counters in int64, the
+counter-based hash in int64 (its wrap-around leaves the low 32 bits right) — are allocated here
+(:class:`TorchArrays`), so the engine never asks which library it drives.
 """
 
 from __future__ import annotations
 
-from .base import Arithmetic, Namespace
+import numpy as np
+
+from .base import Arithmetic, ArrayKit, Namespace
 from .floats import FloatArithmetic, parse_float
 
 _DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -55,14 +61,41 @@ def torch_namespace(torch, dtype, device) -> Namespace:
         uint=lambda n: torch.as_tensor(n, dtype=torch.int64, device=device),
         ifloat=lambda n: torch.as_tensor(n, device=device).to(torch.float64),
         rowsum=lambda a: a.sum(dim=-1, keepdim=True),
+        rowmax=lambda a: a.amax(dim=-1),
     )
 
 
+class TorchArrays(ArrayKit):
+    """The vector engine's arrays as torch tensors on one device."""
+
+    def __init__(self, torch, device, lane_dtype, scalar_dtype):
+        self.torch = torch
+        self.device = device
+        self.dtypes = {"lane": lane_dtype, "scalar": scalar_dtype, "int": torch.int64,
+                       "hash": torch.int64}
+
+    def zeros(self, shape, kind="lane"):
+        return self.torch.zeros(shape, dtype=self.dtypes[kind], device=self.device)
+
+    def asarray(self, values, kind="scalar"):
+        values = np.asarray(values)
+        if kind in ("int", "hash"):
+            values = values.astype(np.int64)
+        return self.torch.tensor(values, dtype=self.dtypes[kind], device=self.device)
+
+    def to_numpy(self, array):
+        array = array.detach().cpu()
+        if array.dtype in (self.torch.bfloat16, self.torch.float16):
+            array = array.to(self.torch.float64)    # numpy has no bfloat16; both widen exactly
+        return array.numpy()
+
+
 class TorchArithmetic(Arithmetic):
-    engine = "vector"
+    kind = "torch"
+    engines = ("vector",)
 
     def __init__(self, device: str = "cpu", dtype_name: str = "float64"):
-        import torch
+        import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
         if dtype_name not in _DTYPES:
             raise ValueError(f"torch dtype must be one of {', '.join(_DTYPES)}")
@@ -87,10 +120,15 @@ class TorchArithmetic(Arithmetic):
         self.dtype_name = dtype_name
         self.spec = f"torch:{device}:{dtype_name}"
         self.xp = torch_namespace(torch, self.dtype, dev)
-        self.sp = torch_namespace(torch, torch.float64 if dev.type != "mps" else torch.float32,
-                                  dev)
+        scalar_dtype = torch.float64 if dev.type != "mps" else torch.float32
+        self.sp = torch_namespace(torch, scalar_dtype, dev)
         self.lane_dtype = None
         self.scalar_dtype = None
+        self._arrays = TorchArrays(torch, dev, self.dtype, scalar_dtype)
+
+    @property
+    def arrays(self):
+        return self._arrays
 
     def scalar(self, value):
         if isinstance(value, str):

@@ -23,12 +23,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
-from ..algorithms import HYPERPARAMETERS, get_variant
-from ..algorithms.rules import Coefficients, make_rule
+from ..algorithms import (
+    HYPERPARAMETERS,
+    SCALAR_COEFFICIENTS,
+    Coefficients,
+    Variant,
+    get_variant,
+    make_rule,
+)
 from ..arithmetic import get_arithmetic
 from ..errors import InputError, NumericalError
 
@@ -92,20 +97,28 @@ class OracleResult:
         return self.corrected_step_increases == 0
 
 
-@cache
-def _pass(dtype_name: str, structure: tuple, variant_name: str, clip: bool):
-    """The compiled one-pass update for this variant structure and dtype (cached)."""
-    import numba
+_PASSES: dict = {}
 
-    ar = get_arithmetic(f"{dtype_name}:numba")
+
+def _pass(dtype_name: str, variant: Variant, clip: bool):
+    """The compiled one-pass update for this variant structure and dtype (kept per structure)."""
+    key = (dtype_name, variant.structure(), clip)
+    if key not in _PASSES:
+        _PASSES[key] = _build_pass(dtype_name, variant, clip)
+    return _PASSES[key]
+
+
+def _build_pass(dtype_name: str, variant: Variant, clip: bool):
+    import numba  # the compiler: imported only by runs that compile
+
+    xp, sp = get_arithmetic(dtype_name).namespaces("compiled")
     jit = numba.njit(error_model="numpy", inline="always")
-    variant = get_variant(variant_name)
-    rule = make_rule(variant, ar.xp, ar.sp, jit)
+    rule = make_rule(variant, xp, sp, jit)
     update, steps_of = rule.update, rule.steps_of
 
     separate_hat = variant.correct_m      # else η̂ = η and one record serves both
-    one = ar.xp.one
-    zero = ar.xp.zero
+    one = xp.one
+    zero = xp.zero
 
     def chunk(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, first, i0, i1):
         ecount = 0
@@ -161,7 +174,7 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
                     x0: float = 0.0, progress: Callable[[int, int], None] | None = None,
                     threads: int | None = None) -> OracleResult:
     """Run ``variant`` on ``oracle`` for ``steps`` steps with the one-pass update (see module)."""
-    import numba
+    import numba  # numba: the compiler, imported only by runs that compile
 
     variant = get_variant(variant)
     if arithmetic not in ("float32", "float64"):
@@ -171,15 +184,16 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     hp = variant.hyperparameters(**(hyperparameters or {}))
     d = int(oracle.d)
     dtype = np.dtype(arithmetic).type
-    ar = get_arithmetic(f"{arithmetic}:numba")
+    ar = get_arithmetic(arithmetic)
     clip = oracle.set == "box"
     if clip and not oracle.lo <= x0 <= oracle.hi:
         raise InputError("x0", x0, "outside the box")
-    fn, rule = _pass(arithmetic, variant.structure(), variant.name, clip)
+    fn, rule = _pass(arithmetic, variant, clip)
     def schedule(tf, *args):
         # numba boxes float32 results as Python floats: restore the lane dtype for the pass
         co = rule.schedule(tf, *args)
-        return Coefficients(*(dtype(v) for v in co[:15]), float(co[15]), float(co[16]))
+        return Coefficients(*(float(v) if name in SCALAR_COEFFICIENTS else dtype(v)
+                              for name, v in zip(Coefficients._fields, co)))
 
     values = [ar.scalar(hp[k]) for k in HYPERPARAMETERS]
     X = np.full(d, x0, dtype=dtype)

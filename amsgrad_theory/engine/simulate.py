@@ -16,7 +16,6 @@ solver with a stated tolerance (logistic, hinge).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,25 +24,35 @@ from typing import Any
 
 import numpy as np
 
-from ..algorithms import HYPERPARAMETERS, Variant, get_variant
+from ..algorithms import Variant, get_variant
 from ..arithmetic import Arithmetic, get_arithmetic
-from ..arithmetic.floats import FloatArithmetic
 from ..errors import InputError, NumericalError
 from ..problems import Problem, get_problem, parse_sequence
-from . import kernels as K
-
-#: lane-steps (B·d·T) above which the float arithmetics compile the kernel with numba
-NUMBA_THRESHOLD = 300_000
-#: instances per block of the SIMD-blocked numba kernel: a block's rows (≈ 40 × 8 B per lane)
-#: stay in L1 even when two threads share a core's caches. Measured (B = 4096, periodic-linear,
-#: 2 threads vs 1): 256 lanes 1.46–1.9×, 64 lanes 1.7×, 32 lanes 1.84× at ≤ 4 % single-thread cost
-BLOCK = 32
-
-_KERNEL_CACHE: dict = {}
-_KERNEL_CACHE_SIZE = 256
-#: interpreted runs with at least this many lane-steps (steps × instances × coordinates) use the
-#: specialised lane loop: its one-time build (≈ 0.1–0.2 s) is then below 10 % of the run
-SPECIALIZE_MIN_WORK = 20_000
+from .arrays import RunPlan
+from .engines import choose_engine
+from .layout import (
+    ECNT,
+    EFIRST,
+    EMAX,
+    ERROR_WHAT,
+    ETMAX,
+    EUND,
+    HCNT,
+    HFIRST,
+    HMAX,
+    HTMAX,
+    HUND,
+    MAG,
+    RECORD_FIELDS,
+    SG2,
+    VH,
+    VHDEC,
+    VHUND,
+    XL,
+    M,
+    V,
+    X,
+)
 
 
 def checkpoint_steps(T: int, per_decade: int = 10) -> np.ndarray:
@@ -209,16 +218,6 @@ def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> list[dict]:
     return out
 
 
-def _choose_engine(ar: Arithmetic, work: int) -> Arithmetic:
-    if isinstance(ar, FloatArithmetic) and ar.engine_name == "auto":
-        try:
-            import numba  # noqa: F401
-        except ImportError:  # pragma: no cover - numba is a dependency
-            return ar.with_engine("python")
-        return ar.with_engine("numba" if work >= NUMBA_THRESHOLD else "python")
-    return ar
-
-
 class StartPoint(list):
     """x_1 as decimal strings, one per coordinate; ``uniform`` when every coordinate is equal
     (then it is stored once, so d = 10⁷ costs nothing)."""
@@ -276,66 +275,6 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     return StartPoint(texts, d, uniform)
 
 
-def _kernel(ar, variant, problem, blocked: bool = False, full: bool = True,
-            work: int | None = None):
-    """Build (and cache) the kernel for this combination.
-
-    ``blocked``: the SIMD-friendly block × chunk order (numba, separable problems, d = 1,
-    no trace); bit-identical results.
-
-    Interpreted arithmetics on separable problems run the specialised lane loop
-    (:func:`~amsgrad_theory.kernels.make_python_kernel`), the vector engines their specialised
-    step loop (:func:`~amsgrad_theory.kernels.make_vector_kernel`), when the run has at least
-    :data:`SPECIALIZE_MIN_WORK` lane-steps (``work`` = steps × B × d; building it takes
-    ≈ 0.1–0.2 s, once per arithmetic and variant structure), else the plain composed functions;
-    both compute the same values (the tests check this bit for bit).
-    """
-    vector = ar.engine == "vector"
-    compiled = getattr(ar, "engine_name", None) == "numba"
-    separable = not problem.coupled and problem.set.kind != "ball"
-    special = (not compiled and (separable or vector) and K.SPECIALIZE
-               and (work is None or work >= SPECIALIZE_MIN_WORK))
-    if not compiled and not special:
-        if vector:
-            return K.make_vector_kernel(ar, variant, problem, full_statistics=full,
-                                        specialized=False)
-        if separable:
-            return K.make_python_kernel(ar, variant, problem, full_statistics=full,
-                                        specialized=False)
-        return K.make_scalar_kernel(ar, variant, problem, lambda f: f, full_statistics=full)
-    # numba kernels are compiled per arithmetic spec; specialised ones are Python holding that
-    # arithmetic's own objects (an mpmath context), so they are kept per instance. The kernel
-    # depends on the feasible set's kind only (its bounds and radius are arrays it is given)
-    key = (ar.spec if compiled else (ar.spec, id(ar)), variant.structure(), problem.family,
-           problem.set.kind, problem.d == 1, blocked, full)
-    if key in _KERNEL_CACHE:
-        return _KERNEL_CACHE[key][0]
-    if compiled:
-        import numba
-
-        # every piece is inlined at numba's level: LLVM vectorises only call-free loops
-        jit = numba.njit(error_model="numpy", inline="always")
-        if blocked:
-            kernel = numba.njit(error_model="numpy", parallel=True)(
-                K.make_blocked_kernel(ar, variant, problem, jit, prange=numba.prange,
-                                      block_jit=numba.njit(error_model="numpy"),
-                                      full_statistics=full))
-        else:
-            kernel = numba.njit(error_model="numpy")(K.make_scalar_kernel(
-                ar, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
-                full_statistics=full))
-    elif vector:
-        kernel = K.make_vector_kernel(ar, variant, problem, full_statistics=full,
-                                      specialized=True)
-    else:
-        kernel = K.make_python_kernel(ar, variant, problem, full_statistics=full,
-                                      specialized=True)
-    if len(_KERNEL_CACHE) >= _KERNEL_CACHE_SIZE:     # the oldest goes first
-        _KERNEL_CACHE.pop(next(iter(_KERNEL_CACHE)))
-    _KERNEL_CACHE[key] = (kernel, ar)      # ar kept alive: its id stays unique
-    return kernel
-
-
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
              arithmetic: str | Arithmetic = "float64", hyperparameters=None, x0=None,
              trace: bool = False, record_x: bool | None = None, per_decade: int = 10,
@@ -379,377 +318,39 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
     hp_rows = _as_list_of_hp(variant, hyperparameters, B)
     variant = variant.specialize(hp_rows)
     x0_texts = _parse_x0(x0, problem, ar)
-    if problem.set.kind == "ball" and ar.spec.startswith("arb"):
+    if problem.set.kind == "ball" and ar.certified:
         raise InputError("arithmetic", ar.spec, "the weighted ball projection is not available "
                          "in ball arithmetic; use a box or an unconstrained problem")
-    ar = _choose_engine(ar, B * d * steps)
-    ck = checkpoint_steps(steps, per_decade)
-    if record_x is None:
-        record_x = d <= 64
+    if statistics not in ("full", "regret"):
+        raise InputError("statistics", statistics, "must be full or regret")
+    plan = RunPlan(variant=variant, problem=problem, hp_rows=hp_rows, x0=x0_texts,
+                   checkpoints=checkpoint_steps(steps, per_decade), steps=steps, trace=trace,
+                   record_x=d <= 64 if record_x is None else record_x,
+                   full_statistics=statistics == "full")
+    engine = choose_engine(ar, plan)
     with ar.precision_context():
-        state = _allocate(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
-        blocked = (getattr(ar, "engine_name", None) == "numba" and d == 1 and not trace
-                   and not problem.coupled and problem.set.kind != "ball")
-        if statistics not in ("full", "regret"):
-            raise InputError("statistics", statistics, "must be full or regret")
-        kernel = _kernel(ar, variant, problem, blocked, statistics == "full",
-                         work=steps * B * d)
-        state.blocked = blocked
+        arrays = engine.allocate(plan)
+        kernel, notes = engine.kernel(plan)
         if chunk is None:
-            chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
-            if blocked:   # the blocked kernel holds the chunk's powers: bound its memory
-                chunk = min(chunk, max(64, 2 ** 20 // (8 * len(state.HPG))), 8192) \
-                    if B * d > 64 else min(steps, 8192)
-            elif ar.engine == "scalar" and getattr(ar, "engine_name", None) != "numba":
-                # the interpreted loop keeps a chunk's coefficients as tuples: 2048 steps keep
-                # them young for the garbage collector (20 000 at once cost 8 % at arb:100)
-                chunk = min(chunk, 2048)
+            chunk = engine.chunk(plan, arrays)
         done = 0
         while done < steps:
             t0, t1 = done + 1, min(steps, done + chunk)
             # non-finite values are detected and reported (NumericalError), not warned about
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                state.run(kernel, t0, t1)
-            err = state.ERR
-            if int(err[0]) != 0:
-                what = K.ERROR_WHAT[int(err[0])]
-                coord = None if int(err[3]) < 0 else int(err[3])
-                raise NumericalError(what, int(err[1]), coord, int(err[2]))
+                engine.run(kernel, arrays, t0, t1)
+            code, t, b, i = arrays.error()
+            if code:
+                raise NumericalError(ERROR_WHAT[code], t, None if i < 0 else i, b)
             done = t1
             if progress is not None:
                 progress(done, steps)
-        tr = state.trace_dict() if trace else None
-    engine = getattr(ar, "engine_name", ar.engine)
-    result = Result(variant, problem, ar, steps, state, hp_rows, engine,
+        tr = arrays.trace_dict() if trace else None
+    result = Result(variant, problem, ar, steps, arrays, hp_rows, engine.name,
                     time.perf_counter() - t_start, trace=tr)
+    result.notes.extend(notes)
     result.statistics = statistics
     return result
-
-
-# --------------------------------------------------------------------------------------------
-# state arrays
-# --------------------------------------------------------------------------------------------
-
-class _State:
-    """The arrays of a run (engine-specific allocation; the kernel updates them in place)."""
-
-    def run(self, kernel, t0, t1):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-def _memo(parse):
-    """``parse`` with a cache over hashable inputs (the parsed values are immutable)."""
-    cache: dict = {}
-
-    def get(value):
-        # the key tells 0.0 from −0.0 and 1 from 1.0 (equal as dict keys, not as inputs)
-        key = (type(value), value.hex() if isinstance(value, float) else value)
-        try:
-            return cache[key]
-        except KeyError:
-            out = cache[key] = parse(value)
-            return out
-        except TypeError:          # unhashable (a list of values): parse it every time
-            return parse(value)
-
-    return get
-
-
-def _allocate(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
-    if ar.engine == "vector":
-        return _VectorState(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
-    return _ScalarState(ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x)
-
-
-def _snapshot_all(problem, ck) -> bool:
-    return problem.B * len(ck) * 3 * problem.d <= 4_000_000
-
-
-class _ScalarState(_State):
-    """Arrays of the lane-loop kernel, instances sorted by their (β1, β2, λ) group.
-
-    ``pos[b]`` is the row of instance b; accessors take the instance index and map it.
-    """
-
-    def __init__(self, ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
-        B, d = problem.B, problem.d
-        scalar, lane = _memo(ar.scalar), _memo(ar.lane)   # thousands of instances, few texts
-        lane_dt = ar.lane_dtype
-        sdt = ar.scalar_dtype
-        self.ar, self.problem, self.ck = ar, problem, ck
-        gkeys = [(row["beta1"], row["beta2"], row["beta1_decay"]) for row in hp_rows]
-        groups = list(dict.fromkeys(gkeys))
-        order = sorted(range(B), key=lambda b: groups.index(gkeys[b]))   # stable
-        self.order = order
-        self.pos = [0] * B
-        for row, b in enumerate(order):
-            self.pos[b] = row
-        G = len(groups)
-        self.HPG = np.empty((G, 3), dtype=sdt)
-        for g, key in enumerate(groups):
-            for j, text in enumerate(key):
-                self.HPG[g, j] = scalar(text)
-        counts = [gkeys.count(key) for key in groups]
-        self.GS = np.array([0] + list(np.cumsum(counts)), dtype=np.int64)
-        self.HPI = np.empty((B, 4), dtype=sdt)
-        self.FP = np.empty((3, B), dtype=sdt)     # fp: a 3-tuple per instance
-        self.FP[...] = ar.scalar(0)
-        self.IP = np.zeros((2, B), dtype=np.int64)  # ip: a 2-tuple per instance
-        rows, tails = problem.table()
-        L = len(rows[0]) if rows and rows[0] else 0
-        self.SEQ = np.empty((B, L, d), dtype=lane_dt)
-        self.TAIL = np.empty((B, d), dtype=lane_dt)
-        for b in range(B):
-            r = self.pos[b]
-            for j, key in enumerate(("alpha", "eps", "eps_root", "weight_decay")):
-                self.HPI[r, j] = scalar(hp_rows[b][key])
-            for j, text in enumerate(problem.float_values(b)):
-                self.FP[j, r] = scalar(text)
-            for j, value in enumerate(problem.int_values(b)):
-                self.IP[j, r] = value
-            static = problem.static_lanes(b)
-            if static is None:
-                self.TAIL[r, :] = lane(tails[b])
-            elif lane_dt is object:
-                for i in range(d):
-                    self.TAIL[r, i] = ar.lane(float(static[i]))   # exact: a dyadic float
-            else:
-                self.TAIL[r, :] = static
-            for t in range(L):
-                for i in range(d):
-                    self.SEQ[r, t, i] = lane(rows[b][t][i])
-        self.LOHI = np.empty(2, dtype=lane_dt)
-        self.LOHI[...] = ar.lane("0")
-        if problem.set.kind == "box":
-            lo, hi = problem.box_bounds()
-            self.LOHI[0], self.LOHI[1] = ar.lane(lo), ar.lane(hi)
-        self.R = ar.lane(problem.set.radius) if problem.set.kind == "ball" else ar.lane("1")
-        zero_l, zero_s = ar.lane("0"), ar.scalar("0")
-        self.LN = np.empty((K.N_LANE, B, d), dtype=lane_dt)
-        self.LN[...] = zero_l
-        if x0_texts.uniform is not None:
-            self.LN[K.X] = ar.lane(x0_texts.uniform)
-            self.LN[K.XL] = ar.lane(x0_texts.uniform)
-        else:
-            for i in range(d):
-                self.LN[K.X, :, i] = ar.lane(x0_texts[i])
-                self.LN[K.XL, :, i] = ar.lane(x0_texts[i])
-        self.LN[K.EPREV] = ar.xp.inf
-        self.LN[K.HPREV] = ar.xp.inf
-        self.ACC = np.empty((K.N_ACC, B, d), dtype=sdt)
-        self.ACC[...] = zero_s
-        self.IACC = np.empty(B, dtype=sdt)
-        self.IACC[...] = zero_s
-        self.CNT = np.zeros((K.N_CNT, B, d), dtype=np.int64)
-        self.PW = np.empty((G, 8), dtype=sdt)
-        self.PW[...] = zero_s
-        nk = len(ck)
-        self.REC = np.empty((B, nk, K.N_REC), dtype=sdt)
-        self.REC[...] = zero_s
-        ksnap = nk if _snapshot_all(problem, ck) else 1
-        self.SNAP = np.empty((B, ksnap, 3, d), dtype=sdt)
-        self.SNAP[...] = zero_s
-        self.XS = np.empty((B, nk if record_x else 0, d), dtype=lane_dt)
-        self.XS[...] = zero_l
-        ntr = steps if trace else 0
-        self.TR = np.empty((ntr, B, d, K.N_TR), dtype=lane_dt)
-        self.TR[...] = zero_l
-        self.TRS = np.empty((ntr, B, K.N_TRS), dtype=sdt)
-        self.TRS[...] = zero_s
-        self.ERR = np.zeros(4, dtype=np.int64)
-        self.kpos = np.zeros(1, dtype=np.int64)
-        blocks = [(g, b0, min(BLOCK, int(self.GS[g + 1]) - b0)) for g in range(G)
-                  for b0 in range(int(self.GS[g]), int(self.GS[g + 1]), BLOCK)]
-        self.BLK = np.array(blocks, dtype=np.int64).reshape(-1, 3)
-        self.blocked = False
-
-    def run(self, kernel, t0, t1):
-        args = (t0, t1, self.ck, self.kpos, self.HPI, self.HPG, self.GS, self.FP, self.IP,
-                self.SEQ, self.TAIL, self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT,
-                self.PW, self.REC, self.SNAP, self.XS, self.TR, self.TRS, self.ERR)
-        if self.blocked:
-            kernel(*args, self.BLK, np.zeros((len(self.BLK), 3), dtype=np.int64))
-        else:
-            kernel(*args)
-        if int(self.ERR[0]) != 0:
-            self.ERR[2] = self.order[int(self.ERR[2])]
-
-    # accessors by instance index
-    def lane(self, row, b):
-        return list(self.LN[row, self.pos[b]])
-
-    def acc(self, row, b):
-        return list(self.ACC[row, self.pos[b]])
-
-    def cnt(self, row, b):
-        return [int(c) for c in self.CNT[row, self.pos[b]]]
-
-    def rec(self, b):
-        return self.REC[self.pos[b]]
-
-    def iacc(self, b):
-        return self.IACC[self.pos[b]]
-
-    def snap(self, b, k):
-        return [list(self.SNAP[self.pos[b], k, j]) for j in range(3)]
-
-    def xs(self, b):
-        return self.XS[self.pos[b]]
-
-    def trace_dict(self):
-        inverse = np.array(self.pos, dtype=np.int64)
-        tr = self.TR[:, inverse]          # (T, B, d, channels) in instance order
-        trs = self.TRS[:, inverse]
-        out = {name: tr[..., j] for j, name in enumerate(K.TRACE_FIELDS)}
-        for j, name in enumerate(K.TRACE_SCALARS):
-            out[name] = trs[..., j]
-        return out
-
-
-class _VectorState(_State):
-    """Arrays for numpy/torch: lists of ``(B, d)`` arrays (torch tensors on the device)."""
-
-    def __init__(self, ar, variant, problem, hp_rows, x0_texts, ck, steps, trace, record_x):
-        B, d = problem.B, problem.d
-        self.ar, self.problem, self.ck = ar, problem, ck
-        torch_mode = ar.spec.startswith("torch")
-        if torch_mode:
-            torch = ar.torch
-            dev = ar.device
-            ldt = ar.dtype
-            sdt = torch.float64 if dev.type != "mps" else torch.float32
-
-            def zeros(shape, dtype=None):
-                return torch.zeros(shape, dtype=dtype or ldt, device=dev)
-
-            def szeros(shape):
-                return torch.zeros(shape, dtype=sdt, device=dev)
-
-            def izeros(shape):
-                return torch.zeros(shape, dtype=torch.int64, device=dev)
-
-            def col(values, dtype=None):
-                return torch.tensor(values, dtype=dtype or sdt, device=dev)[:, None]
-            self.I = ar.xp.uint(np.arange(d, dtype=np.int64)[None, :])
-        else:
-            ldt = ar.lane_dtype
-
-            def zeros(shape, dtype=None):
-                return np.zeros(shape, dtype=dtype or ldt)
-
-            def szeros(shape):
-                return np.zeros(shape, dtype=np.float64)
-
-            def izeros(shape):
-                return np.zeros(shape, dtype=np.int64)
-
-            def col(values, dtype=None):
-                return np.array(values, dtype=dtype or np.float64)[:, None]
-            self.I = np.arange(d, dtype=np.uint64)[None, :]
-        scalar = _memo(ar.scalar)       # thousands of instances, few distinct texts
-        self.HP = [col([scalar(row[k]) for row in hp_rows]) for k in HYPERPARAMETERS]
-        nfp = 3
-        fps = np.zeros((nfp, B, 1), dtype=np.float64)
-        if problem.float_params:
-            for b in range(B):
-                for j, text in enumerate(problem.float_values(b)):
-                    fps[j, b, 0] = scalar(text)
-        nip = 2
-        ints = np.zeros((nip, B, 1), dtype=np.int64)
-        for j in range(len(problem.int_params)):
-            for b in range(B):
-                ints[j, b, 0] = problem.int_values(b)[j]
-        if torch_mode:
-            self.FP = torch.tensor(fps, dtype=sdt, device=dev)
-            self.IP = torch.tensor(ints, dtype=torch.int64, device=dev)
-        else:
-            self.FP = fps
-            self.IP = ints.astype(np.uint64)
-        rows, tails = problem.table()
-        L = len(rows[0]) if rows and rows[0] else 0
-        exact = _memo(lambda text: float(Fraction(text)))
-        seq = np.array([[[exact(s) for s in r] for r in rows[b]] for b in range(B)],
-                       dtype=np.float64).reshape(B, L, d) if L else np.zeros((B, 0, d))
-        tail = np.array([exact(t) for t in tails], dtype=np.float64)[:, None] \
-            * np.ones((1, d))
-        for b in range(B):
-            static = problem.static_lanes(b)
-            if static is not None:
-                tail[b] = static
-        if torch_mode:
-            self.SEQ = torch.tensor(seq, dtype=ldt, device=dev)
-            self.TAIL = torch.tensor(tail, dtype=ldt, device=dev)
-        else:
-            self.SEQ = seq.astype(ldt)
-            self.TAIL = tail.astype(ldt)
-        lo, hi = problem.box_bounds()
-        self.LOHI = [ar.lane(lo), ar.lane(hi)] if problem.set.kind == "box" else [None, None]
-        self.R = ar.lane(problem.set.radius) if problem.set.kind == "ball" else None
-        self.LN = [zeros((B, d)) for _ in range(K.N_LANE)]
-        x0 = x0_texts.floats()[None, :]
-        x0 = np.repeat(x0, B, axis=0)
-        for row in (K.X, K.XL):
-            self.LN[row] = (torch.tensor(x0, dtype=ldt, device=dev) if torch_mode
-                            else x0.astype(ldt))
-        self.LN[K.EPREV] = self.LN[K.EPREV] + ar.xp.inf
-        self.LN[K.HPREV] = self.LN[K.HPREV] + ar.xp.inf
-        self.ACC = [szeros((B, d)) for _ in range(K.N_ACC)]
-        self.IACC = szeros((B,))
-        self.CNT = [izeros((B, d)) for _ in range(K.N_CNT)]
-        nk = len(ck)
-        self.REC = szeros((B, nk, K.N_REC))
-        ksnap = nk if _snapshot_all(problem, ck) else 1
-        self.SNAP = szeros((B, ksnap, 3, d))
-        self.XS = zeros((B, nk if record_x else 0, d))
-        ntr = steps if trace else 0
-        self.TR = zeros((ntr, B, d, K.N_TR))
-        self.TRS = szeros((ntr, B, K.N_TRS))
-        self.ERR = np.zeros(4, dtype=np.int64)
-        self.kpos = [0]
-        self.torch_mode = torch_mode
-
-    def run(self, kernel, t0, t1):
-        kernel(t0, t1, self.ck, self.kpos, self.HP, self.FP, self.IP, self.SEQ, self.TAIL,
-               self.LOHI, self.R, self.LN, self.ACC, self.IACC, self.CNT, self.REC, self.SNAP,
-               self.XS, self.TR, self.TRS, self.ERR, self.I)
-
-    def _np(self, a):
-        if self.torch_mode:
-            a = a.detach().cpu()
-            if a.dtype in (self.ar.torch.bfloat16, self.ar.torch.float16):
-                a = a.to(self.ar.torch.float64)    # numpy has no bfloat16; both widen exactly
-            return a.numpy()
-        return np.asarray(a)
-
-    def lane(self, row, b):
-        return [float(v) for v in self._np(self.LN[row][b])]
-
-    def acc(self, row, b):
-        return [float(v) for v in self._np(self.ACC[row][b])]
-
-    def cnt(self, row, b):
-        return [int(c) for c in self._np(self.CNT[row][b])]
-
-    def rec(self, b):
-        return self._np(self.REC[b])
-
-    def iacc(self, b):
-        return float(self._np(self.IACC)[b])
-
-    def snap(self, b, k):
-        arr = self._np(self.SNAP[b, k])
-        return [[float(v) for v in arr[j]] for j in range(3)]
-
-    def xs(self, b):
-        return self._np(self.XS[b])
-
-    def trace_dict(self):
-        tr = self._np(self.TR)
-        trs = self._np(self.TRS)
-        out = {name: tr[:, :, :, j] for j, name in enumerate(K.TRACE_FIELDS)}
-        for j, name in enumerate(K.TRACE_SCALARS):
-            out[name] = trs[:, :, j]
-        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -788,20 +389,20 @@ def _tracking(state, ar, b, rows) -> StepTracking:
 def _collect(state, ar, variant, problem, hp, b, steps, full: bool = True) -> InstanceResult:
     ar = ar.eager()
     rec = state.rec(b)
-    ck = state.ck
+    ck = state.inputs.checkpoints
     fields = {}
-    for j, name in enumerate(K.RECORD_FIELDS):
+    for j, name in enumerate(RECORD_FIELDS):
         fields[name] = [rec[k, j] for k in range(len(ck))]
     fields["t"] = [int(t) for t in ck]
     loss = rec[len(ck) - 1, 1]
-    last_snap = state.snap(b, state.SNAP.shape[1] - 1)
+    last_snap = state.snap(b, state.snapshot_count - 1)
     comp = problem.comparator(ar, last_snap, steps, b)
     regret = comparator = comp_loss = tol = None
     if comp is not None:
         comp_loss, comparator, tol = comp
         regret = loss - comp_loss
     regret_at_checkpoints = None
-    if state.SNAP.shape[1] == len(ck) and comp is not None:
+    if state.snapshot_count == len(ck) and comp is not None:
         def regret_at_checkpoints():
             out = []
             with ar.precision_context():
@@ -820,19 +421,19 @@ def _collect(state, ar, variant, problem, hp, b, steps, full: bool = True) -> In
     xs = state.xs(b)
     checkpoint_x = [list(xs[k]) for k in range(xs.shape[0])] if xs.shape[0] else None
     if full:
-        eta = _tracking(state, ar, b, (K.ECNT, K.EUND, K.ETMAX, K.EFIRST, K.EMAX))
-        hat = _tracking(state, ar, b, (K.HCNT, K.HUND, K.HTMAX, K.HFIRST, K.HMAX))
+        eta = _tracking(state, ar, b, (ECNT, EUND, ETMAX, EFIRST, EMAX))
+        hat = _tracking(state, ar, b, (HCNT, HUND, HTMAX, HFIRST, HMAX))
     else:
         eta = hat = StepTracking(None, 0.0, None, None, None, 0, 0, tracked=False)
     return InstanceResult(
         index=b, steps=steps, hyperparameters=hp,
-        final_x=state.lane(K.X, b), last_played_x=state.lane(K.XL, b),
-        m=state.lane(K.M, b), v=state.lane(K.V, b), vhat=state.lane(K.VH, b),
-        sum_sq_grad=state.acc(K.SG2, b), max_abs_grad=state.acc(K.MAG, b),
+        final_x=state.lane(X, b), last_played_x=state.lane(XL, b),
+        m=state.lane(M, b), v=state.lane(V, b), vhat=state.lane(VH, b),
+        sum_sq_grad=state.acc(SG2, b), max_abs_grad=state.acc(MAG, b),
         regret=regret, loss=loss, comparator=comparator, comparator_loss=comp_loss,
         comparator_tolerance=tol, expected_regret=expected_regret,
         effective_step=eta, corrected_step=hat,
-        vhat_decreases=sum(state.cnt(K.VHDEC, b)), vhat_undecided=sum(state.cnt(K.VHUND, b)),
+        vhat_decreases=sum(state.cnt(VHDEC, b)), vhat_undecided=sum(state.cnt(VHUND, b)),
         checkpoints=fields, checkpoint_x=checkpoint_x,
         D_inf=problem.D_inf(), G_inf=problem.G_inf(b),
         regret_at_checkpoints=regret_at_checkpoints,
@@ -840,45 +441,43 @@ def _collect(state, ar, variant, problem, hp, b, steps, full: bool = True) -> In
 
 
 def _table(result) -> dict:
-    state = result._state
+    arrays = result._state
     problem = result.problem
     B = problem.B
     ar = result.arithmetic.eager()
-    order = [state.pos[b] for b in range(B)] if hasattr(state, "pos") else list(range(B))
-    to_np = getattr(state, "_np", np.asarray)
 
-    def rows(array):
-        arr = to_np(array)
-        return np.asarray([[ar.to_float(v) for v in np.ravel(arr[r])] for r in order]) \
-            if arr.dtype == object else np.asarray(arr)[order]
+    def floats(array):
+        """An array of the run, instances first and in order, as float64."""
+        arr = arrays.host(array)
+        if arr.dtype == object:
+            return np.vectorize(ar.to_float, otypes=[np.float64])(arr)
+        return np.asarray(arr, dtype=np.float64)
 
-    rec = rows(state.REC)                        # (B, K, N_REC)
+    rec = floats(arrays.outputs.records)          # (B, K, N_REC)
     loss = rec[:, -1, 1]
     comparator = np.full(B, np.nan)
     for b in range(B):
-        comp = problem.comparator(ar, state.snap(b, state.SNAP.shape[1] - 1), result.steps, b)
+        comp = problem.comparator(ar, arrays.snap(b, arrays.snapshot_count - 1), result.steps,
+                                  b)
         if comp is not None:
             comparator[b] = ar.to_float(comp[0])
-    ln = to_np(state.LN)
-    cnt = to_np(state.CNT)
-    lane = (lambda r: np.asarray([[ar.to_float(v) for v in ln[r, b]] for b in order])) \
-        if ln.dtype == object else (lambda r: np.asarray(ln[r], dtype=np.float64)[order])
-    counts = lambda r: np.asarray(cnt[r], dtype=np.int64)[order].sum(axis=-1)  # noqa: E731
+
+    def lane(row):
+        return floats(arrays.state.lanes[row])
+
+    def counts(row):
+        return np.asarray(arrays.host(arrays.state.counts[row]), dtype=np.int64).sum(axis=-1)
+
     return {
         "loss": loss, "comparator_loss": comparator, "regret": loss - comparator,
         "average_regret": (loss - comparator) / result.steps,
-        "final_x": lane(K.X), "last_played_x": lane(K.XL),
-        "effective_step_increases": counts(K.ECNT),
-        "max_effective_step_increase": lane(K.EMAX).max(axis=-1),
-        "corrected_step_increases": counts(K.HCNT),
-        "max_corrected_step_increase": lane(K.HMAX).max(axis=-1),
-        "vhat_decreases": counts(K.VHDEC),
-        "checkpoint_t": np.asarray(state.ck), "checkpoint_loss": rec[:, :, 1],
+        "final_x": lane(X), "last_played_x": lane(XL),
+        "effective_step_increases": counts(ECNT),
+        "max_effective_step_increase": lane(EMAX).max(axis=-1),
+        "corrected_step_increases": counts(HCNT),
+        "max_corrected_step_increase": lane(HMAX).max(axis=-1),
+        "vhat_decreases": counts(VHDEC),
+        "checkpoint_t": np.asarray(arrays.inputs.checkpoints),
+        "checkpoint_loss": rec[:, :, 1],
     }
 
-
-def isclose_ulps(a: float, b: float) -> float:
-    """Distance of two float64 numbers in units in the last place."""
-    if a == b:
-        return 0.0
-    return abs(a - b) / math.ulp(max(abs(a), abs(b)))

@@ -11,26 +11,32 @@ functions' own source and
 
 1. folds the closures' constants (the variant's and the problem's fields, module constants) and
    prunes the branches they decide;
-2. inlines every call to a Python function (or lambda) whose source it can read, recursively,
-   renaming the callee's locals; each early ``return`` becomes an assignment to the call's
-   target; a ``NamedTuple`` built from positional arguments becomes a plain tuple display;
+2. inlines every call to a function marked as lane code (:func:`~amsgrad_theory.lanecode.
+   lane_code`: the rule, the problems' lane functions, the statistics, the namespaces'
+   operations), recursively, renaming the callee's locals; each early ``return`` becomes an
+   assignment to the call's target; a ``NamedTuple`` built from positional arguments becomes a
+   tuple display, read by field name or index, and is built as the ``NamedTuple`` again
+   wherever it is not taken apart;
 3. splits tuple assignments whose value is a tuple display, forwards single-use temporaries,
    takes apart tuples that are built only to be unpacked or indexed, coalesces copies
    (``t = n``; ``n = t``) and drops assignments nobody reads;
 4. hoists loop-invariant assignments, and invariant operands of operators, out of ``for``
    loops — only from the statements every iteration runs, never a value changed in place.
 
-**Contract.** The functions it inlines are pure: no side effects, results that depend only on
-the arguments and the closure — the contract numba already imposes on the lane functions (a
-callee may change arrays it allocated itself). Under it every value is computed by the same
-operations on the same operands as in the original (only independent operations change order,
-and loop invariants are computed once); the tests compare specialised and plain kernels bit for
-bit, for every variant, problem family and arithmetic. The function being specialised (the
-kernel's own loop) is not assumed pure: its calls stay where they are and may change what they
-are given. What cannot be read or proven — builtins, C methods, numba dispatchers, calls inside
+**Contract.** The functions it inlines are lane code, marked as such by whoever builds them: pure —
+no side effects, results that depend only on the arguments and the closure, the contract numba
+already imposes on the lane functions (a callee may change arrays it allocated itself). Nothing
+unmarked is inlined: a user's own problem method stays a call. Under it every value is computed by
+the same operations on the same operands as in the original (only independent operations change
+order, and loop invariants are computed once); the tests compare specialised and plain kernels bit
+for bit, for every variant, problem family and arithmetic. The function being specialised (the
+kernel's own loop) is not assumed pure: its calls stay where they are and may change what they are
+given. What cannot be read or proven — builtins, C methods, numba dispatchers, calls inside
 conditional expressions or ``and``/``or``, functions with loops or ``*args`` — stays a call.
-:func:`specialize` raises :class:`NotSpecializable` when the function itself cannot be read;
-callers fall back to the original then.
+:func:`specialize` raises :class:`NotSpecializable` when the function itself cannot be read.
+Fallbacks are loud: a marked callee that cannot be inlined is listed in the result's
+``__specialization_fallbacks__``, and :func:`flatten` (what the engines call) records it, or the
+whole function's fallback to the original, in the notes it is given (a run's ``Result.notes``).
 
 The generated source is kept on the result as ``__specialized_source__`` (and registered with
 :mod:`linecache`, so tracebacks show it).
@@ -48,6 +54,8 @@ import linecache
 import math
 import textwrap
 import types
+
+from ..lanecode import is_lane_code
 
 MAX_DEPTH = 12
 _PLAIN = (bool, int, str, type(None))
@@ -725,7 +733,9 @@ def _scalar_replace(stmts, fresh):
                     and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Tuple)
                     and stores.get(s.targets[0].id) == 1
                     and not any(isinstance(e, ast.Starred) for e in s.value.elts)):
-                pre = _take_apart(block, i, s.targets[0].id, s.value.elts, loads, fresh)
+                fields = getattr(s.value, "_namedtuple", (None, ()))[1]
+                pre = _take_apart(block, i, s.targets[0].id, s.value.elts, loads, fresh,
+                                  fields)
                 if pre is not None:
                     block[i:i + 1] = pre
                     i += len(pre)
@@ -736,7 +746,7 @@ def _scalar_replace(stmts, fresh):
     return _map_blocks(stmts, one_block)
 
 
-def _take_apart(block, i, name, elts, loads, fresh):
+def _take_apart(block, i, name, elts, loads, fresh, fields=()):
     n = len(elts)
     reads = set()
     for e in elts:
@@ -761,7 +771,10 @@ def _take_apart(block, i, name, elts, loads, fresh):
                         and isinstance(x.value, ast.Name) and x.value.id == name
                         and isinstance(x.slice, ast.Constant) and type(x.slice.value) is int
                         and -n <= x.slice.value < n]
-                if len(subs) != count:
+                attrs = [x for x in ast.walk(u) if isinstance(x, ast.Attribute)
+                         and isinstance(x.value, ast.Name) and x.value.id == name
+                         and x.attr in fields]
+                if len(subs) + len(attrs) != count:
                     return None
                 uses.append((j, "index"))
         if _names(u, (ast.Store, ast.Del)) & (reads | {name}) or _mutates(u) & reads:
@@ -782,6 +795,13 @@ def _take_apart(block, i, name, elts, loads, fresh):
             self.generic_visit(node)
             if isinstance(node.value, ast.Name) and node.value.id == name:
                 return copy.deepcopy(parts[node.slice.value])
+            return node
+
+        def visit_Attribute(self, node):
+            self.generic_visit(node)
+            if isinstance(node.value, ast.Name) and node.value.id == name \
+                    and node.attr in fields:
+                return copy.deepcopy(parts[fields.index(node.attr)])
             return node
 
     for j, kind in uses:
@@ -813,6 +833,7 @@ class _Specializer:
         self.counter = itertools.count()
         self.sources = {}
         self.reserved = set(top.locals)
+        self.fallbacks: list[str] = []
 
     # names ---------------------------------------------------------------------------------
     def ref(self, value, hint):
@@ -870,13 +891,22 @@ class _Specializer:
         if not isinstance(call.func, ast.Name) or call.func.id not in self.globals:
             return None
         fn = self.globals[call.func.id]
-        if isinstance(fn, type):
+        if isinstance(fn, type) or not is_lane_code(fn):
             return None
         if any(isinstance(a, ast.Starred) for a in call.args) or any(
                 k.arg is None for k in call.keywords):
             return None
         src = self.source(fn)
-        return None if isinstance(src, Exception) else fn
+        if isinstance(src, Exception):
+            self.fallback(fn, src)
+            return None
+        return fn
+
+    def fallback(self, fn, reason):
+        """A marked lane function stays a call: say so (once per function)."""
+        text = f"{getattr(fn, '__qualname__', fn)!s} stays a call: {reason}"
+        if text not in self.fallbacks:
+            self.fallbacks.append(text)
 
     def tuple_display(self, call):
         """``NamedTupleClass(a, b, …)`` (all positional) as the tuple display ``(a, b, …)``."""
@@ -886,7 +916,9 @@ class _Specializer:
         if (isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
                 and not call.keywords and len(call.args) == len(cls._fields)
                 and not any(isinstance(a, ast.Starred) for a in call.args)):
-            return ast.Tuple(list(call.args), ast.Load())
+            display = ast.Tuple(list(call.args), ast.Load())
+            display._namedtuple = (call.func.id, cls._fields)   # for field reads, and rebuilding
+            return display
         return None
 
     def inline(self, call, fn, emit, depth):
@@ -940,7 +972,8 @@ class _Specializer:
                 try:
                     pre.extend(spec.inline(call, fn, _assign_to(ast.Name(tmp, ast.Store())),
                                            depth))
-                except NotSpecializable:
+                except NotSpecializable as exc:
+                    spec.fallback(fn, exc)
                     return call
                 return ast.Name(tmp, ast.Load())
 
@@ -966,8 +999,8 @@ class _Specializer:
             if fn is not None:
                 try:
                     return pre + self.inline(call, fn, _assign_to(s.targets[0]), depth)
-                except NotSpecializable:
-                    pass
+                except NotSpecializable as exc:
+                    self.fallback(fn, exc)
             return pre + [s]
         if isinstance(s, ast.If):
             s.test = self.hoist_calls(s.test, depth, pre)
@@ -1030,6 +1063,7 @@ def specialize(fn, *, hoist: bool = True):
     if hoist:
         invariants = itertools.count()
         body = _hoist_invariants(body, set(top.params), lambda: f"_s_inv{next(invariants)}")
+    body = [_Rebuild().visit(s) for s in body]
     node = ast.FunctionDef(
         name=fn.__name__,
         args=_plain_args(top.params),
@@ -1046,6 +1080,33 @@ def specialize(fn, *, hoist: bool = True):
     new.__doc__ = fn.__doc__
     new.__specialized_source__ = text
     new.__wrapped__ = fn
+    new.__specialization_fallbacks__ = tuple(spec.fallbacks)
+    return new
+
+
+class _Rebuild(ast.NodeTransformer):
+    """A ``NamedTuple`` display that was not taken apart is built as the ``NamedTuple`` again
+    (so that field reads of it, here or by whoever receives it, keep working)."""
+
+    def visit_Tuple(self, node):
+        self.generic_visit(node)
+        tagged = getattr(node, "_namedtuple", None)
+        if tagged is None or not isinstance(node.ctx, ast.Load):
+            return node
+        return ast.Call(func=ast.Name(tagged[0], ast.Load()), args=node.elts, keywords=[])
+
+
+def flatten(fn, notes: list[str]):
+    """``specialize(fn)``, or ``fn`` itself where it cannot be read; every fallback (the whole
+    function, or a lane function inside it that stays a call) is appended to ``notes``."""
+    try:
+        new = specialize(fn)
+    except NotSpecializable as exc:
+        notes.append(f"specialisation of {fn.__qualname__} fell back to the plain functions: "
+                     f"{exc}")
+        return fn
+    for text in new.__specialization_fallbacks__:
+        notes.append(f"specialisation of {fn.__qualname__}: {text}")
     return new
 
 

@@ -38,8 +38,7 @@ def run_summary(result, b: int = 0) -> dict:
     out = {
         "algorithm": result.variant.name,
         "problem": result.problem.spec,
-        "arithmetic": ar.spec.split(":python")[0].split(":numba")[0].split(":numpy")[0]
-        if ar.spec.startswith("float") else ar.spec,
+        "arithmetic": ar.number,
         "engine": result.engine,
         "steps": T,
         "hyperparameters": dict(inst.hyperparameters),

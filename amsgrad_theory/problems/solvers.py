@@ -82,13 +82,14 @@ def _projected_descent(kind_loss, A, y, kind, lo, hi, R, x0=None, iters=5000):
 
 
 def _hinge_lp(A, y, lo, hi):
-    from scipy.optimize import linprog
+    from scipy.optimize import linprog  # scipy: only the hinge comparator's linear program needs it
 
     T, d = A.shape
     # variables [x (d), ξ (T)]: min Σ ξ  s.t.  −y_s a_s·x − ξ_s ≤ −1, ξ ≥ 0, lo ≤ x ≤ hi
     c = np.concatenate([np.zeros(d), np.ones(T)])
     A_ub = np.hstack([-(y[:, None] * A), -np.eye(T)]) if T * (d + T) <= 4e6 else None
     if A_ub is None:
+        # scipy: only the hinge comparator's linear program needs it
         from scipy.sparse import csr_matrix, hstack, identity
 
         A_ub = hstack([csr_matrix(-(y[:, None] * A)), -identity(T)], format="csr")

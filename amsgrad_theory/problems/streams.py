@@ -44,6 +44,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 
 from ..errors import InputError
+from ..lanecode import lane_code
 from .rng import TWO23, make_hash
 from .sets import FeasibleSet
 from .solvers import margin_comparator
@@ -140,7 +141,10 @@ class Problem:
         """
         return None
 
-    def lanes(self, ar, jit=lambda f: f) -> ProblemLanes:
+    def lanes(self, xp, sp, jit=lane_code) -> ProblemLanes:
+        """The family's lane functions over lane namespace ``xp`` and scalar namespace ``sp``
+        (see :class:`ProblemLanes`); ``jit`` is applied to each (numba, or the lane-code
+        mark)."""
         raise NotImplementedError
 
     # ---- truth ------------------------------------------------------------------------------
@@ -244,8 +248,7 @@ class _LinearLanes:
     """Lane functions shared by the linear families (g = a0, ℓ = a0·x, G += a0)."""
 
     @staticmethod
-    def build(ar, jit, data, expected=None, advance=None):
-        xp, sp = ar.xp, ar.sp
+    def build(xp, sp, jit, data, expected=None, advance=None):
         zero = xp.zero
         szero = sp.cast(0.0)
         widen = sp.widen
@@ -286,8 +289,7 @@ class PeriodicLinear(Problem):
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
 
-    def lanes(self, ar, jit=lambda f: f):
-        xp = ar.xp
+    def lanes(self, xp, sp, jit=lane_code):
         cast = xp.cast
         where = xp.where
         zero = xp.zero
@@ -301,7 +303,7 @@ class PeriodicLinear(Problem):
         def data(t, i, fp, ip, tab):
             return where(ip[1] == 1, cast(fp[0]), -cast(fp[1])), zero
 
-        return _LinearLanes.build(ar, jit, data, advance=advance)
+        return _LinearLanes.build(xp, sp, jit, data, advance=advance)
 
     def comparator(self, ar, suff, t, b=0):
         return linear_comparator(ar, self, suff[0])
@@ -315,8 +317,7 @@ class BernoulliLinear(Problem):
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
 
-    def lanes(self, ar, jit=lambda f: f):
-        xp, sp = ar.xp, ar.sp
+    def lanes(self, xp, sp, jit=lane_code):
         U = xp.uint
         cast = xp.cast
         where = xp.where
@@ -333,7 +334,7 @@ class BernoulliLinear(Problem):
         def expected(x, fp):
             return fp[2] * widen(x)
 
-        return _LinearLanes.build(ar, jit, data, expected)
+        return _LinearLanes.build(xp, sp, jit, data, expected)
 
     def comparator(self, ar, suff, t, b=0):
         return linear_comparator(ar, self, suff[0])
@@ -353,14 +354,14 @@ class GradientSequence(Problem):
     def table(self):
         return self.sequence, [self.params[b]["tail"] for b in range(self.B)]
 
-    def lanes(self, ar, jit=lambda f: f):
-        zero = ar.xp.zero
+    def lanes(self, xp, sp, jit=lane_code):
+        zero = xp.zero
 
         @jit
         def data(t, i, fp, ip, tab):
             return tab, zero
 
-        return _LinearLanes.build(ar, jit, data)
+        return _LinearLanes.build(xp, sp, jit, data)
 
     def comparator(self, ar, suff, t, b=0):
         return linear_comparator(ar, self, suff[0])
@@ -371,9 +372,9 @@ class _RandomBase(Problem):
 
     int_params = ("key", "active")
 
-    def random_lanes(self, ar, jit):
-        """(active(t,i,ip), unit(t,i,ip,ch) ∈ [0,1)) over ``ar`` (the means are static lanes)."""
-        xp, sp = ar.xp, ar.sp
+    def random_lanes(self, xp, sp, jit):
+        """(active(t,i,ip), unit(t,i,ip,ch) ∈ [0,1)) over ``xp``, ``sp`` (the means are static
+        lanes)."""
         U = xp.uint
         _, draw, bits23 = make_hash(U, jit)
         inv = 1.0 / TWO23
@@ -420,17 +421,16 @@ class RandomLinear(_RandomBase):
     def G_inf(self, b=0):
         return abs(_q(self.params[b]["scale"]))
 
-    def lanes(self, ar, jit=lambda f: f):
-        xp = ar.xp
+    def lanes(self, xp, sp, jit=lane_code):
         cast, where, zero = xp.cast, xp.where, xp.zero
-        active, unit = self.random_lanes(ar, jit)
+        active, unit = self.random_lanes(xp, sp, jit)
 
         @jit
         def data(t, i, fp, ip, tab):
             value = cast(fp[0]) * cast(tab + (unit(t, i, ip, 1) - 0.5))
             return where(active(t, i, ip), value, zero), zero
 
-        return _LinearLanes.build(ar, jit, data)
+        return _LinearLanes.build(xp, sp, jit, data)
 
     def comparator(self, ar, suff, t, b=0):
         return linear_comparator(ar, self, suff[0])
@@ -444,14 +444,13 @@ class RandomQuadratic(_RandomBase):
         lo, hi = (_q(v) for v in self.box_bounds())
         return Fraction(3, 2) * (max(abs(lo), abs(hi)) + 1)
 
-    def lanes(self, ar, jit=lambda f: f):
-        xp, sp = ar.xp, ar.sp
+    def lanes(self, xp, sp, jit=lane_code):
         cast = xp.cast
         zero = xp.zero
         where = xp.where
         szero = sp.cast(0.0)
         widen = sp.widen
-        active, unit = self.random_lanes(ar, jit)
+        active, unit = self.random_lanes(xp, sp, jit)
 
         @jit
         def data(t, i, fp, ip, tab):
@@ -504,12 +503,11 @@ class _MarginFamily(_RandomBase):
     def G_inf(self, b=0):
         return Fraction(1)
 
-    def margin_data(self, ar, jit):
-        xp, sp = ar.xp, ar.sp
+    def margin_data(self, xp, sp, jit):
         cast, where, zero = xp.cast, xp.where, xp.zero
         swhere, slt, widen = sp.where, sp.lt, sp.widen
         szero = sp.cast(0.0)
-        active, unit = self.random_lanes(ar, jit)
+        active, unit = self.random_lanes(xp, sp, jit)
 
         @jit
         def data(t, i, fp, ip, tab):
@@ -550,9 +548,8 @@ class _MarginFamily(_RandomBase):
 class RandomLogistic(_MarginFamily):
     margin_loss = "logistic"
 
-    def lanes(self, ar, jit=lambda f: f):
-        xp, sp = ar.xp, ar.sp
-        data, margin, loss, suff, expected = self.margin_data(ar, jit)
+    def lanes(self, xp, sp, jit=lane_code):
+        data, margin, loss, suff, expected = self.margin_data(xp, sp, jit)
         cast = xp.cast
         szero = sp.cast(0.0)
         smax, slog1p, sexp, sabs, swhere, sge = (sp.maximum, sp.log1p, sp.exp, sp.abs, sp.where,
@@ -576,9 +573,8 @@ class RandomLogistic(_MarginFamily):
 class RandomHinge(_MarginFamily):
     margin_loss = "hinge"
 
-    def lanes(self, ar, jit=lambda f: f):
-        xp, sp = ar.xp, ar.sp
-        data, margin, loss, suff, expected = self.margin_data(ar, jit)
+    def lanes(self, xp, sp, jit=lane_code):
+        data, margin, loss, suff, expected = self.margin_data(xp, sp, jit)
         szero = sp.cast(0.0)
         smax, slt, where, zero = sp.maximum, sp.lt, xp.where, xp.zero
 

@@ -261,7 +261,7 @@ def draw(p: BoundParameters, drawn: dict, ratios: dict):
         pos = [(t, r) for t, r in zip(ts, regret) if r is not None and r > 0]
         ax.plot([t for t, _ in pos], [r for _, r in pos], "-", color="black", linewidth=2.0,
                 label=f"realized R_t (fitted k = {k:.2f})" if k is not None else "realized R_t")
-        import matplotlib
+        import matplotlib  # matplotlib: imported only when a figure is drawn
 
         palette = matplotlib.colormaps["tab10"]
         for j, name in enumerate(plotted):

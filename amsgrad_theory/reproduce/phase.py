@@ -315,7 +315,7 @@ def _text_color(cmap, norm, value) -> str:
 
 
 def figure(p: PhaseParameters, results: dict):
-    import matplotlib
+    import matplotlib  # matplotlib: imported only when a figure is drawn
     import matplotlib.ticker
     from matplotlib.colors import LogNorm
 

@@ -164,7 +164,7 @@ def run(p: Theorem1Parameters, ctx: Context) -> dict:
     finals = []
     fig, axes = new_figure(1, 2, width=5.6, height=4.0)
     ax_t, ax_c = axes[0]
-    import matplotlib
+    import matplotlib  # matplotlib: imported only when a figure is drawn
 
     cmap = matplotlib.colormaps["viridis"]
     for k, C in enumerate(p.Cs):

@@ -137,7 +137,7 @@ def rho(time: int, beta1: str | Fraction, beta2: str | Fraction, dps: int = 40) 
 
 
 def _rho_arb(time: int, beta1: Fraction, beta2: Fraction):
-    from flint import arb
+    from flint import arb  # python-flint: ball arithmetic, imported where balls are used
 
     b1 = arb(beta1.numerator) / beta1.denominator
     b2 = arb(beta2.numerator) / beta2.denominator
@@ -240,7 +240,7 @@ def rho_minimum(beta1: str | Fraction, beta2: str | Fraction) -> RhoMinimum:
     n0 = max(1, int(mpmath.floor(tc)))
     best_n = min((n0, n0 + 1), key=lambda n: rho(n, b1, b2))
     best = _rho_arb(best_n, b1, b2)
-    from flint import arb
+    from flint import arb  # python-flint: ball arithmetic, imported where balls are used
 
     b2_ball = arb(b2.numerator) / b2.denominator
     N = 1

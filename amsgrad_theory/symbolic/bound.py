@@ -135,7 +135,7 @@ def _exact(value) -> sp.Expr:
         return sp.Rational(*value.man_exp_ratio()) if hasattr(value, "man_exp_ratio") \
             else sp.Rational(Fraction(float(value)))
     try:
-        from flint import arb
+        from flint import arb  # python-flint: ball arithmetic, imported where balls are used
 
         if isinstance(value, arb):
             return sp.Rational(Fraction(float(value.mid().str(30, radius=False))))
@@ -356,7 +356,7 @@ class Bound:
         if backend == "mpmath":
             with mpmath.workdps(dps):
                 return fn(*[_to_mpf(a) for a in args])
-        import flint
+        import flint  # python-flint: ball arithmetic, imported where balls are used
 
         old = flint.ctx.prec
         flint.ctx.prec = bits
@@ -453,7 +453,7 @@ def _to_float(value):
     if isinstance(value, (Fraction, str)):
         return float(Fraction(value))
     try:
-        from flint import arb
+        from flint import arb  # python-flint: ball arithmetic, imported where balls are used
 
         if isinstance(value, arb):
             return float(value.mid().str(20, radius=False))
@@ -474,7 +474,7 @@ def _to_mpf(value):
 
 
 def _to_arb_any(value):
-    from flint import arb
+    from flint import arb  # python-flint: ball arithmetic, imported where balls are used
 
     if isinstance(value, arb):
         return value
@@ -496,7 +496,7 @@ def arb_evaluate(expr: sp.Expr, values: Mapping[sp.Symbol, Any]):
     ``Sum(f, (t, a, b))`` with integer bounds; sympy numbers are converted exactly (rationals)
     or as the ball of their decimal digits (floats).
     """
-    from flint import arb
+    from flint import arb  # python-flint: ball arithmetic, imported where balls are used
 
     def ev(e, env):
         if e in env:
@@ -598,7 +598,7 @@ def tran_phong_t0(schedule: str, beta1: Fraction, lam: Fraction | None = None,
     once nλ^n decreases; for β1/n the ratio (1−β1/(n+1))/(1−β1/n) − 1 ≤ β1/(n(n+1−β1))
     ≤ 1/(3n) once n ≥ 4β1 + 1. With λ = 1 (constant β1,t) the condition holds for every n.
     """
-    import flint
+    import flint  # python-flint: ball arithmetic, imported where balls are used
 
     b1 = Fraction(beta1)
     if schedule == "exp-decay":

@@ -236,7 +236,7 @@ def amsgrad_equivalence(amsgrad: TorchSubject, plain: TorchSubject, gradients: n
 def state_dict_round_trip(subject: TorchSubject, *, before: int = 10, after: int = 10) -> dict:
     """Save after ``before`` steps of ``one-then-zeros`` (so the max binds: v decays while v̂
     stays), load into a fresh optimizer, continue both for ``after`` steps (gradients 0.05)."""
-    import torch
+    import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
     G = np.concatenate([named_sequence("one-then-zeros", before),
                         _f32(np.full(after, 0.05))]).reshape(-1, 1)
@@ -301,7 +301,7 @@ def _same(a, b) -> bool:
 
 def checkpoint_flag_override(class_name: str, hyper: dict) -> dict:
     """torch: does an ``amsgrad=False`` checkpoint silently turn ``amsgrad=True`` off?"""
-    import torch
+    import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
     cls = getattr(torch.optim, class_name)
     p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))

@@ -96,7 +96,7 @@ class Measurement:
 
 
 @dataclass
-class Trajectory:
+class OptimizerRun:
     """An ordinary run: ``theta[t]`` is θ after step t+1, ``state[key][t]`` likewise."""
 
     theta: np.ndarray
@@ -127,7 +127,7 @@ class TorchSubject:
     # -------------------------------------------------------------- construction
     @property
     def torch_dtype(self):
-        import torch
+        import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
         return getattr(torch, self.dtype)
 
@@ -136,7 +136,7 @@ class TorchSubject:
         return 2.0 ** -53 if self.dtype == "float64" else 2.0 ** -24
 
     def parameters(self, values: np.ndarray, shapes: Sequence[tuple] | None = None) -> list:
-        import torch
+        import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
         values = np.asarray(values, dtype=np.float64)
         shapes = list(shapes) if shapes else [(values.size,)]
@@ -151,7 +151,7 @@ class TorchSubject:
 
     def build(self, params: list):
         """(optimizer, scheduler or None); raises :class:`InputError` if not an optimizer."""
-        import torch
+        import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
         optimizer = self.factory(params)
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -191,7 +191,7 @@ class TorchSubject:
 
     # -------------------------------------------------------------- running
     def _run(self, gradients: np.ndarray, x0: np.ndarray | None, shapes, reset: bool):
-        import torch
+        import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
         gradients = np.atleast_2d(np.asarray(gradients, dtype=np.float64))
         if gradients.shape[0] == 1 and gradients.shape[1] > 1 and shapes is None:
@@ -245,9 +245,9 @@ class TorchSubject:
         return Measurement(gradients=g, delta=delta, lr=lr, steps=steps, error=error)
 
     def trajectory(self, gradients: np.ndarray, x0: np.ndarray,
-                   shapes: Sequence[tuple] | None = None) -> Trajectory:
+                   shapes: Sequence[tuple] | None = None) -> OptimizerRun:
         theta, lr, states, steps, error, _, _ = self._run(gradients, x0, shapes, reset=False)
-        return Trajectory(theta=theta, state=states, lr=lr, steps=steps, error=error)
+        return OptimizerRun(theta=theta, state=states, lr=lr, steps=steps, error=error)
 
 
 def _as_float(value) -> float:
@@ -393,7 +393,7 @@ def load_factory(text: str) -> Callable:
 
 def torch_factory(class_name: str, hyper: dict, path_options: dict, *, amsgrad: bool = True):
     """``params → torch.optim.<class_name>(params, lr, betas, eps, weight_decay, amsgrad, …)``."""
-    import torch
+    import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
     cls = getattr(torch.optim, class_name)
 
@@ -408,7 +408,7 @@ def torch_factory(class_name: str, hyper: dict, path_options: dict, *, amsgrad: 
 def builtin_hyperparameters(target: str, overrides: dict | None = None) -> dict:
     """The defaults of torch's own class for ``target`` (floats), with ``overrides``."""
     class_name, model_name, _ = BUILTIN_TARGETS[target]
-    import torch
+    import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
     sig = inspect.signature(getattr(torch.optim, class_name).__init__).parameters
     betas = sig["betas"].default
@@ -480,6 +480,7 @@ class OptaxSubject:
         return dict(self.hyper)
 
     def _optimizer(self):
+        # jax/optax: the optional extra `frameworks`, imported only to audit optax
         import jax.numpy as jnp
         import optax
 
@@ -494,6 +495,7 @@ class OptaxSubject:
         return alpha if self.schedule == "constant" else alpha / math.sqrt(t)
 
     def _run(self, G: np.ndarray, x0: np.ndarray):
+        # jax/optax: the optional extra `frameworks`, imported only to audit optax
         import jax.numpy as jnp
         import optax
 
@@ -529,10 +531,10 @@ class OptaxSubject:
         lr = np.array([self._lr(t + 1) for t in range(g.shape[0])])
         return Measurement(g, delta, lr, steps, error)
 
-    def trajectory(self, gradients, x0, shapes=None) -> Trajectory:
+    def trajectory(self, gradients, x0, shapes=None) -> OptimizerRun:
         g = np.asarray(gradients, dtype=np.float64)
         theta, _, states, steps, error = self._run(g, np.asarray(x0, dtype=np.float64))
         renamed = {{"mu": "exp_avg", "nu": "exp_avg_sq", "nu_max": "max_exp_avg_sq"}[k]: v
                    for k, v in states.items()}
         lr = np.array([self._lr(t + 1) for t in range(g.shape[0])])
-        return Trajectory(theta, renamed, lr, steps, error)
+        return OptimizerRun(theta, renamed, lr, steps, error)

@@ -235,7 +235,7 @@ def check_agreement(spec: RunSpec, arithmetics=("float64", "mpmath:50"),
 
 def _arb_exact(ar, value):
     """``value`` (an mpmath or float number) as an exact arb ball of radius 0."""
-    from flint import arb, ctx
+    from flint import arb, ctx  # python-flint: ball arithmetic, imported where balls are used
 
     if hasattr(value, "_mpf_"):
         sign, man, exp, _ = value._mpf_

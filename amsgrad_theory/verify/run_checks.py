@@ -431,7 +431,7 @@ def torch_amsgrad_equivalence(spec: RunSpec, expected_identical: int, x0: float 
     eq = amsgrad_equivalence(ams, plain, G, spec.problem, x0=x0)
     verdict = "pass" if eq["identical_steps"] == expected_identical else "fail"
     eq = {k: v for k, v in eq.items() if k != "sequence"}
-    import torch
+    import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
     return Record(
         name="torch_amsgrad_equivalence",

@@ -100,7 +100,7 @@ def test_weighted_projection_is_not_rescaling():
     Y = np.array([[2.0, 2.0]])
     project(Y, np.array([[1.0, 9.0]]), 1.0, 0)
     assert abs(Y[0, 0] - Y[0, 1]) > 0.1       # Euclidean rescaling would keep them equal
-    vec = make_ball_projection(get_arithmetic("float64:numpy").xp, "vector")
+    vec = make_ball_projection(get_arithmetic("float64").namespaces("vector")[0], "vector")
     Z = vec(np.array([[2.0, 2.0]]), np.array([[1.0, 9.0]]), 1.0)
     assert np.allclose(Z, Y, atol=1e-12)
 

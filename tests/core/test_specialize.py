@@ -8,7 +8,6 @@ every variant, every separable problem family and every interpreted arithmetic.
 from __future__ import annotations
 
 import math
-import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -16,10 +15,14 @@ import pytest
 from flint import arb
 
 from amsgrad_theory import simulate
-from amsgrad_theory.algorithms import variant_names
-from amsgrad_theory.engine import kernels as K
+from amsgrad_theory.algorithms import get_variant, variant_names
+from amsgrad_theory.arithmetic import get_arithmetic
+from amsgrad_theory.engine import engines
+from amsgrad_theory.engine.interpreted import make_python_kernel
 from amsgrad_theory.engine.specialize import NotSpecializable, specialize
+from amsgrad_theory.engine.vector import make_vector_kernel
 from amsgrad_theory.errors import NumericalError
+from amsgrad_theory.lanecode import lane_code
 from amsgrad_theory.problems import get_problem
 
 # ------------------------------------------------------------------------------------------
@@ -30,6 +33,7 @@ from amsgrad_theory.problems import get_problem
 def _make(mode):
     k = 3.0
 
+    @lane_code
     def gt(a, b):
         if a > b:
             return True
@@ -37,9 +41,11 @@ def _make(mode):
             return False
         return None
 
+    @lane_code
     def square(a):
         return a * a
 
+    @lane_code
     def inner(x, y):
         if mode == "double":
             z = x * 2
@@ -72,6 +78,7 @@ def test_constants_folded_calls_inlined_invariants_hoisted(mode):
 
 
 def test_swapping_tuple_assignment_keeps_python_semantics():
+    @lane_code
     def swap(a, b):
         return b, a
 
@@ -88,8 +95,9 @@ def test_keywords_defaults_lambdas_and_named_tuples():
         a: float
         b: float
 
-    scale = lambda v: v * 2.5       # noqa: E731 - lambdas are inlined through their positions
+    scale = lane_code(lambda v: v * 2.5)    # lambdas are inlined through their positions
 
+    @lane_code
     def make(a, b=4.0):
         return Pair(scale(a), b)
 
@@ -103,7 +111,38 @@ def test_keywords_defaults_lambdas_and_named_tuples():
     assert "Pair(" not in g.__specialized_source__ and "scale(" not in g.__specialized_source__
 
 
+def test_named_tuple_fields_are_read_by_name_and_survive_when_they_escape():
+    """A NamedTuple read by field name is taken apart like one read by index; one that leaves
+    the function (returned, appended) is built as the NamedTuple again, so its fields can
+    still be read by whoever receives it."""
+    class Pair(NamedTuple):
+        first: float
+        second: float
+
+    @lane_code
+    def make(a):
+        return Pair(a + 1.0, a * 3.0)
+
+    def by_name(x):
+        p = make(x)
+        return p.first + p.second
+
+    def escapes(n):
+        out = []
+        for t in range(n):
+            out.append(make(t))
+        return out
+
+    g = specialize(by_name)
+    assert g(2.0) == by_name(2.0) == 9.0
+    assert "Pair(" not in g.__specialized_source__ and ".first" not in g.__specialized_source__
+    h = specialize(escapes)
+    assert [p.second for p in h(3)] == [0.0, 3.0, 6.0]
+    assert all(isinstance(p, Pair) for p in h(3))
+
+
 def test_what_cannot_be_read_stays_a_call():
+    @lane_code
     def looping(n):
         s = 0
         for i in range(n):
@@ -116,6 +155,7 @@ def test_what_cannot_be_read_stays_a_call():
     g = specialize(f)
     assert g(7) == f(7)
     assert "looping(" in g.__specialized_source__            # a loop: not inlined
+    assert any("looping" in note for note in g.__specialization_fallbacks__)
     with pytest.raises(NotSpecializable):
         specialize(len)
 
@@ -187,18 +227,21 @@ def _array_bits(a):
 
 
 def _state_bits(result):
-    st = result._state
-    return {name: _array_bits(getattr(st, name))
-            for name in ("LN", "ACC", "IACC", "CNT", "REC", "SNAP", "XS", "TR", "TRS", "IP")}
+    arrays = result._state
+    out = {name: _array_bits(getattr(arrays.state, name))
+           for name in ("ints", "lanes", "sums", "coupled_loss", "counts")}
+    out.update({name: _array_bits(getattr(arrays.outputs, name))
+                for name in ("records", "snapshots", "iterates", "trace", "trace_scalars")})
+    return out
 
 
 def _both(monkeypatch, *args, **kwargs):
     """The run through the plain kernel, then through the specialised one (forced even for
     these short runs)."""
-    monkeypatch.setattr(sys.modules["amsgrad_theory.engine.simulate"], "SPECIALIZE_MIN_WORK", 0)
+    monkeypatch.setattr(engines, "SPECIALIZE_MIN_WORK", 0)
     runs = []
     for flag in (False, True):
-        monkeypatch.setattr(K, "SPECIALIZE", flag)
+        monkeypatch.setattr(engines, "SPECIALIZE", flag)
         try:
             runs.append(simulate(*args, **kwargs))
         except NumericalError as exc:
@@ -252,37 +295,100 @@ def test_a_non_finite_step_is_reported_identically(monkeypatch, arithmetic):
     assert plain == fast
 
 
-@pytest.mark.parametrize("arithmetic", ARITHMETICS)
-@pytest.mark.parametrize("problem", ["reddi-online:C=3", "random-linear:d=3"])
-def test_interpreted_kernels_are_specialised(monkeypatch, arithmetic, problem):
-    """The fast path is taken (specialisation did not silently fall back): in d = 1 one flat
-    loop computes the coefficients too, in d > 1 they are computed once for the lanes."""
-    from amsgrad_theory.algorithms import get_variant
-    from amsgrad_theory.arithmetic import get_arithmetic
+SEPARABLE = ["reddi-online:C=3", "periodic-linear", "bernoulli-linear", "random-linear:d=3",
+             "random-quadratic:d=3", "gradient-sequence:g=[1,-2,0.5]"]
+_LANE_CALLS = ("lane_math(", "update(", "schedule(", "finish(", "powers(", "steps_of(",
+               "advance(", "data(", "grad(", "loss(", "suff(", "track(", "bound_terms(",
+               "draw(", "mix(")
 
-    monkeypatch.setattr(K, "SPECIALIZE", True)
-    kernel = K.make_python_kernel(get_arithmetic(arithmetic), get_variant("amsgrad"),
-                                  get_problem(problem))
+
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+@pytest.mark.parametrize("variant", variant_names())
+@pytest.mark.parametrize("problem", SEPARABLE)
+def test_every_preset_and_family_is_fully_specialised(arithmetic, variant, problem):
+    """Specialisation does not fall back, loudly or silently, for any preset × separable family
+    × interpreted arithmetic: no note, and no lane function left as a call in the flat loop (in
+    d = 1 one loop computes the coefficients too; in d > 1 they are computed once for the
+    lanes)."""
+    ar = get_arithmetic(arithmetic)
+    xp, sp = ar.namespaces("interpreted")
+    kernel, notes = make_python_kernel(ar, xp, sp, get_variant(variant), get_problem(problem))
+    assert notes == ()
     names = kernel.__code__.co_freevars
     flat = ["run_lane"] + (["schedule_chunk", "advance_chunk"] if "d=3" in problem else [])
     for name in flat:
-        fn = kernel.__closure__[names.index(name)].cell_contents
-        src = fn.__specialized_source__
-        for call in ("lane_math(", "update(", "schedule(", "advance(", "data("):
-            assert call not in src
+        src = kernel.__closure__[names.index(name)].cell_contents.__specialized_source__
+        for call in _LANE_CALLS:
+            assert call not in src, (name, call)
+
+
+@pytest.mark.parametrize("arithmetic", VECTOR)
+@pytest.mark.parametrize("variant", ["amsgrad", "amsgrad-pytorch", "amsgrad-keras", "adamx"])
+@pytest.mark.parametrize("problem", SEPARABLE + ["random-logistic:d=3", "random-hinge:d=2"])
+def test_every_vector_kernel_is_fully_specialised(arithmetic, variant, problem):
+    ar = get_arithmetic(arithmetic)
+    xp, sp = ar.namespaces("vector")
+    kernel, notes = make_vector_kernel(ar, xp, sp, get_variant(variant), get_problem(problem))
+    assert notes == ()
+    for call in _LANE_CALLS:
+        assert call not in kernel.__specialized_source__, call
+
+
+def test_unmarked_functions_are_never_inlined():
+    """Only lane code is inlined: a function without the mark stays a call (it may have side
+    effects the specialiser cannot see), a marked one is inlined."""
+    seen = []
+
+    def unmarked(a):
+        seen.append(a)          # a side effect
+        return a + 1.0
+
+    @lane_code
+    def marked(a):
+        return a * 2.0
+
+    def outer(n):
+        acc = 0.0
+        for t in range(n):
+            acc = acc + unmarked(marked(t))
+        return acc
+
+    flat = specialize(outer)
+    assert "unmarked(" in flat.__specialized_source__
+    assert "marked(" not in flat.__specialized_source__.replace("unmarked(", "")
+    assert flat(4) == outer(4) and len(seen) == 8
+
+
+def test_a_marked_function_that_cannot_be_inlined_is_recorded():
+    """A fallback is loud: the lane function that stays a call is named."""
+    @lane_code
+    def loops(a):
+        for _ in range(2):
+            a = a + 1.0
+        return a
+
+    def outer(n):
+        acc = 0.0
+        for t in range(n):
+            acc = acc + loops(t)
+        return acc
+
+    flat = specialize(outer)
+    assert flat(3) == outer(3)
+    assert any("loops" in note for note in flat.__specialization_fallbacks__)
 
 
 @pytest.mark.parametrize("arithmetic", ["float64:numba", "mpmath:20", "float64:numpy"])
 def test_one_cached_kernel_serves_every_radius(monkeypatch, arithmetic):
     """Kernels are cached per set kind: the box's half-width comes in as data, so a run on
     [−1/8, 1/8]² after one on [−1, 1]² clips at 1/8 and equals a plain run."""
-    monkeypatch.setattr(sys.modules["amsgrad_theory.engine.simulate"], "SPECIALIZE_MIN_WORK", 0)
+    monkeypatch.setattr(engines, "SPECIALIZE_MIN_WORK", 0)
     wide = simulate("amsgrad", "random-quadratic:d=2,seed=1", steps=300, arithmetic=arithmetic)
     narrow = simulate("amsgrad", "random-quadratic:d=2,seed=1,radius=0.125", steps=300,
                       arithmetic=arithmetic)
     assert max(abs(float(v)) for v in narrow.final_x) <= 0.125
     assert [float(v) for v in wide.final_x] != [float(v) for v in narrow.final_x]
-    monkeypatch.setattr(K, "SPECIALIZE", False)
+    monkeypatch.setattr(engines, "SPECIALIZE", False)
     plain = simulate("amsgrad", "random-quadratic:d=2,seed=1,radius=0.125", steps=300,
                      arithmetic=arithmetic.replace("numba", "python").replace("numpy",
                                                                               "python"))
@@ -294,10 +400,9 @@ def test_the_kernel_cache_is_bounded(monkeypatch):
     """Arithmetic instances a user builds are cache keys too: the cache forgets its oldest."""
     from amsgrad_theory.arithmetic.mp import MpmathArithmetic
 
-    mod = sys.modules["amsgrad_theory.engine.simulate"]
-    monkeypatch.setattr(mod, "SPECIALIZE_MIN_WORK", 0)
-    monkeypatch.setattr(mod, "_KERNEL_CACHE", {})
-    monkeypatch.setattr(mod, "_KERNEL_CACHE_SIZE", 2)
+    monkeypatch.setattr(engines, "SPECIALIZE_MIN_WORK", 0)
+    monkeypatch.setattr(engines, "_KERNELS", {})
+    monkeypatch.setattr(engines, "_KERNELS_SIZE", 2)
     for _ in range(4):
         simulate("sgd", "reddi-online:C=3", steps=5, arithmetic=MpmathArithmetic(15))
-        assert len(mod._KERNEL_CACHE) <= 2
+        assert len(engines._KERNELS) <= 2

@@ -1,0 +1,370 @@
+"""The compiled engine: the lane loop compiled by numba (float32 and float64).
+
+Two loops, the same operations in the same order (bit-identical; the tests check it):
+
+* :func:`make_scalar_kernel` — steps × instances × coordinates; any problem (coupled families
+  and the ball projection included) and the opt-in trace;
+* :func:`make_blocked_kernel` — for separable problems in d = 1: blocks of instances × a chunk of
+  steps, the instance loop call-free so that LLVM vectorises it, blocks spread over cores by
+  numba's ``prange``.
+
+Both are composed from :func:`~amsgrad_theory.engine.lane.lane_functions` compiled with
+``inline="always"`` (LLVM vectorises only call-free loops); a lane's non-finite value does not
+branch inside the loop: the lane returns an error code, the loop ORs them, and the lane is
+located after.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .arrays import BLOCK
+from .lane import lane_functions
+from .layout import (
+    EMAX,
+    EPREV,
+    ERR_GRAD,
+    ERR_ITERATE,
+    ERR_LOSS,
+    HMAX,
+    HPREV,
+    LOSS,
+    N_ACC,
+    N_CNT,
+    N_LANE,
+    VH,
+    XL,
+    M,
+    V,
+    W,
+    X,
+)
+
+
+def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
+                       full_statistics: bool = True):
+    """The step × instance × coordinate loop (Python, or compiled by numba); any problem.
+
+    Instances come sorted by their (β1, β2, λ) group: the expensive α-free part of the
+    schedule (``powers``) is computed once per group and step, the cheap part (``finish``) per
+    instance. ``kernel(t0, t1, inputs, state, outputs)`` advances steps t0..t1 (the named
+    structures of :mod:`~amsgrad_theory.engine.layout`).
+    """
+    parts = lane_functions(xp, sp, variant, problem, jit, record_jit=record_jit,
+                           full_statistics=full_statistics)
+    lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
+    advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
+    project, locate, write_checkpoint = parts.project, parts.locate, parts.write_checkpoint
+    write_trace = parts.write_trace
+    certain, sisfinite = xp.certain, sp.isfinite
+    ifloat, szero = parts.ifloat, parts.szero
+    coupled, set_kind = parts.coupled, parts.set_kind
+
+    def kernel(t0, t1, inputs, state, outputs):
+        HPI = inputs.instance_hyper
+        HPG = inputs.group_hyper
+        GS = inputs.group_start
+        FP = inputs.floats
+        SEQ = inputs.table
+        TAIL = inputs.tail
+        ck = inputs.checkpoints
+        R = inputs.radius
+        IP = state.ints
+        LN = state.lanes
+        ACC = state.sums
+        IACC = state.coupled_loss
+        CNT = state.counts
+        kpos = state.next_checkpoint
+        REC = outputs.records
+        SNAP = outputs.snapshots
+        XS = outputs.iterates
+        TR = outputs.trace
+        TRS = outputs.trace_scalars
+        ERR = outputs.error
+        B = LN.shape[1]
+        d = LN.shape[2]
+        L = SEQ.shape[1]
+        G = HPG.shape[0]
+        K = ck.shape[0]
+        ntrace = TR.shape[0]
+        lo = inputs.box[0]
+        hi = inputs.box[1]
+        for t in range(t0, t1 + 1):
+            tf = ifloat(t)
+            bad = 0
+            for g in range(G):
+                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
+                for b in range(GS[g], GS[g + 1]):
+                    co = finish(HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], p0, p1, p2, p3, p4,
+                                p5, p6, p7)
+                    fp = (FP[0, b], FP[1, b], FP[2, b])
+                    ip = advance((IP[0, b], IP[1, b]))
+                    IP[0, b] = ip[0]
+                    IP[1, b] = ip[1]
+                    z = szero
+                    if coupled:
+                        for i in range(d):
+                            tab = SEQ[b, t - 1, i] if t <= L else TAIL[b, i]
+                            a0, a1 = data(t, i, fp, ip, tab)
+                            z = z + margin(LN[X, b, i], a0, a1)
+                        fz = loss_z(z)
+                        bad = bad | (ERR_LOSS * (1 - certain(sisfinite(fz))))
+                        IACC[b] = IACC[b] + fz
+                        if t <= ntrace:
+                            TRS[t - 1, b, 0] = fz
+                    for i in range(d):
+                        tab = SEQ[b, t - 1, i] if t <= L else TAIL[b, i]
+                        a0, a1 = data(t, i, fp, ip, tab)
+                        lane = (LN[X, b, i], LN[M, b, i], LN[V, b, i], LN[VH, b, i],
+                                LN[EPREV, b, i], LN[HPREV, b, i], LN[EMAX, b, i],
+                                LN[HMAX, b, i])
+                        acc = (ACC[0, b, i], ACC[1, b, i], ACC[2, b, i], ACC[3, b, i],
+                               ACC[4, b, i], ACC[5, b, i], ACC[6, b, i], ACC[7, b, i],
+                               ACC[8, b, i])
+                        cnt = (CNT[0, b, i], CNT[1, b, i], CNT[2, b, i], CNT[3, b, i],
+                               CNT[4, b, i], CNT[5, b, i], CNT[6, b, i], CNT[7, b, i],
+                               CNT[8, b, i], CNT[9, b, i])
+                        ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, acc, cnt,
+                                                          lo, hi)
+                        bad = bad | code
+                        for r in range(N_LANE):
+                            LN[r, b, i] = ln[r]
+                        for r in range(N_ACC):
+                            ACC[r, b, i] = ac[r]
+                        for r in range(N_CNT):
+                            CNT[r, b, i] = cn[r]
+                        if t <= ntrace:
+                            write_trace(TR, TRS, t, b, i, ln, out, co)
+                    if set_kind == "ball":
+                        project(LN[X], LN[W], R, b)
+            if bad != 0:
+                locate(t, LN, ACC, IACC, ERR, 0)
+                return
+            k = kpos[0]
+            if k < K and t == ck[k]:
+                for b in range(B):
+                    write_checkpoint(REC, SNAP, XS, b, k, tf, IACC[b], LN[VH, b], LN[XL, b],
+                                     ACC[:, b])
+                kpos[0] = k + 1
+        return
+
+    return kernel
+
+
+def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, prange=range,
+                        block_jit=None, full_statistics: bool = True):
+    """The lane loop reordered for SIMD: blocks of instances × a chunk of steps (numba).
+
+    For separable problems in d = 1 (every lane an independent instance), a block of at most
+    ``block`` instances of one (β1, β2, λ) group (``inputs.blocks``: group, first row, count) is
+    copied into scratch rows, advanced through every step of the chunk, and copied back. The
+    instance loop inside the block reads and writes those rows only and calls nothing but
+    ``lane_math``, which numba inlines, so LLVM vectorises it; the block's state stays in L1.
+    Blocks are independent, so ``prange`` (numba's parallel range) spreads them over cores,
+    deterministically. Same operations as :func:`make_scalar_kernel`, so the results are
+    bit-identical to it (the tests check this).
+
+    ``block_jit`` compiles the per-block function without inlining it: numba's parallel pass
+    then sees one call per block in the ``prange`` body.
+    """
+    parts = lane_functions(xp, sp, variant, problem, jit, record_jit=block_jit,
+                           full_statistics=full_statistics)
+    lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
+    advance, data = parts.advance, parts.data
+    ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
+    lane_dt = ar.lane_dtype
+    scalar_dt = ar.scalar_dtype
+    block_jit = block_jit or jit
+
+    @block_jit
+    def run_block(kb, g, b0, n, t0, t1, k0, ck, PWc, HPI, FP, IP, SEQ, TAIL, lo, hi, LN, ACC,
+                  IACC, CNT, REC, SNAP, XS, EB):
+        """Advance instances b0 … b0+n−1 through steps t0 … t1; return the next checkpoint."""
+        K = ck.shape[0]
+        L = SEQ.shape[1]
+        LB = np.empty((N_LANE + 1, block), dtype=lane_dt)    # lane rows and the tail
+        AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, hp, fp
+        CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
+        SQ = np.empty((L, block), dtype=lane_dt)
+        for j in range(n):
+            b = b0 + j
+            for r in range(N_LANE):
+                LB[r, j] = LN[r, b, 0]
+            LB[N_LANE, j] = TAIL[b, 0]
+            for r in range(N_ACC):
+                AB[r, j] = ACC[r, b, 0]
+            for r in range(4):
+                AB[N_ACC + r, j] = HPI[b, r]
+            for r in range(3):
+                AB[N_ACC + 4 + r, j] = FP[r, b]
+            for r in range(N_CNT):
+                CB[r, j] = CNT[r, b, 0]
+            CB[N_CNT, j] = IP[0, b]
+            CB[N_CNT + 1, j] = IP[1, b]
+            for u in range(L):
+                SQ[u, j] = SEQ[b, u, 0]
+        k = k0
+        for t in range(t0, t1 + 1):
+            q = t - t0
+            p0 = PWc[q, g, 0]
+            p1 = PWc[q, g, 1]
+            p2 = PWc[q, g, 2]
+            p3 = PWc[q, g, 3]
+            p4 = PWc[q, g, 4]
+            p5 = PWc[q, g, 5]
+            p6 = PWc[q, g, 6]
+            p7 = PWc[q, g, 7]
+            bad = 0
+            for j in range(n):
+                co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
+                            AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7)
+                fp = (AB[N_ACC + 4, j], AB[N_ACC + 5, j], AB[N_ACC + 6, j])
+                ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
+                CB[N_CNT, j] = ip[0]
+                CB[N_CNT + 1, j] = ip[1]
+                tab = SQ[t - 1, j] if t <= L else LB[N_LANE, j]
+                a0, a1 = data(t, 0, fp, ip, tab)
+                lane = (LB[X, j], LB[M, j], LB[V, j], LB[VH, j], LB[EPREV, j],
+                        LB[HPREV, j], LB[EMAX, j], LB[HMAX, j])
+                acc = (AB[0, j], AB[1, j], AB[2, j], AB[3, j], AB[4, j], AB[5, j],
+                       AB[6, j], AB[7, j], AB[8, j])
+                cnt = (CB[0, j], CB[1, j], CB[2, j], CB[3, j], CB[4, j], CB[5, j],
+                       CB[6, j], CB[7, j], CB[8, j], CB[9, j])
+                ln, ac, cn, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
+                                                  cnt, lo, hi)
+                bad = bad | code
+                LB[0, j] = ln[0]
+                LB[1, j] = ln[1]
+                LB[2, j] = ln[2]
+                LB[3, j] = ln[3]
+                LB[4, j] = ln[4]
+                LB[5, j] = ln[5]
+                LB[6, j] = ln[6]
+                LB[7, j] = ln[7]
+                LB[8, j] = ln[8]
+                LB[9, j] = ln[9]
+                AB[0, j] = ac[0]
+                AB[1, j] = ac[1]
+                AB[2, j] = ac[2]
+                AB[3, j] = ac[3]
+                AB[4, j] = ac[4]
+                AB[5, j] = ac[5]
+                AB[6, j] = ac[6]
+                AB[7, j] = ac[7]
+                AB[8, j] = ac[8]
+                CB[0, j] = cn[0]
+                CB[1, j] = cn[1]
+                CB[2, j] = cn[2]
+                CB[3, j] = cn[3]
+                CB[4, j] = cn[4]
+                CB[5, j] = cn[5]
+                CB[6, j] = cn[6]
+                CB[7, j] = cn[7]
+                CB[8, j] = cn[8]
+                CB[9, j] = cn[9]
+            if bad != 0:
+                # the first lane of this block whose state is no longer finite
+                for j in range(n):
+                    code = 0
+                    if not (np.isfinite(LB[M, j]) and np.isfinite(LB[V, j])):
+                        code = ERR_GRAD
+                    elif not np.isfinite(AB[LOSS, j]):
+                        code = ERR_LOSS
+                    elif not np.isfinite(LB[X, j]):
+                        code = ERR_ITERATE
+                    if code != 0:
+                        EB[kb, 0] = t
+                        EB[kb, 1] = b0 + j
+                        EB[kb, 2] = code
+                        break
+                break
+            if k < K and t == ck[k]:
+                tf = ifloat(t)
+                for j in range(n):
+                    write_checkpoint(REC, SNAP, XS, b0 + j, k, tf, IACC[b0 + j],
+                                     LB[VH, j:j + 1], LB[XL, j:j + 1], AB[:N_ACC, j:j + 1])
+                k += 1
+        for j in range(n):
+            b = b0 + j
+            for r in range(N_LANE):
+                LN[r, b, 0] = LB[r, j]
+            for r in range(N_ACC):
+                ACC[r, b, 0] = AB[r, j]
+            for r in range(N_CNT):
+                CNT[r, b, 0] = CB[r, j]
+            IP[0, b] = CB[N_CNT, j]
+            IP[1, b] = CB[N_CNT + 1, j]
+        return k
+
+    def kernel(t0, t1, inputs, state, outputs):
+        HPG = inputs.group_hyper
+        BLK = inputs.blocks
+        G = HPG.shape[0]
+        nT = t1 - t0 + 1
+        nb = BLK.shape[0]
+        lo = inputs.box[0]
+        hi = inputs.box[1]
+        k0 = state.next_checkpoint[0]
+        EB = np.zeros((nb, 3), dtype=np.int64)
+        PWc = np.empty((nT, G, 8), dtype=scalar_dt)
+        for t in range(t0, t1 + 1):
+            tf = ifloat(t)
+            for g in range(G):
+                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
+                PWc[t - t0, g, 0] = p0
+                PWc[t - t0, g, 1] = p1
+                PWc[t - t0, g, 2] = p2
+                PWc[t - t0, g, 3] = p3
+                PWc[t - t0, g, 4] = p4
+                PWc[t - t0, g, 5] = p5
+                PWc[t - t0, g, 6] = p6
+                PWc[t - t0, g, 7] = p7
+        ck = inputs.checkpoints
+        HPI = inputs.instance_hyper
+        FP = inputs.floats
+        SEQ = inputs.table
+        TAIL = inputs.tail
+        IP = state.ints
+        LN = state.lanes
+        ACC = state.sums
+        IACC = state.coupled_loss
+        CNT = state.counts
+        REC = outputs.records
+        SNAP = outputs.snapshots
+        XS = outputs.iterates
+        KE = np.empty(nb, dtype=np.int64)
+        for kb in prange(nb):
+            KE[kb] = run_block(kb, BLK[kb, 0], BLK[kb, 1], BLK[kb, 2], t0, t1, k0, ck, PWc,
+                               HPI, FP, IP, SEQ, TAIL, lo, hi, LN, ACC, IACC, CNT, REC, SNAP,
+                               XS, EB)
+        first = -1
+        for kb in range(nb):
+            if EB[kb, 0] > 0 and (first < 0 or EB[kb, 0] < EB[first, 0]):
+                first = kb
+        ERR = outputs.error
+        if first >= 0:
+            ERR[0] = EB[first, 2]
+            ERR[1] = EB[first, 0]
+            ERR[2] = EB[first, 1]
+            ERR[3] = 0
+            return
+        if nb > 0:
+            state.next_checkpoint[0] = KE[0]
+        return
+
+    return kernel
+
+
+def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool):
+    """The numba-compiled kernel: every lane function inlined at numba's level (LLVM vectorises
+    only call-free loops); the blocked kernel's block loop runs in parallel."""
+    import numba  # the compiler: imported only by runs that compile
+
+    jit = numba.njit(error_model="numpy", inline="always")
+    if blocked:
+        return numba.njit(error_model="numpy", parallel=True)(make_blocked_kernel(
+            ar, xp, sp, variant, problem, jit, block=BLOCK, prange=numba.prange,
+            block_jit=numba.njit(error_model="numpy"), full_statistics=full_statistics))
+    return numba.njit(error_model="numpy")(make_scalar_kernel(
+        ar, xp, sp, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
+        full_statistics=full_statistics))

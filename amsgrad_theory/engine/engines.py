@@ -1,0 +1,161 @@
+"""Which engine runs a run — decided in one place, :func:`choose_engine` — and what it owns.
+
+An :class:`Engine` owns the three things that depend on how a run iterates: the allocation of
+its arrays (:mod:`~amsgrad_theory.engine.arrays`), its kernel, and the size of the chunks of
+steps the kernel advances per call. Three kinds (:data:`~amsgrad_theory.arithmetic.base.
+ENGINE_KINDS`):
+
+=============  =================================================================================
+compiled       the lane loop compiled by numba (float32, float64): the blocked SIMD kernel for
+               separable problems in d = 1 without a trace, else the scalar loop
+interpreted    the lane loop in Python (mpmath, arb, Python floats): specialised for separable
+               problems, the scalar loop otherwise
+vector         whole arrays per operation (numpy, torch on any device), specialised
+=============  =================================================================================
+
+An arithmetic lists the engines that can run it; a spec may force one (``float64:numba``).
+Otherwise float runs of at least :data:`NUMBA_THRESHOLD` lane-steps compile, shorter ones are
+interpreted (numba's compile time would dominate). Specialisation (:mod:`~amsgrad_theory.engine.
+specialize`) is used where the benchmark shows it pays — the interpreted and vector engines, on
+runs of at least :data:`SPECIALIZE_MIN_WORK` lane-steps — and can be switched off with
+``AMSGRAD_THEORY_SPECIALIZE=0``; where it falls back, the run's notes say so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..arithmetic import Arithmetic
+from .arrays import BLOCK, LaneArrays, RunPlan, VectorArrays
+from .compiled import compile_kernel
+from .interpreted import make_interpreted_scalar_kernel, make_python_kernel
+from .vector import make_vector_kernel
+
+#: lane-steps (B·d·T) from which plain float arithmetics compile the kernel with numba
+NUMBA_THRESHOLD = 300_000
+#: runs with at least this many lane-steps use the specialised loop: its one-time build
+#: (≈ 0.1–0.2 s) is then below 10 % of the run
+SPECIALIZE_MIN_WORK = 20_000
+#: ``AMSGRAD_THEORY_SPECIALIZE=0`` runs the plain composed functions instead
+SPECIALIZE = os.environ.get("AMSGRAD_THEORY_SPECIALIZE", "1") != "0"
+
+_KERNELS: dict = {}
+_KERNELS_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How one run iterates (see the module docstring)."""
+
+    kind: str                  # compiled | interpreted | vector
+    arithmetic: Arithmetic
+    blocked: bool = False      # compiled: the SIMD-blocked kernel
+    lane_loop: bool = True     # interpreted: the per-lane loop (separable problems)
+    specialized: bool = False  # interpreted, vector: the flattened loop
+
+    @property
+    def name(self) -> str:
+        """What a result reports: numba, numba-blocked, python, numpy or torch."""
+        if self.kind == "compiled":
+            return "numba-blocked" if self.blocked else "numba"
+        if self.kind == "vector":
+            return "torch" if self.arithmetic.kind == "torch" else "numpy"
+        return "python"
+
+    @property
+    def namespaces(self):
+        return self.arithmetic.namespaces(self.kind)
+
+    # ---- arrays -------------------------------------------------------------------------
+    def allocate(self, plan: RunPlan):
+        if self.kind == "vector":
+            return VectorArrays(self.arithmetic, plan)
+        return LaneArrays(self.arithmetic, plan, blocked=self.blocked)
+
+    def chunk(self, plan: RunPlan, arrays) -> int:
+        """Steps per kernel call: enough to amortise the call, few enough to bound the memory
+        of per-chunk buffers and to report progress."""
+        B, d, steps = plan.problem.B, plan.problem.d, plan.steps
+        chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
+        if self.blocked:   # the blocked kernel holds the chunk's powers: bound its memory
+            groups = len(arrays.inputs.group_hyper)
+            return min(chunk, max(64, 2 ** 20 // (8 * groups)), 8192) if B * d > 64 \
+                else min(steps, 8192)
+        if self.kind == "interpreted":
+            # the interpreted loop keeps a chunk's coefficients as tuples: 2048 steps keep
+            # them young for the garbage collector (20 000 at once cost 8 % at arb:100)
+            return min(chunk, 2048)
+        return chunk
+
+    # ---- the kernel -----------------------------------------------------------------------
+    def kernel(self, plan: RunPlan) -> tuple[Any, tuple[str, ...]]:
+        """(kernel, notes), built once per arithmetic, variant structure, problem family and
+        set kind (the problem's numbers are the arrays it is given) and kept."""
+        ar, variant, problem = self.arithmetic, plan.variant, plan.problem
+        # compiled kernels depend on the dtype only; the interpreted and vector ones hold the
+        # arithmetic's own objects (an mpmath context, a torch device), so they are kept per
+        # arithmetic (kept alive by the key, so its identity stays unique)
+        number = ar.number if self.kind == "compiled" else ar
+        key = (self.kind, number, self.blocked, self.lane_loop, self.specialized,
+               variant.structure(), problem.family, problem.set.kind, problem.d == 1,
+               plan.full_statistics)
+        if key in _KERNELS:
+            return _KERNELS[key]
+        xp, sp = self.namespaces
+        full = plan.full_statistics
+        if self.kind == "compiled":
+            built = (compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
+                                    full_statistics=full), ())
+        elif self.kind == "vector":
+            built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
+                                       specialized=self.specialized)
+        elif self.lane_loop:
+            built = make_python_kernel(ar, xp, sp, variant, problem, full_statistics=full,
+                                       specialized=self.specialized)
+        else:
+            built = (make_interpreted_scalar_kernel(ar, xp, sp, variant, problem,
+                                                    full_statistics=full), ())
+        if len(_KERNELS) >= _KERNELS_SIZE:      # the oldest goes first
+            _KERNELS.pop(next(iter(_KERNELS)))
+        _KERNELS[key] = built
+        return built
+
+    def run(self, kernel, arrays, t0: int, t1: int) -> None:
+        """Advance steps t0..t1."""
+        kernel(t0, t1, arrays.inputs, arrays.state, arrays.outputs)
+
+
+def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = None) -> Engine:
+    """The engine of this run (the one place it is decided; see the module docstring)."""
+    problem = plan.problem
+    separable = not problem.coupled and problem.set.kind != "ball"
+    kind = ar.forced_engine
+    if kind is None:
+        if "compiled" in ar.engines and plan.work >= NUMBA_THRESHOLD and _numba():
+            kind = "compiled"
+        elif "interpreted" in ar.engines:
+            kind = "interpreted"
+        else:
+            kind = ar.engines[0]
+    specialize = SPECIALIZE if specialize is None else specialize
+    if kind == "compiled":
+        blocked = problem.d == 1 and not plan.trace and separable
+        return Engine("compiled", ar, blocked=blocked)
+    special = specialize and plan.work >= SPECIALIZE_MIN_WORK
+    if kind == "vector":
+        return Engine("vector", ar, specialized=special)
+    return Engine("interpreted", ar, lane_loop=separable, specialized=special and separable)
+
+
+def _numba() -> bool:
+    try:
+        import numba  # noqa: F401  (a dependency; its absence only disables the compiled engine)
+    except ImportError:  # pragma: no cover
+        return False
+    return True
+
+
+__all__ = ["Engine", "choose_engine", "BLOCK", "NUMBA_THRESHOLD", "SPECIALIZE_MIN_WORK",
+           "SPECIALIZE"]

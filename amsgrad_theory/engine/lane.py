@@ -1,0 +1,315 @@
+"""The step of one lane, written once: every engine's kernel composes these functions.
+
+:func:`lane_functions` builds them over an arithmetic's lane and scalar namespaces (``xp``,
+``sp``) from the variant's update rule (:func:`~amsgrad_theory.algorithms.rules.make_rule`), the
+problem's lane functions (:meth:`~amsgrad_theory.problems.Problem.lanes`) and the streaming
+statistics of this module:
+
+* ``lane_math`` — the whole step of one coordinate, values in and values out (tuples of
+  scalars, or of whole arrays in the vector engine): gradient, loss, update, statistics and an
+  error code;
+* ``powers``/``finish``/``schedule`` — the coefficients of a step (the rule's);
+* ``data``/``margin``/``loss_z``/``advance``/``project`` — the problem's data of a step and the
+  feasible set's projection;
+* ``write_checkpoint``, ``write_trace`` — the lane-loop engines' record writers; ``locate`` —
+  the first lane whose state became non-finite.
+
+Streaming statistics per lane (rows of :mod:`~amsgrad_theory.engine.layout`): the loss and the
+expected loss, Σ g², max |g|, Σ β1,s √v̂_s/α_s, Lemma 2's Σ α_s m_s²/√v̂_s, the problem's
+sufficient statistics; for η and η̂: the steps with η_{t,i} > η_{t−1,i} (both finite), the
+comparisons the arithmetic could not decide (arb), the largest relative rise
+η_{t,i}/η_{t−1,i} − 1, its step and the first rise; the steps where v̂ decreased.
+
+Every function built here is lane code (:func:`~amsgrad_theory.lanecode.lane_code`), except the
+record writers, which write into arrays: the specialiser inlines the former and leaves the latter
+as calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..algorithms.rules import make_rule
+from ..lanecode import lane_code
+from ..problems.sets import make_ball_projection
+from .layout import (
+    B1,
+    ENERGY,
+    EPREV,
+    ERR_GRAD,
+    ERR_ITERATE,
+    ERR_LOSS,
+    EXPECTED,
+    HPREV,
+    LOSS,
+    MAG,
+    S0,
+    S1,
+    S2,
+    SG2,
+    VH,
+    XL,
+    M,
+    V,
+    X,
+)
+
+
+class LaneFunctions(NamedTuple):
+    """What a kernel composes (see the module docstring)."""
+
+    lane_math: Callable
+    powers: Callable
+    finish: Callable
+    schedule: Callable
+    data: Callable
+    margin: Callable
+    loss_z: Callable
+    advance: Callable
+    project: Callable
+    locate: Callable
+    write_checkpoint: Callable
+    write_trace: Callable
+    coupled: bool
+    set_kind: str
+    ifloat: Callable
+    szero: Any
+
+
+def make_lane_stats(xp, sp, jit=lane_code):
+    """``track`` (effective-step rises) and ``bound_terms`` (β1√v̂/α, Lemma 2's α m²/√v̂)."""
+    both, isfinite, gt = xp.both, xp.isfinite, xp.gt
+    certain, unknown = xp.certain, xp.unknown
+    decided = xp.decided
+    rise_ratio = xp.rise_ratio
+    maximum = xp.maximum
+    scast = sp.widen
+    zero = xp.zero
+    szero = sp.cast(0.0)
+    sone = sp.cast(1.0)
+    sgt, swhere = sp.gt, sp.where
+
+    @jit
+    def track(new, prev, best, count, undecided, tbest, first, t):
+        """One step of the effective-step record: did η rise, by how much, the largest rise
+        and its step, the first rise (rel = η_t/η_{t−1} − 1, computed only where it rose)."""
+        rise = both(both(isfinite(prev), isfinite(new)), gt(new, prev))
+        count = count + certain(rise)
+        if not decided:
+            undecided = undecided + unknown(rise)
+        rel = rise_ratio(both(rise, gt(prev, zero)), new, prev)
+        better = certain(both(rise, gt(rel, best)))
+        tbest = tbest + better * (t - tbest)
+        first = first + certain(rise) * (first == 0) * t
+        best = maximum(best, rel)
+        return best, count, undecided, tbest, first
+
+    @jit
+    def bound_terms(root, m, alpha_s, beta1_s):
+        """β1,t √v̂_t/α_t and α_t m_t²/√v̂_t (0 where v̂ = 0), in the scalar arithmetic."""
+        r = scast(root)
+        mw = scast(m)
+        positive = sgt(r, szero)
+        safe = swhere(positive, r, sone)
+        return beta1_s * r / alpha_s, swhere(positive, alpha_s * mw * mw / safe, szero)
+
+    return track, bound_terms
+
+
+def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None,
+                   error_codes: bool = True, full_statistics: bool = True) -> LaneFunctions:
+    """The functions every kernel composes, over namespaces ``xp``/``sp``, compiled by ``jit``.
+
+    ``lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi) -> (lane, acc, cnt, out, code)``:
+
+    * ``lane``  = (x, m, v, v̂, η_{t−1}, η̂_{t−1}, max rel η, max rel η̂) in the lane dtype; the
+      result has the rows of :data:`~amsgrad_theory.engine.layout.LANE_ROWS`: x_{t+1} (before a
+      coupled projection), x_t, m_t, v_t, v̂_t, η_t, η̂_t, the maxima and the projection weight;
+    * ``acc``   = the accumulators (:data:`~amsgrad_theory.engine.layout.SUM_ROWS`);
+    * ``cnt``   = the counters (:data:`~amsgrad_theory.engine.layout.COUNT_ROWS`);
+    * ``out``   = (g_t, x̂_{t+1}, f_t share) for traces;
+    * ``code``  = 0, or the error code of a non-finite gradient, loss or iterate (only with
+      ``error_codes``: the vector engine checks whole arrays itself).
+
+    With ``full_statistics=False`` only the regret's accumulators (loss, expected loss,
+    sufficient statistics) are kept: no effective-step record, Σg², max|g|, bound terms.
+    ``record_jit`` compiles the record writers (default ``jit``).
+    """
+    def lane(fn):
+        return jit(lane_code(fn))
+
+    record_jit = record_jit or jit
+    rule = make_rule(variant, xp, sp, lane)
+    update = rule.update
+    P = problem.lanes(xp, sp, lane)
+    track, bound_terms = make_lane_stats(xp, sp, lane)
+    grad, loss, suff, expected = P.grad, P.loss, P.suff, P.expected
+    isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
+    decided = xp.decided
+    maximum, minimum = xp.maximum, xp.minimum
+    widen = sp.widen
+    smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
+    clip = problem.set.kind == "box"
+    has_expected = bool(problem.has_expected)
+    hat_is_eta = not variant.correct_m and variant.step_form == "normalized"
+
+    @lane
+    def lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi):
+        x, m, v, vh_old, eprev, hprev, emax, hmax = lane
+        a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2 = acc
+        (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund) = cnt
+        g = grad(x, a0, a1, z)
+        ell = loss(x, a0, a1)
+        a_loss = a_loss + ell
+        if has_expected:
+            a_exp = a_exp + expected(x, fp)
+        s0, s1, s2 = suff(s0, s1, s2, a0, a1)
+        m, v, vh, xhat, eta, hat, weight, root = update(x, m, v, vh_old, g, co)
+        if full_statistics:
+            gw = widen(g)
+            a_sg2 = a_sg2 + gw * gw
+            a_mag = smaximum(a_mag, sabs(gw))
+            drop = gt(vh_old, vh)
+            vhdec = vhdec + certain(drop)
+            if not decided:
+                vhund = vhund + unknown(drop)
+            emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax,
+                                                    efirst, t)
+            if hat_is_eta:      # η̂ ≡ η (m is not corrected): the same record, computed once
+                hmax, hcnt, hund, htmax, hfirst = emax, ecnt, eund, etmax, efirst
+            else:
+                hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax,
+                                                        hfirst, t)
+            term_b1, term_energy = bound_terms(root, m, co.alpha_scalar, co.beta1_scalar)
+            a_b1 = a_b1 + term_b1
+            a_energy = a_energy + term_energy
+        else:
+            # regret only: the effective steps are neither tracked nor kept (so the compiler
+            # drops their divisions)
+            eta = eprev
+            hat = hprev
+        if clip:
+            xnew = minimum(maximum(xhat, lo), hi)
+        else:
+            xnew = xhat
+        if error_codes:
+            bad_g = 1 - certain(isfinite(g))
+            bad_l = 1 - certain(sisfinite(ell))
+            bad_x = 1 - certain(isfinite(xnew))
+            code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
+                                                      * ERR_ITERATE)
+        else:
+            code = 0
+        return ((xnew, x, m, v, vh, eta, hat, emax, hmax, weight),
+                (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
+                (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
+                (g, xhat, ell), code)
+
+    set_kind = problem.set.kind
+    if set_kind == "ball":
+        project = make_ball_projection(xp, "scalar", jit)
+    else:
+        @jit
+        def project(Y, Wt, R, row):
+            return None
+
+    sqrt_s, widen_s, smax_s, szero_s = sp.sqrt, sp.widen, sp.maximum, sp.cast(0.0)
+
+    @record_jit
+    def write_checkpoint(records, snapshots, iterates, b, k, tf, coupled_loss, vhat, played,
+                         sums):
+        """Record row k of instance b: the sums over its coordinates of the accumulators
+        (``sums``: rows × coordinates), Σ_i √v̂ (``vhat``), x_t (``played``), the snapshot of
+        the sufficient statistics. One definition for every lane-loop kernel."""
+        K = records.shape[1]
+        d = vhat.shape[0]
+        total = coupled_loss
+        exp_total = szero_s
+        roots = szero_s
+        norms = szero_s
+        b1 = szero_s
+        energy = szero_s
+        mag = szero_s
+        for i in range(d):
+            total = total + sums[LOSS, i]
+            exp_total = exp_total + sums[EXPECTED, i]
+            roots = roots + sqrt_s(widen_s(vhat[i]))
+            norms = norms + sqrt_s(sums[SG2, i])
+            b1 = b1 + sums[B1, i]
+            energy = energy + sums[ENERGY, i]
+            mag = smax_s(mag, sums[MAG, i])
+        records[b, k, 0] = tf
+        records[b, k, 1] = total
+        records[b, k, 2] = exp_total
+        records[b, k, 3] = roots
+        records[b, k, 4] = norms
+        records[b, k, 5] = b1
+        records[b, k, 6] = energy
+        records[b, k, 7] = mag
+        snap_all = snapshots.shape[1] == K
+        if snap_all or k == K - 1:
+            ks = k if snap_all else 0
+            for i in range(d):
+                snapshots[b, ks, 0, i] = sums[S0, i]
+                snapshots[b, ks, 1, i] = sums[S1, i]
+                snapshots[b, ks, 2, i] = sums[S2, i]
+        if iterates.shape[1] == K:
+            for i in range(d):
+                iterates[b, k, i] = played[i]
+
+    coupled_problem = bool(P.coupled)
+
+    @record_jit
+    def write_trace(trace, trace_scalars, t, b, i, ln, out, co):
+        """Row t of the opt-in trace: x_t, g_t, m_t, v_t, v̂_t, η_t, η̂_t, x̂_{t+1}; f_t(x_t)
+        (summed over coordinates for separable losses), α_t, β1,t."""
+        trace[t - 1, b, i, 0] = ln[XL]
+        trace[t - 1, b, i, 1] = out[0]
+        trace[t - 1, b, i, 2] = ln[M]
+        trace[t - 1, b, i, 3] = ln[V]
+        trace[t - 1, b, i, 4] = ln[VH]
+        trace[t - 1, b, i, 5] = ln[EPREV]
+        trace[t - 1, b, i, 6] = ln[HPREV]
+        trace[t - 1, b, i, 7] = out[1]
+        if not coupled_problem:
+            trace_scalars[t - 1, b, 0] = trace_scalars[t - 1, b, 0] + out[2]
+        trace_scalars[t - 1, b, 1] = co.alpha_scalar
+        trace_scalars[t - 1, b, 2] = co.beta1_scalar
+
+    @jit
+    def locate(t, lanes, sums, coupled_loss, error, offset):
+        """Find the first lane whose state became non-finite at step t (after the fact)."""
+        B = lanes.shape[1]
+        d = lanes.shape[2]
+        for b in range(B):
+            if not sisfinite(coupled_loss[b]):
+                error[0] = ERR_LOSS
+                error[1] = t
+                error[2] = b + offset
+                error[3] = -1
+                return
+            for i in range(d):
+                code = 0
+                if not (isfinite(lanes[M, b, i]) and isfinite(lanes[V, b, i])):
+                    code = ERR_GRAD
+                elif not sisfinite(sums[LOSS, b, i]):
+                    code = ERR_LOSS
+                elif not isfinite(lanes[X, b, i]):
+                    code = ERR_ITERATE
+                if code != 0:
+                    error[0] = code
+                    error[1] = t
+                    error[2] = b + offset
+                    error[3] = i
+                    return
+        error[0] = ERR_ITERATE
+        error[1] = t
+        error[2] = offset
+        error[3] = -1
+
+    return LaneFunctions(
+        lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
+        data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
+        locate=locate, write_checkpoint=write_checkpoint, write_trace=write_trace,
+        coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0))
