@@ -23,6 +23,7 @@ from functools import cache
 import mpmath
 import numpy as np
 
+from ..lanecode import lane_code
 from .base import Arithmetic, ArrayKit, Namespace
 
 
@@ -45,6 +46,7 @@ def _bool_where(c, a, b):
 _SPLITTER = 134217729.0  # 2**27 + 1, Veltkamp's constant for binary64
 
 
+@lane_code
 def _two_product(a: float, b: float) -> tuple[float, float]:
     """Dekker's error-free product: p + e == a·b exactly (no overflow/underflow assumed)."""
     p = a * b

@@ -134,7 +134,9 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                         for r in range(N_CNT):
                             CNT[r, b, i] = cn[r]
                         if t <= ntrace:
-                            write_trace(TR, TRS, t, b, i, ln, out, co)
+                            write_trace(TR, TRS, (t, b, i), ln,
+                                        (out[0], out[1], out[2], co.alpha_scalar,
+                                         co.beta1_scalar))
                     if set_kind == "ball":
                         project(LN[X], LN[W], R, b)
             if bad != 0:

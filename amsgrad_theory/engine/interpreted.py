@@ -84,13 +84,14 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
             ((x, xl, m, v, vh, ep, hp, emax, hmax, w),
              (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
              (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund),
-             out, code) = lane_math(
+             (g, xhat, ell), code) = lane_math(
                 t, szero, a0, a1, co, fp, (x, m, v, vh, ep, hp, emax, hmax),
                 (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2),
                 (ecnt, eund, etmax, efirst, hcnt, hund, htmax, hfirst, vhdec, vhund), lo, hi)
             if t <= ntrace:
-                write_trace(trace, trace_scalars, t, b, i,
-                            (x, xl, m, v, vh, ep, hp, emax, hmax, w), out, co)
+                write_trace(trace, trace_scalars, (t, b, i),
+                            (x, xl, m, v, vh, ep, hp, emax, hmax, w),
+                            (g, xhat, ell, co.alpha_scalar, co.beta1_scalar))
             if t in marks:
                 records.append((vh, xl, (a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1,
                                          s2)))
@@ -118,7 +119,11 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
         G = HPG.shape[0]
         K = ck.shape[0]
         ntrace = outputs.trace.shape[0]
-        lo, hi = inputs.box[0], inputs.box[1]
+        # values as the arithmetic's own numbers: Python floats for float64 (numpy's float64
+        # scalars compute the same IEEE results, slower), the objects of mpmath and arb, and
+        # numpy float32 scalars for float32 lanes (a Python float would compute in double)
+        lanes = list if LN.dtype == np.float32 else np.ndarray.tolist
+        lo, hi = lanes(inputs.box)
         k0 = int(kpos[0])
         marks = {}                          # t → checkpoint index, for this chunk
         for k in range(k0, K):
@@ -127,23 +132,22 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
         first_error = None
         for g in range(G):
             for b in range(GS[g], GS[g + 1]):
-                hyper = (HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], HPG[g, 0], HPG[g, 1],
-                         HPG[g, 2])
-                fp = (FP[0, b], FP[1, b], FP[2, b])
-                ip0 = (IP[0, b], IP[1, b])
+                hyper = tuple(HPI[b].tolist()) + tuple(HPG[g].tolist())
+                fp = tuple(FP[:, b].tolist())
+                ip0 = tuple(IP[:, b].tolist())
                 cos = ips = None
                 if not own_schedule:
                     cos = schedule_chunk(t0, t1, *hyper)
                     ips = advance_chunk(ip0, t0, t1)
                 per_lane = []
                 for i in range(d):
-                    lane = tuple(LN[r, b, i] for r in range(N_LANE))
-                    acc = tuple(ACC[r, b, i] for r in range(N_ACC))
-                    cnt = tuple(CNT[r, b, i] for r in range(N_CNT))
+                    lane = tuple(lanes(LN[:, b, i]))
+                    acc = tuple(ACC[:, b, i].tolist())
+                    cnt = tuple(CNT[:, b, i].tolist())
                     ln, acc, cnt, records, error, ip = run_lane(
-                        b, i, t0, t1, cos, ips, ip0, hyper, fp, SEQ[b, :, i].tolist(),
-                        TAIL[b, i], marks, ntrace, outputs.trace, outputs.trace_scalars, lo, hi,
-                        lane, acc, cnt)
+                        b, i, t0, t1, cos, ips, ip0, hyper, fp, lanes(SEQ[b, :, i]),
+                        lanes(TAIL[b, i:i + 1])[0], marks, ntrace, outputs.trace,
+                        outputs.trace_scalars, lo, hi, lane, acc, cnt)
                     if error is not None and (first_error is None or error[0] < first_error[0]):
                         first_error = (error[0], b, i, error[1])
                     for r in range(N_LANE):

@@ -261,21 +261,26 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     coupled_problem = bool(P.coupled)
 
     @record_jit
-    def write_trace(trace, trace_scalars, t, b, i, ln, out, co):
-        """Row t of the opt-in trace: x_t, g_t, m_t, v_t, v̂_t, η_t, η̂_t, x̂_{t+1}; f_t(x_t)
-        (summed over coordinates for separable losses), α_t, β1,t."""
+    def write_trace(trace, trace_scalars, where, ln, row):
+        """The trace at ``where`` = (t, b, i): x_t, g_t, m_t, v_t, v̂_t, η_t, η̂_t, x̂_{t+1};
+        f_t(x_t) (summed over coordinates for separable losses), α_t, β1,t. ``row`` = (g_t,
+        x̂_{t+1}, the coordinate's f_t share, α_t, β1,t). The tuples are built at the call, so
+        that the specialiser still takes the step's own tuples apart and hoists the loop's
+        invariants (a name handed to a call may be changed by it, a tuple's element not)."""
+        t, b, i = where
+        g, xhat, ell, alpha_s, beta1_s = row
         trace[t - 1, b, i, 0] = ln[XL]
-        trace[t - 1, b, i, 1] = out[0]
+        trace[t - 1, b, i, 1] = g
         trace[t - 1, b, i, 2] = ln[M]
         trace[t - 1, b, i, 3] = ln[V]
         trace[t - 1, b, i, 4] = ln[VH]
         trace[t - 1, b, i, 5] = ln[EPREV]
         trace[t - 1, b, i, 6] = ln[HPREV]
-        trace[t - 1, b, i, 7] = out[1]
+        trace[t - 1, b, i, 7] = xhat
         if not coupled_problem:
-            trace_scalars[t - 1, b, 0] = trace_scalars[t - 1, b, 0] + out[2]
-        trace_scalars[t - 1, b, 1] = co.alpha_scalar
-        trace_scalars[t - 1, b, 2] = co.beta1_scalar
+            trace_scalars[t - 1, b, 0] = trace_scalars[t - 1, b, 0] + ell
+        trace_scalars[t - 1, b, 1] = alpha_s
+        trace_scalars[t - 1, b, 2] = beta1_s
 
     @jit
     def locate(t, lanes, sums, coupled_loss, error, offset):

@@ -1058,6 +1058,7 @@ def specialize(fn, *, hoist: bool = True):
     body = _fold_block(body)           # the `if True:` holding split unpackings
     body = _propagate_copies(body, temporary)
     body = _fold_block(body)           # what forwarding made constant
+    body = _map_blocks(body, _index_unpacks)
     keep = set(top.params)
     body = _dce(body, keep)
     if hoist:
@@ -1082,6 +1083,29 @@ def specialize(fn, *, hoist: bool = True):
     new.__wrapped__ = fn
     new.__specialization_fallbacks__ = tuple(spec.fallbacks)
     return new
+
+
+def _index_unpacks(block):
+    """``a, b, … = n`` (n a name: a tuple built elsewhere, e.g. a ``NamedTuple`` read from a
+    list) → ``a = n[0]; b = n[1]; …``, so that the elements nobody reads are dropped and a
+    tuple subclass is not unpacked element by element through its iterator (CPython's fast
+    unpacking takes exact tuples only). Lane code unpacks tuples of the right length: the
+    length check of the unpacking is the only thing given up."""
+    out = []
+    for s in block:
+        if (isinstance(s, ast.Assign) and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Tuple) and isinstance(s.value, ast.Name)
+                and len(s.targets[0].elts) > 2
+                and all(isinstance(e, ast.Name) for e in s.targets[0].elts)
+                and s.value.id not in {e.id for e in s.targets[0].elts}):
+            source = s.value.id
+            for k, e in enumerate(s.targets[0].elts):
+                out.append(ast.Assign([ast.Name(e.id, ast.Store())],
+                                      ast.Subscript(ast.Name(source, ast.Load()),
+                                                    ast.Constant(k), ast.Load())))
+            continue
+        out.append(s)
+    return out
 
 
 class _Rebuild(ast.NodeTransformer):
