@@ -2,7 +2,16 @@
 
 * :func:`simulate` runs a variant (:mod:`~amsgrad_theory.algorithms`) on an online convex
   problem (:mod:`~amsgrad_theory.problems`) in an arithmetic (:mod:`~amsgrad_theory.arithmetic`)
-  and returns streaming statistics.
+  and returns streaming statistics; :class:`RunSpec` describes a run as data.
+
+The layers, from the bottom (a module imports only from its own layer or below):
+:mod:`~amsgrad_theory.errors`, :mod:`~amsgrad_theory.records` →
+:mod:`~amsgrad_theory.arithmetic`, :mod:`~amsgrad_theory.algorithms`,
+:mod:`~amsgrad_theory.problems` → :mod:`~amsgrad_theory.engine` →
+:mod:`~amsgrad_theory.symbolic` (pure theory) → :mod:`~amsgrad_theory.verify` (checks) →
+:mod:`~amsgrad_theory.testing` (the test kit) → :mod:`~amsgrad_theory.reproduce`,
+:mod:`~amsgrad_theory.plots`, :mod:`~amsgrad_theory.paper` (studies) →
+:mod:`~amsgrad_theory.commands` and the command line.
 """
 
 from ._version import __version__
