@@ -11,10 +11,27 @@ from .variant import Variant
 
 REDDI = ("Reddi, Kale, Kumar, 'On the Convergence of Adam and Beyond', ICLR 2018 "
          "(arXiv:1904.09237)")
-TORCH = "PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam (measured: implementations.md §3.1)"
+TORCH = ("PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam and _multi_tensor_adam "
+         "(identical arithmetic; measured by `amsgrad-theory fidelity`)")
+KERAS = "Keras 3.15 keras/src/optimizers/adam.py (keras-team/keras @ 3422977a)"
+OPTAX = ("optax optax/_src/transform.py::scale_by_amsgrad and alias.py::amsgrad "
+         "(google-deepmind/optax @ 2edbcbe2, 0.2.8)")
+#: PyTorch's CPU square root (MKL) is not correctly rounded: its models are exact when run in
+#: torch arithmetic (``--arithmetic torch:cpu:DTYPE``)
+_TORCH_NUMERICS = {"exact_in": "torch"}
+#: Keras 3 on the jax backend, eager: β^t, 1 − β^t and α_t = lr√(1−β2^t)/(1−β1^t) in the
+#: variable's dtype, the learning rate stored in floatx (float32 by default), XLA flushing
+#: subnormals to zero
+_KERAS_NUMERICS = {"powers_in": "lane", "coefficients_in": "lane", "learning_rate_in": "float32",
+                   "flush_denormals": True}
+#: optax with jax's default config (x64 off): 1 − β^t in float32, then its reciprocal in the
+#: parameters' dtype multiplies (XLA rewrites the division), subnormals flushed to zero
+_OPTAX_NUMERICS = {"powers_in": "float32", "coefficients_in": "lane",
+                   "correction": "reciprocal", "flush_denormals": True}
 
 _PAPER_DEFAULTS = {"alpha": "0.1", "beta1": "0.9", "beta2": "0.999", "beta1_decay": "1"}
 _FRAMEWORK_DEFAULTS = {"alpha": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-8"}
+_KERAS_DEFAULTS = {"alpha": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-7"}
 
 _VARIANTS = [
     Variant(
@@ -88,34 +105,94 @@ _VARIANTS = [
         "the RAW v; denom = √vmax/√(1−β2^t) + ε; θ.addcdiv_(m, denom, −lr/(1−β1^t)).",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="scaled",
         m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
-        defaults=_FRAMEWORK_DEFAULTS,
+        defaults=_FRAMEWORK_DEFAULTS, **_TORCH_NUMERICS,
         notes="--weight-decay adds wd·θ to g (L2); --decoupled applies θ ← θ(1 − lr·wd) first, "
-        "as torch.optim.AdamW(amsgrad=True).",
+        "as torch.optim.AdamW(amsgrad=True). Bit-exact in torch arithmetic (torch's CPU sqrt); "
+        "in IEEE floats 1 ulp of √v̂ differs where MKL's sqrt does.",
+    ),
+    Variant(
+        name="amsgrad-pytorch-fused", title="torch.optim.Adam(amsgrad=True, fused=True) on the CPU",
+        source="PyTorch 2.13 aten/src/ATen/native/cpu/FusedAdamKernel.cpp (vector body): as "
+        "amsgrad-pytorch, but √(1−β2^t) by std::sqrt and the lanes' √ correctly rounded.",
+        max_rule="running-max", correct_m=True, correct_v="after-max", step_form="scaled",
+        m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
+        correction_root="sqrt", defaults=_FRAMEWORK_DEFAULTS,
+        notes="The kernel's scalar tail (the last n mod 8 float32 / n mod 4 float64 elements of "
+        "a tensor) fuses another product in v: its model is this variant with "
+        "v_form=torch-tail.",
+    ),
+    Variant(
+        name="amsgrad-pytorch-differentiable",
+        title="torch.optim.Adam(amsgrad=True, differentiable=True) (the capturable branch)",
+        source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam's capturable/differentiable "
+        "branch: 1 − β^t from the float32 `step` tensor, step_size = (1/bc1)·lr, denom = "
+        "√vmax/(√bc2·(−step_size)) + ε/(−step_size), θ.addcdiv_(m, denom).",
+        max_rule="running-max", correct_m=True, correct_v="after-max", step_form="capturable",
+        m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
+        powers_in="float32", coefficients_in="float32", defaults=_FRAMEWORK_DEFAULTS,
+        **_TORCH_NUMERICS,
+        notes="Its coefficients are float32 even for float64 parameters (1e-5 relative off "
+        "the single-tensor path).",
     ),
     Variant(
         name="adam-pytorch", title="torch.optim.Adam (amsgrad=False)",
         source=TORCH + " with amsgrad=False: denom = √v/√(1−β2^t) + ε.",
         max_rule="none", correct_m=True, correct_v="after-max", step_form="scaled",
         m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
-        defaults=_FRAMEWORK_DEFAULTS,
+        defaults=_FRAMEWORK_DEFAULTS, **_TORCH_NUMERICS,
     ),
     Variant(
-        name="amsgrad-keras", title="keras.optimizers.Adam(amsgrad=True)",
-        source="Keras 3.15 keras/src/optimizers/adam.py (keras-team/keras @ 3422977a): "
-        "α_t = lr √(1−β2^t)/(1−β1^t); m += (g−m)(1−β1); v += (g²−v)(1−β2); v̂ = max(v̂, v) "
-        "over the raw v; θ −= (m α_t)/(√v̂ + ε̂), ε̂ = 1e-7.",
+        name="amsgrad-keras", title="keras.optimizers.Adam(amsgrad=True), jax backend",
+        source=KERAS + ": α_t = lr √(1−β2^t)/(1−β1^t) in the variable dtype; "
+        "m += (g−m)(1−β1); v += (g²−v)(1−β2); v̂ = max(v̂, v) over the raw v; "
+        "θ −= (m α_t)/(√v̂ + ε̂), ε̂ = 1e-7.",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="folded",
         m_form="lerp", v_form="lerp", alpha_schedule="constant", projection="euclidean",
-        defaults={"alpha": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-7"},
-        notes="Keras computes β^t in the variable dtype; this model computes it in float64.",
+        defaults=_KERAS_DEFAULTS, **_KERAS_NUMERICS,
+        notes="Eager (optimizer.apply, apply_gradients), floatx float32: the learning rate is "
+        "a float32 variable. floatx float64: --numerics learning_rate_in=float64. The "
+        "tensorflow backend runs the same ops.",
+    ),
+    Variant(
+        name="amsgrad-keras-jit", title="keras.optimizers.Adam(amsgrad=True), jax backend, jitted",
+        source=KERAS + " under jax.jit (model.fit with jit_compile='auto'): XLA contracts "
+        "m + (g−m)(1−β1) and v + (g·g − v)(1−β2) into fused multiply-adds.",
+        max_rule="running-max", correct_m=True, correct_v="after-max", step_form="folded",
+        m_form="fma-lerp", v_form="fma-lerp", alpha_schedule="constant",
+        projection="euclidean", defaults=_KERAS_DEFAULTS, **_KERAS_NUMERICS,
+        notes="Exact for the optimizer step jitted alone; fused with a model's own gradient "
+        "computation, XLA may contract across both.",
+    ),
+    Variant(
+        name="amsgrad-keras-torch", title="keras.optimizers.Adam(amsgrad=True), torch backend",
+        source="Keras 3.15 keras/src/backend/torch/optimizers/torch_adam.py: "
+        "m = m·β1 + g·(1−β1) and v = v·β2 + g²·(1−β2) by torch's _foreach_mul_/_foreach_add_ "
+        "(one fused multiply-add each), α_t in the variable dtype.",
+        max_rule="running-max", correct_m=True, correct_v="after-max", step_form="folded",
+        m_form="fma-convex", v_form="fma-convex", alpha_schedule="constant",
+        projection="euclidean", defaults=_KERAS_DEFAULTS, powers_in="lane",
+        coefficients_in="lane", learning_rate_in="float32", **_TORCH_NUMERICS,
+        notes="No flush to zero; torch's CPU sqrt in the lanes and in α_t.",
     ),
     Variant(
         name="amsgrad-optax", title="optax.amsgrad (default flags)",
-        source="optax optax/_src/transform.py::scale_by_amsgrad (google-deepmind/optax @ "
-        "2edbcbe2, 0.2.8): μ̂ = μ/(1−β1^t), ν̂ = ν/(1−β2^t), ν̂max = max(ν̂max, ν̂) over the "
+        source=OPTAX + ": μ̂ = μ/(1−β1^t), ν̂ = ν/(1−β2^t), ν̂max = max(ν̂max, ν̂) over the "
         "CORRECTED ν; u = −lr μ̂/(√(ν̂max + ε_root) + ε).",
         max_rule="running-max", correct_m=True, correct_v="before-max", eps_root_inside=True,
         alpha_schedule="constant", projection="euclidean", defaults=_FRAMEWORK_DEFAULTS,
+        **_OPTAX_NUMERICS,
+        notes="Eager, jax's default config (x64 off). With x64 on, 1 − β^t is computed in "
+        "float64: --numerics powers_in=scalar.",
+    ),
+    Variant(
+        name="amsgrad-optax-jit", title="optax.amsgrad under jax.jit (update and apply_updates)",
+        source=OPTAX + " jitted with optax.apply_updates: XLA contracts β1·μ + (1−β1)·g, "
+        "β2·ν + (1−β2)·g² and θ + u into fused multiply-adds.",
+        max_rule="running-max", correct_m=True, correct_v="before-max", eps_root_inside=True,
+        alpha_schedule="constant", projection="euclidean", defaults=_FRAMEWORK_DEFAULTS,
+        m_form="fma-convex", v_form="fma-convex", x_form="fma", **_OPTAX_NUMERICS,
+        notes="Jitting opt.update alone fuses the moments but not θ + u: --numerics "
+        "x_form=subtract.",
     ),
     Variant(
         name="amsgrad-optax-raw-nu", title="optax.amsgrad(bias_correction_nu=False)",
@@ -123,6 +200,7 @@ _VARIANTS = [
         "ν̂max = max(ν̂max, ν) over the raw ν, μ still corrected.",
         max_rule="running-max", correct_m=True, correct_v="none", eps_root_inside=True,
         alpha_schedule="constant", projection="euclidean", defaults=_FRAMEWORK_DEFAULTS,
+        **_OPTAX_NUMERICS,
     ),
     Variant(
         name="amsgrad-seed", title="The seed article's 'Adam with AMSGrad' pseudocode",
@@ -138,7 +216,7 @@ _VARIANTS = [
         "θ ← θ(1 − lr·wd), then the amsgrad-pytorch step.",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="scaled",
         m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
-        weight_decay_mode="decoupled",
+        weight_decay_mode="decoupled", **_TORCH_NUMERICS,
         defaults={"alpha": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-8",
                   "weight_decay": "0.01"},
     ),

@@ -51,8 +51,10 @@ class Coefficients(NamedTuple):
     bc1: object        # 1 − β1^t where m is corrected, else 1
     bc2: object        # 1 − β2^t where v is corrected before the max, else 1
     sbc2: object       # √(1 − β2^t) where v is corrected after the max, else 1
+    inv_bc1: object    # 1/(1 − β1^t), rounded in the coefficients' numbers (optax)
+    inv_bc2: object    # 1/(1 − β2^t) likewise
     adamx: object      # ((1 − β1,t)/(1 − β1,t−1))², 1 at t = 1
-    eps: object        # ε
+    eps: object        # ε (the capturable form: ε/(−α_t/(1 − β1^t)))
     eps_root: object   # ε_root (inside the root, optax)
     wd: object         # L2 weight-decay coefficient (0 if decoupled)
     decay: object      # decoupled decay factor 1 − α_t·wd (1 if not decoupled)
@@ -79,10 +81,14 @@ class Rule(NamedTuple):
     steps_of: Callable
 
 
-def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
+def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespace=None) -> Rule:
     """Build the :class:`Rule` of ``variant`` over lane namespace ``xp``, scalar ``sp``.
 
     ``jit`` is applied to every function built here (numba for the compiled float engine).
+    ``coefficient_namespace(kind)`` gives the namespace of numbers of ``kind`` ("scalar",
+    "float32", "lane") in which a framework variant computes its coefficients
+    (:attr:`~amsgrad_theory.algorithms.variant.Variant.powers_in`, ``coefficients_in``,
+    ``learning_rate_in``); by default "scalar" is ``sp`` and "lane" is ``xp``.
     """
     alpha_inv_sqrt = variant.alpha_schedule == "inv-sqrt"
     beta1_mode = variant.beta1_schedule
@@ -101,9 +107,37 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
     l2 = variant.weight_decay_mode == "l2"
     eps_free = variant.eps_free
     root_shift = variant.eps_root_inside
+    reciprocal = variant.correction == "reciprocal"
+    root_by_sqrt = variant.correction_root == "sqrt"
+    fused_x = variant.x_form == "fma"
+
+    def namespace(kind):
+        if coefficient_namespace is not None:
+            return coefficient_namespace(kind)
+        if kind == "scalar":
+            return sp
+        if kind == "lane":
+            return xp
+        raise ValueError(f"no {kind} namespace was given for {variant.name}'s coefficients")
+
+    # β1,t, β2,t, 1 − β, √t and α_t are Python doubles in every framework (they are rounded
+    # to the lane dtype where they meet lane values); what differs is where the bias
+    # corrections (pp) and the step factors that combine them with α and ε (cp) are computed
+    # the schedule's own numbers: Python doubles (sp itself; torch's scalars compute √ and
+    # pow as C does, not as its vectorised kernels)
+    sp_sched = namespace("scalar")
+    pp = namespace(variant.powers_in)            # β^t, 1 − β^t, √(1 − β2^t)
+    cp = namespace(variant.coefficients_in)      # the step factors, ε, the reciprocals
+    lr_stored = variant.learning_rate_in is not None
+    lcast = namespace(variant.learning_rate_in).cast if lr_stored else None
+    p_cast = pp is not sp_sched   # the hyperparameters arrive as scalars: round them first
+    c_from_p = cp is not pp
+    c_from_s = cp is not sp_sched
 
     cast = xp.cast
-    ssqrt = sp.sqrt
+    psqrt, pcast, ppow = pp.sqrt, pp.cast, pp.pow
+    ccast, csqrt = cp.cast, cp.sqrt
+    ssqrt, spow = sp_sched.sqrt, sp_sched.pow
     sqrt = xp.sqrt
     fma = xp.fma
     where = xp.where
@@ -118,19 +152,28 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
     @jit
     def beta1_at(beta1, beta1_decay, tf):
         if beta1_mode == "exp-decay":
-            return beta1 * beta1_decay ** (tf - one_s)
+            return beta1 * spow(beta1_decay, tf - one_s)
         if beta1_mode == "inv-t":
             return beta1 / tf
         return beta1
 
-    same_type = xp is sp    # lanes and schedules in one arithmetic (mpmath, arb): no casts
+    # lanes, schedule and coefficients in one arithmetic (mpmath, arb, Python float64 lanes
+    # with float64 coefficients): no casts
+    same_type = xp is sp and cp is sp_sched
     one_s = sp.cast(1.0)   # constants of the scalar arithmetic, converted once
     zero_s = sp.cast(0.0)
+    # … of the bias corrections' and the step factors' numbers, typed (a numba namespace's
+    # cast called from Python returns a Python float, which numba would take as a double)
+    one_p = pp.one
+    half_p = pp.one / (pp.one + pp.one)
+    one_c = cp.one
 
     @jit
     def powers(tf, beta1, beta2, beta1_decay):
         """The expensive, α-free part of the schedule (shared by instances with equal β1, β2, λ):
-        (√t, β1,t, AdamX ratio, β2,t, 1 − β1^t, 1 − β2^t, (1 − β2^t)^½ as pow, √(1 − β2^t))."""
+        (√t, β1,t, AdamX ratio, β2,t in the scalar arithmetic; 1 − β1^t, 1 − β2^t,
+        (1 − β2^t)^½ as pow or √, √(1 − β2^t) in the numbers the variant computes its bias
+        corrections in, ``Variant.powers_in``)."""
         sqrt_t = ssqrt(tf)
         b1 = beta1_at(beta1, beta1_decay, tf)
         if max_rule == "adamx":
@@ -146,27 +189,61 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
             b2 = one_s - one_s / tf
         else:
             b2 = beta2
-        bc1 = (one_s - beta1 ** tf) if correct_m else one_s
-        bc2 = (one_s - beta2 ** tf) if (correct_v_before or correct_v_after) else one_s
-        sbc2 = bc2 ** 0.5 if correct_v_after else one_s   # torch: bc2 ** 0.5
-        rbc2 = ssqrt(bc2) if step_form == "folded" else one_s
+        if p_cast:
+            tf = pcast(tf)
+            beta1 = pcast(beta1)
+            beta2 = pcast(beta2)
+        bc1 = (one_p - ppow(beta1, tf)) if correct_m else one_p
+        bc2 = (one_p - ppow(beta2, tf)) if (correct_v_before or correct_v_after) else one_p
+        if correct_v_after and not root_by_sqrt:
+            sbc2 = ppow(bc2, half_p)             # torch: bias_correction2 ** 0.5
+        elif correct_v_after:
+            sbc2 = psqrt(bc2)                    # torch's fused kernel: std::sqrt
+        else:
+            sbc2 = one_p
+        rbc2 = psqrt(bc2) if step_form == "folded" else one_p
         return sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2
 
     @jit
     def finish(alpha, eps, eps_root, weight_decay, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2):
-        """The per-instance part: α_t, the step factor of the form, ε, weight decay."""
+        """The per-instance part: α_t, ε, weight decay in the scalar arithmetic; the step
+        factor of the form (and the reciprocals of the corrections, the capturable form's ε)
+        in the numbers the variant computes them in (``Variant.coefficients_in``, with the
+        learning rate first stored as ``Variant.learning_rate_in``); then all in lanes."""
         if alpha_inv_sqrt:
             a_t = alpha / sqrt_t
         else:
             a_t = alpha
         w1 = one_s - b1
         w2 = one_s - b2
-        if step_form == "scaled":
-            step = a_t / bc1
-        elif step_form == "folded":
-            step = a_t * rbc2 / bc1
+        lr = a_t
+        if lr_stored:
+            lr = ccast(lcast(lr))      # the learning rate as the framework stores it
+        elif c_from_s:
+            lr = ccast(lr)
+        if c_from_p:
+            bc1 = ccast(bc1)
+            bc2 = ccast(bc2)
+            sbc2 = ccast(sbc2)
+            rbc2 = ccast(rbc2)
+        if reciprocal:
+            inv_bc1 = one_c / bc1
+            inv_bc2 = one_c / bc2
         else:
-            step = a_t
+            inv_bc1 = one_c
+            inv_bc2 = one_c
+        if step_form == "scaled":
+            step = lr / bc1
+        elif step_form == "folded":
+            step = lr * rbc2 / bc1
+        elif step_form == "capturable":
+            # torch's capturable/differentiable branch: step_size = lr/bc1 as (1/bc1)·lr, then
+            # denom = √v̂/(√bc2·(−step_size)) + ε/(−step_size), x += m/denom
+            neg = -((one_c / bc1) * lr)
+            step = csqrt(bc2) * neg
+            eps = (one_c / neg) * (ccast(eps) if c_from_s else eps)
+        else:
+            step = lr
         if decoupled:
             l2 = zero_s
             decay = one_s - a_t * weight_decay
@@ -174,13 +251,13 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
             l2 = weight_decay
             decay = one_s
         if same_type:     # mpmath, arb: schedule values already are lane values
-            return Coefficients(step, a_t, b1, w1, one - w1, b2, w2, bc1, bc2, sbc2, adamx, eps,
-                                eps_root, l2, decay, a_t, b1)
+            return Coefficients(step, a_t, b1, w1, one - w1, b2, w2, bc1, bc2, sbc2, inv_bc1,
+                                inv_bc2, adamx, eps, eps_root, l2, decay, a_t, b1)
         w1_lane = cast(w1)
         return Coefficients(
             cast(step), cast(a_t), cast(b1), w1_lane, one - w1_lane, cast(b2), cast(w2),
-            cast(bc1), cast(bc2), cast(sbc2), cast(adamx), cast(eps), cast(eps_root),
-            cast(l2), cast(decay), a_t, b1,
+            cast(bc1), cast(bc2), cast(sbc2), cast(inv_bc1), cast(inv_bc2), cast(adamx),
+            cast(eps), cast(eps_root), cast(l2), cast(decay), a_t, b1,
         )
 
     @jit
@@ -192,32 +269,43 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
 
     @jit
     def steps_of(vhat, co):
-        """(√v̂, the denominator, den > 0, a safe denominator, η, η̂) of the variant's step.
+        """(√v̂, the denominator, den ≠ 0, a safe denominator, η, η̂) of the variant's step.
 
         η and η̂ are read off the denominator the step divides by (so a max that is computed
-        but not used shows up); where the denominator is 0 they are +∞.
+        but not used shows up); where the denominator is 0 they are +∞. (The capturable form
+        divides by a negative denominator: x + m/den with den < 0.)
         """
-        (step, alpha_t, _, _, _, _, _, bc1, _, sbc2, _, eps, eps_root, _, _, _, _) = co
+        step = co.step
+        alpha_t = co.alpha_t
+        bc1 = co.bc1
         root = sqrt(vhat)
         if step_form == "scaled":
-            den = root / sbc2 if eps_free else root / sbc2 + eps
+            den = root / co.sbc2 if eps_free else root / co.sbc2 + co.eps
+        elif step_form == "capturable":
+            den = root / step if eps_free else root / step + co.eps
         elif eps_free:
             den = root                             # every ε is 0: + 0 is exact
         elif step_form == "folded":
-            den = root + eps
+            den = root + co.eps
         elif root_shift:
-            den = sqrt(vhat + eps_root) + eps      # optax: √(ν̂max + ε_root) + ε
+            den = sqrt(vhat + co.eps_root) + co.eps   # optax: √(ν̂max + ε_root) + ε
         else:
-            den = root + eps
-        positive = gt(den, zero)
-        safe = where(positive, den, one)
+            den = root + co.eps
+        if step_form == "capturable":
+            positive = lt(den, zero)
+            safe = where(positive, den, -one)
+            eta = where(positive, -one / safe, inf)             # x − η m = x + m/den
+            eta_hat = where(positive, -bc1 / safe, inf)
+        else:
+            positive = gt(den, zero)
+            safe = where(positive, den, one)
         if step_form == "scaled":
             eta = where(positive, step / safe, inf)
             eta_hat = where(positive, alpha_t / safe, inf)
         elif step_form == "folded":
             eta = where(positive, step / safe, inf)
             eta_hat = where(positive, (step * bc1) / safe, inf)
-        else:
+        elif step_form == "normalized":
             eta_hat = where(positive, step / safe, inf)
             if correct_m:
                 eta = where(positive, step / (bc1 * safe), inf)
@@ -227,8 +315,8 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
 
     @jit
     def update(x, m, v, vhat, g, co):
-        (step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2, adamx, eps, eps_root, wd,
-         decay, _, _) = co
+        (step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2, inv_bc1, inv_bc2, adamx,
+         eps, eps_root, wd, decay, _, _) = co
         # weight decay: L2 adds wd·x to the gradient (it then enters m, v and the max)
         if l2:
             if m_form == "torch-lerp":
@@ -243,6 +331,10 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
                 m = where(lt(w1, half), fma(w1, diff, m), fma(-c1, diff, g))
             elif m_form == "lerp":
                 m = m + (g - m) * w1
+            elif m_form == "fma-convex":
+                m = fma(w1, g, m * beta1_t)          # m·β1 then + (1−β1)·g in one rounding
+            elif m_form == "fma-lerp":
+                m = fma(g - m, w1, m)                # m + (g − m)(1 − β1) in one rounding
             else:
                 m = beta1_t * m + w1 * g
         else:
@@ -251,8 +343,14 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         if second == "ema":
             if v_form == "torch":
                 v = fma(w2 * g, g, v * beta2_t)   # v.mul_(β2).addcmul_(g, g, value=1−β2)
+            elif v_form == "torch-tail":
+                v = fma(v, beta2_t, (w2 * g) * g)    # torch's fused kernel, scalar tail
             elif v_form == "lerp":
                 v = v + (g * g - v) * w2
+            elif v_form == "fma-convex":
+                v = fma(w2, g * g, v * beta2_t)
+            elif v_form == "fma-lerp":
+                v = fma(fma(g, g, -v), w2, v)        # XLA contracts g·g − v and ·(1−β2) + v
             else:
                 v = beta2_t * v + w2 * (g * g)
         elif second == "sum":
@@ -261,7 +359,9 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
         if second == "none":
             vhat = one + zero * v
         else:
-            if correct_v_before:
+            if correct_v_before and reciprocal:
+                vt = v * inv_bc2
+            elif correct_v_before:
                 vt = v / bc2
             else:
                 vt = v
@@ -278,12 +378,19 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f) -> Rule:
             xhat = x + (-step * m) / safe           # addcdiv_(m, den, value=−lr/bc1)
         elif step_form == "folded":
             xhat = x - (m * step) / safe
+        elif step_form == "capturable":
+            xhat = x + m / safe                     # addcdiv_(m, den) with den < 0
         else:
-            if correct_m:
+            if correct_m and reciprocal:
+                mhat = m * inv_bc1
+            elif correct_m:
                 mhat = m / bc1
             else:
                 mhat = m
-            xhat = x - step * (mhat / safe)
+            if fused_x:
+                xhat = fma(mhat / safe, -step, x)   # XLA contracts q·(−lr) + x
+            else:
+                xhat = x - step * (mhat / safe)
         if weighted:
             weight = root
         else:

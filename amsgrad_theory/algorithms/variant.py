@@ -21,10 +21,28 @@ Notation (per coordinate; all operations elementwise; t ≥ 1; m_0 = v_0 = v̂_0
   ``eps_root_inside``),  m̃_t = m_t/(1 − β1^t) if
   ``correct_m`` else m_t (paper, Kingma–Ba, optax, the seed article, RMSprop, AdaGrad, SGD);
   ``"scaled"`` (PyTorch): x̂ = x − (α_t/(1 − β1^t)) · m_t / (√v̂_t/√(1 − β2^t) + ε);
-  ``"folded"`` (Keras): x̂ = x − (m_t · α_t√(1 − β2^t)/(1 − β1^t)) / (√v̂_t + ε̂).
+  ``"folded"`` (Keras): x̂ = x − (m_t · α_t√(1 − β2^t)/(1 − β1^t)) / (√v̂_t + ε̂);
+  ``"capturable"`` (PyTorch's capturable/differentiable branch): with s = (1/(1 − β1^t))·α_t,
+  x̂ = x + m_t / (√v̂_t/(√(1 − β2^t)·(−s)) + (1/(−s))·ε).
 * x_{t+1} = Π_F(x̂): in the weighted norm ‖V̂_t^{1/4}(·)‖ (``projection="weighted"``, the paper's
   Π_{F,√V̂_t}) or the Euclidean one (``"euclidean"``; frameworks do not project, and on a box both
   are coordinatewise clipping).
+
+How a framework rounds — its numerics — is part of the variant too:
+
+* ``powers_in``: the numbers in which β^t and 1 − β^t (and √t, β1,t) are computed —
+  ``"scalar"`` (Python doubles: PyTorch, the paper models; exact in mpmath/arb), ``"float32"``
+  (float32 0-d tensors: PyTorch's capturable branch, optax with jax's x64 off) or ``"lane"``
+  (the parameter's dtype: Keras); ``coefficients_in``: the same for α_t, the step factors and ε;
+  ``learning_rate_in``: the dtype the framework stores the learning rate in before it meets the
+  others (Keras: its ``floatx``), or None;
+* ``correction``: ``"divide"`` (m/(1 − β1^t)) or ``"reciprocal"`` (m·(1/(1 − β1^t)), the
+  reciprocal rounded first: optax, XLA's rewrite of a division by a broadcast scalar);
+  ``correction_root``: √(1 − β2^t) as ``"pow"`` (``bc2 ** 0.5``, PyTorch) or ``"sqrt"``
+  (correctly rounded: PyTorch's fused kernel);
+* the moments' and the step's floating-point forms, fused multiply-adds included
+  (``m_form``, ``v_form``, ``x_form``), and ``flush_denormals`` (XLA on the CPU flushes
+  subnormal results and inputs to zero).
 
 Effective steps, read off the values the step actually applies:
 η_t (factor on the raw momentum m_t, every correction folded in; Γ_t ⪰ 0 ⇔ η non-increasing) and
@@ -55,9 +73,14 @@ _CHOICES = {
     "alpha_schedule": ("constant", "inv-sqrt"),
     "max_rule": ("none", "running-max", "adamx"),
     "correct_v": ("none", "before-max", "after-max"),
-    "step_form": ("normalized", "scaled", "folded"),
-    "m_form": ("convex", "lerp", "torch-lerp"),
-    "v_form": ("convex", "lerp", "torch"),
+    "step_form": ("normalized", "scaled", "folded", "capturable"),
+    "m_form": ("convex", "lerp", "torch-lerp", "fma-convex", "fma-lerp"),
+    "v_form": ("convex", "lerp", "torch", "torch-tail", "fma-convex", "fma-lerp"),
+    "x_form": ("subtract", "fma"),
+    "powers_in": ("scalar", "float32", "lane"),
+    "coefficients_in": ("scalar", "float32", "lane"),
+    "correction": ("divide", "reciprocal"),
+    "correction_root": ("pow", "sqrt"),
     "projection": ("weighted", "euclidean"),
     "weight_decay_mode": ("l2", "decoupled", "none"),
 }
@@ -69,7 +92,9 @@ class Variant:
 
     ``defaults`` holds hyperparameter defaults as decimal strings, so that mpmath and arb parse
     them exactly. ``source`` cites where the variant comes from (paper and equation, or
-    framework, version and file).
+    framework, version and file). ``exact_in`` names the arithmetic kind in which a framework
+    model is bit-exact when the framework's own elementwise operations are not correctly
+    rounded (``"torch"``: PyTorch's CPU square root; run the model in ``torch:cpu:DTYPE``).
     """
 
     name: str
@@ -86,6 +111,14 @@ class Variant:
     step_form: str = "normalized"
     m_form: str = "convex"
     v_form: str = "convex"
+    x_form: str = "subtract"
+    powers_in: str = "scalar"
+    coefficients_in: str = "scalar"
+    learning_rate_in: str | None = None
+    correction: str = "divide"
+    correction_root: str = "pow"
+    flush_denormals: bool = False
+    exact_in: str | None = None
     projection: str = "weighted"
     weight_decay_mode: str = "l2"
     eps_root_inside: bool = False
@@ -100,7 +133,14 @@ class Variant:
         after = self.correct_m and self.correct_v == "after-max"
         if self.step_form != "normalized" and not after:
             raise InputError("step_form", self.step_form,
-                             "the scaled/folded forms correct m and v after the max")
+                             "the scaled/folded/capturable forms correct m and v after the max")
+        if self.x_form == "fma" and self.step_form != "normalized":
+            raise InputError("x_form", self.x_form, "the fused step is a normalized form's")
+        if self.learning_rate_in not in (None, "float32", "float64"):
+            raise InputError("learning_rate_in", self.learning_rate_in,
+                             "must be None, float32 or float64")
+        if self.exact_in not in (None, "torch"):
+            raise InputError("exact_in", self.exact_in, "must be None or torch")
         unknown = set(self.defaults) - set(HYPERPARAMETERS)
         if unknown:
             raise InputError("defaults", sorted(unknown), "unknown hyperparameters")
@@ -114,6 +154,14 @@ class Variant:
     @property
     def corrects_m(self) -> bool:
         return self.correct_m
+
+    def exact_arithmetic(self, dtype: str) -> str:
+        """The arithmetic in which this model reproduces its framework's ``dtype`` runs bit for
+        bit: ``torch:cpu:DTYPE`` for the PyTorch models (torch's own CPU square root), else the
+        IEEE ``DTYPE`` itself."""
+        if dtype not in ("float32", "float64"):
+            raise InputError("dtype", dtype, "must be float32 or float64")
+        return f"torch:cpu:{dtype}" if self.exact_in == "torch" else dtype
 
     def hyperparameters(self, **overrides: str | float | int | None) -> dict[str, str]:
         """Defaults merged with ``overrides`` (None = keep the default), validated, as strings.
@@ -136,7 +184,8 @@ class Variant:
     def structure(self) -> tuple:
         """The fields that decide the computation (not the name, source or defaults)."""
         return tuple(getattr(self, key) for key in _CHOICES) + (
-            self.correct_m, self.eps_root_inside, self.eps_free)
+            self.correct_m, self.eps_root_inside, self.eps_free, self.learning_rate_in,
+            self.flush_denormals)
 
     def specialize(self, hyperparameters: list[dict]) -> Variant:
         """This variant with the structure the given hyperparameters allow, same results.
@@ -166,6 +215,9 @@ class Variant:
         for key in _CHOICES:
             out[key] = getattr(self, key)
         out["correct_m"] = self.correct_m
+        out["learning_rate_in"] = self.learning_rate_in
+        out["flush_denormals"] = self.flush_denormals
+        out["exact_in"] = self.exact_in
         out["maxes"] = self.maxes
         out["defaults"] = dict(self.defaults)
         if self.notes:

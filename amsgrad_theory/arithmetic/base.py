@@ -33,6 +33,7 @@ arithmetic and never ask which one they run in:
 ``widen(a)``       a lane value as a value of the scalar namespace (exact; ``sp.widen``); the
                    identity where lanes and scalars are one type (mpmath, arb), else ``cast``
 ``zero one inf``   constants in the lane dtype
+``pow(a, b)``      a to the power b (as C's ``pow``, for IEEE floats)
 ``uint(n)``        an integer (or integer array) in the type the counter-based hash uses
 ``ifloat(n)``      such an integer as an exact number of this namespace
 ``rowsum(a)``      vector engines only: sum over the last axis, keeping it (shape (B, 1))
@@ -48,6 +49,7 @@ arithmetics, exactly as PyTorch and Keras compute them in Python doubles — and
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -96,6 +98,7 @@ class Namespace:
     zero: Any
     one: Any
     inf: Any
+    pow: Callable = operator.pow
     uint: Callable = int
     ifloat: Callable = float
     rowsum: Callable | None = None
@@ -210,6 +213,14 @@ class Arithmetic:
             raise ValueError(f"{self.spec} does not run on the {engine} engine")
         return self.xp, self.sp
 
+    def coefficient_namespace(self, engine: str, kind: str) -> Namespace:
+        """The namespace of numbers of ``kind`` in which a framework variant computes its
+        coefficients (:mod:`amsgrad_theory.algorithms.rules`): ``"scalar"``, ``"lane"`` or
+        ``"float32"``. Arithmetics without binary floats (mpmath, arb) compute every kind in
+        their own numbers: their runs are the exact computation, whatever a framework rounds."""
+        xp, sp = self.namespaces(engine)
+        return xp if kind == "lane" else sp
+
     @property
     def arrays(self) -> ArrayKit:
         """How the vector engine allocates and reads back its arrays."""
@@ -222,6 +233,12 @@ class Arithmetic:
         entered for the duration of a run and restores the previous precision on exit.
         """
         return contextlib.nullcontext()
+
+    def flush_subnormals(self) -> contextlib.AbstractContextManager[bool]:
+        """A context inside which subnormal results and inputs are flushed to zero, as XLA
+        computes on the CPU; it yields whether it could (arithmetics without subnormals —
+        mpmath, arb — compute the exact values and yield False)."""
+        return contextlib.nullcontext(False)
 
     def eager(self) -> Arithmetic:
         """The arithmetic used for scalar, after-the-run work (comparators, bounds).

@@ -16,11 +16,15 @@ the lane dtype, which is how PyTorch and Keras treat their Python-double scalars
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import math
+import platform
+import sys
 from fractions import Fraction
 from functools import cache
 
-import mpmath
 import numpy as np
 
 from ..lanecode import lane_code
@@ -60,31 +64,86 @@ def _two_product(a: float, b: float) -> tuple[float, float]:
     return p, e
 
 
+#: |a·b| in [2^-916, 2^995], |a|, |b| ≤ 2^995: Dekker's split and error term are exact
+_FMA_TINY = 2.0 ** -916
+_FMA_HUGE = 2.0 ** 995
+
+
+def round_binary(q: Fraction, bits: int, emin: int) -> Fraction:
+    """``q`` rounded to nearest, ties to even, in a binary format with ``bits`` significant bits
+    and smallest normal exponent ``emin`` (subnormals have the fixed quantum 2^(emin−bits+1));
+    no overflow handling. binary32: ``bits=24, emin=-126``; binary64: ``53, -1022``."""
+    if q == 0:
+        return Fraction(0)
+    sign = -1 if q < 0 else 1
+    q = abs(q)
+    n, d = q.numerator, q.denominator
+    e = n.bit_length() - d.bit_length()          # floor(log2 q) is e or e − 1
+    if (n << max(0, -e)) < (d << max(0, e)):
+        e -= 1
+    e = max(e, emin)
+    shift = bits - 1 - e                         # the quantum is 2^−shift
+    num, den = (n << shift, d) if shift >= 0 else (n, d << -shift)
+    k, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and k % 2 == 1):
+        k += 1
+    return sign * (Fraction(k, 1 << shift) if shift >= 0 else Fraction(k << -shift))
+
+
 def fma64(a: float, b: float, c: float) -> float:
     """Correctly rounded a·b + c in binary64, in pure Python.
 
-    The product is split exactly (Dekker) and :func:`math.fsum` returns the correctly rounded
-    sum of the exact terms, which is the definition of a fused multiply-add.
+    In the range where it is exact, the product is split (Dekker) and :func:`math.fsum` returns
+    the correctly rounded sum of the exact terms; elsewhere (a product near the subnormals, or
+    near overflow) the exact rational a·b + c is rounded (``float`` of a fraction rounds
+    correctly, subnormals included).
     """
     a, b, c = float(a), float(b), float(c)
-    p, e = _two_product(a, b)
-    if not (math.isfinite(p) and math.isfinite(e)):
+    p = a * b
+    if _FMA_TINY <= abs(p) <= _FMA_HUGE and abs(a) <= _FMA_HUGE and abs(b) <= _FMA_HUGE:
+        p, e = _two_product(a, b)
+        return math.fsum((p, e, c))
+    if p == 0 or not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return p + c                 # an exact zero product, or IEEE's inf/nan rules
+    return _fma64_exact(a, b, c)
+
+
+def _fma64_exact(a: float, b: float, c: float) -> float:
+    """a·b + c rounded once from the exact rational (the rare path of :func:`fma64`)."""
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
         return a * b + c
-    return math.fsum((p, e, c))
+    try:
+        return float(exact)
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
 
 
-@cache
-def _binary32_context():
-    ctx = mpmath.MPContext()
-    ctx.prec = 24
-    return ctx
+_F32_MAX = Fraction(float(np.finfo(np.float32).max))
 
 
 def fma32(a, b, c):
-    """Correctly rounded a·b + c in binary32 (exact product and sum, one rounding to 24 bits)."""
-    ctx = _binary32_context()
-    exact = ctx.fadd(ctx.fmul(float(a), float(b), exact=True), float(c), exact=True)
-    return np.float32(float(ctx.mpf(exact)))
+    """Correctly rounded a·b + c in binary32: the product of two binary32 numbers is exact in
+    binary64; where its sum with c is exact too, one rounding to binary32 remains; else the
+    exact rational is rounded to 24 bits (subnormals at their fixed quantum)."""
+    a, b, c = float(a), float(b), float(c)
+    p = a * b
+    s = p + c
+    bb = s - p
+    if math.isfinite(s) and (p - (s - bb)) + (c - bb) == 0:   # Knuth's TwoSum: s is exact
+        return np.float32(s)
+    if not (math.isfinite(p) and math.isfinite(c)):
+        return np.float32(s)
+    return _fma32_exact(p, c)
+
+
+def _fma32_exact(p: float, c: float) -> np.float32:
+    """p + c (p an exact binary32 product) rounded once to binary32 (the rare path of
+    :func:`fma32`)."""
+    exact = round_binary(Fraction(p) + Fraction(c), 24, -126)
+    if abs(exact) > _F32_MAX:
+        return np.float32(math.inf if exact > 0 else -math.inf)
+    return np.float32(float(exact))
 
 
 @cache
@@ -240,6 +299,10 @@ def numba_namespace(dtype_name: str) -> Namespace:
         return np.float64(n)
 
     @jit
+    def power(a, b):
+        return cast(a ** b)       # numba widens float32 ** float32 to float64 (powf's value)
+
+    @jit
     def certain(c):
         return 1 if c else 0
 
@@ -254,7 +317,7 @@ def numba_namespace(dtype_name: str) -> Namespace:
         lt=lt, le=le, both=both,
         isfinite=isfinite, certain=certain, unknown=unknown, cast=cast,
         zero=dtype(0.0), one=dtype(1.0), inf=dtype(np.inf),
-        uint=np.uint64, ifloat=ifloat,
+        uint=np.uint64, ifloat=ifloat, pow=power,
     )
 
 
@@ -298,9 +361,50 @@ def _numpy_namespace(dtype) -> Namespace:
         cast=cast, zero=dt(0.0), one=dt(1.0), inf=dt(np.inf),
         uint=lambda n: np.asarray(n).astype(np.uint64),
         ifloat=lambda n: np.asarray(n).astype(np.float64),
-        rowsum=lambda a: np.sum(a, axis=-1, keepdims=True),
+        rowsum=lambda a: np.sum(a, axis=-1, keepdims=True), pow=np.power,
         rowmax=lambda a: np.max(a, axis=-1),
     )
+
+
+class _FEnv(ctypes.Structure):
+    """glibc's ``fenv_t`` on x86-64: the x87 environment, then the SSE control word MXCSR."""
+
+    _fields_ = [("x87", ctypes.c_uint16 * 14), ("mxcsr", ctypes.c_uint32)]
+
+
+#: MXCSR's flush-to-zero (results) and denormals-are-zero (inputs) bits
+_FTZ_DAZ = 0x8040
+
+
+@cache
+def _libm():
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    name = ctypes.util.find_library("m")
+    return ctypes.CDLL(name) if name else None
+
+
+@contextlib.contextmanager
+def flush_subnormals_here():
+    """Flush subnormals to zero in this thread (MXCSR's FTZ and DAZ bits, set through glibc's
+    ``fesetenv``) for the duration of the block, as XLA does on the CPU; yields whether it
+    could (x86-64 Linux). Python floats, numpy and numba code of this thread obey it."""
+    libm = _libm()
+    if libm is None:
+        yield False
+        return
+    env = _FEnv()
+    if libm.fegetenv(ctypes.byref(env)) != 0:
+        yield False
+        return
+    saved = env.mxcsr
+    env.mxcsr = saved | _FTZ_DAZ
+    libm.fesetenv(ctypes.byref(env))
+    try:
+        yield True
+    finally:
+        env.mxcsr = saved
+        libm.fesetenv(ctypes.byref(env))
 
 
 #: the engine a spec suffix forces (``float64:numba``)
@@ -359,6 +463,18 @@ class FloatArithmetic(Arithmetic):
         if engine == "vector":
             return _numpy_namespace(self.dtype), _numpy_namespace(np.float64)
         return super().namespaces(engine)
+
+    def flush_subnormals(self):
+        return flush_subnormals_here()
+
+    def coefficient_namespace(self, engine, kind):
+        if kind != "float32":
+            return super().coefficient_namespace(engine, kind)
+        if engine == "compiled":
+            return numba_namespace("float32")
+        if engine == "vector":
+            return _numpy_namespace(np.float32)
+        return _python_namespace(np.float32)
 
     @property
     def arrays(self):

@@ -14,6 +14,8 @@ counter-based hash in int64 (its wrap-around leaves the low 32 bits right) — a
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .base import Arithmetic, ArrayKit, Namespace
@@ -22,7 +24,14 @@ from .floats import FloatArithmetic, parse_float
 _DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
-def torch_namespace(torch, dtype, device) -> Namespace:
+def torch_namespace(torch, dtype, device, c_math: bool = False) -> Namespace:
+    """The elementwise operations on torch tensors of ``dtype`` on ``device``.
+
+    ``c_math``: √ and ``pow`` computed as C computes them on doubles (correctly rounded √, C's
+    ``pow``), as the frameworks compute their Python-double scalars. torch's CPU kernels do
+    not (its √ is MKL's, and ``x ** 0.5`` runs it): on the CPU those two go through numpy,
+    on the tensors' own memory; on other devices they are the device's (CUDA's √ is correctly
+    rounded)."""
     def cast(a):
         return torch.as_tensor(a, dtype=dtype, device=device)
 
@@ -50,8 +59,18 @@ def torch_namespace(torch, dtype, device) -> Namespace:
         # ATen's CPU addcmul kernel rounds once (it is a fused multiply-add on FMA hardware)
         return torch.addcmul(cast(c), cast(a), cast(b))
 
+    def c_sqrt(a):
+        return torch.from_numpy(np.asarray(np.sqrt(cast(a).detach().numpy())))
+
+    def power(a, b):
+        if c_math and device.type == "cpu":
+            a, b = cast(a).detach().numpy(), cast(b).detach().numpy()
+            return torch.from_numpy(np.asarray(np.power(a, b)))
+        return torch.pow(a, b)
+
     return Namespace(
-        name=f"torch-{dtype}", sqrt=torch.sqrt, exp=torch.exp, log1p=torch.log1p, log=torch.log,
+        name=f"torch-{dtype}", sqrt=c_sqrt if c_math and device.type == "cpu" else torch.sqrt,
+        exp=torch.exp, log1p=torch.log1p, log=torch.log,
         abs=torch.abs, fma=fma, maximum=maximum, minimum=minimum, where=where,
         rise_ratio=rise_ratio,
         gt=torch.gt, ge=torch.ge, lt=torch.lt, le=torch.le, both=torch.logical_and,
@@ -62,6 +81,7 @@ def torch_namespace(torch, dtype, device) -> Namespace:
         ifloat=lambda n: torch.as_tensor(n, device=device).to(torch.float64),
         rowsum=lambda a: a.sum(dim=-1, keepdim=True),
         rowmax=lambda a: a.amax(dim=-1),
+        pow=power,
     )
 
 
@@ -122,9 +142,29 @@ class TorchArithmetic(Arithmetic):
         self.xp = torch_namespace(torch, self.dtype, dev)
         scalar_dtype = torch.float64 if dev.type != "mps" else torch.float32
         self.sp = torch_namespace(torch, scalar_dtype, dev)
+        # the schedule's Python-double arithmetic: √ and pow as C computes them
+        self.schedule_namespace = torch_namespace(torch, scalar_dtype, dev, c_math=True)
         self.lane_dtype = None
         self.scalar_dtype = None
         self._arrays = TorchArrays(torch, dev, self.dtype, scalar_dtype)
+
+    @contextlib.contextmanager
+    def flush_subnormals(self):
+        """torch's own switch (``torch.set_flush_denormal``), which sets the flags of its CPU
+        threads; restored after the block."""
+        done = bool(self.torch.set_flush_denormal(True))
+        try:
+            yield done
+        finally:
+            if done:
+                self.torch.set_flush_denormal(False)
+
+    def coefficient_namespace(self, engine, kind):
+        if kind == "float32":
+            return torch_namespace(self.torch, self.torch.float32, self.device)
+        if kind == "scalar":
+            return self.schedule_namespace
+        return super().coefficient_namespace(engine, kind)
 
     @property
     def arrays(self):

@@ -42,7 +42,7 @@ from .layout import (
 
 
 def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
-                       full_statistics: bool = True):
+                       full_statistics: bool = True, engine: str = "compiled"):
     """The step × instance × coordinate loop (Python, or compiled by numba); any problem.
 
     Instances come sorted by their (β1, β2, λ) group: the expensive α-free part of the
@@ -51,7 +51,8 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
     structures of :mod:`~amsgrad_theory.engine.layout`).
     """
     parts = lane_functions(xp, sp, variant, problem, jit, record_jit=record_jit,
-                           full_statistics=full_statistics)
+                           full_statistics=full_statistics,
+                           coefficient_namespace=lambda k: ar.coefficient_namespace(engine, k))
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
     project, locate, write_checkpoint = parts.project, parts.locate, parts.write_checkpoint
@@ -170,7 +171,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     then sees one call per block in the ``prange`` body.
     """
     parts = lane_functions(xp, sp, variant, problem, jit, record_jit=block_jit,
-                           full_statistics=full_statistics)
+                           full_statistics=full_statistics,
+                           coefficient_namespace=lambda k: ar.coefficient_namespace("compiled", k))
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint

@@ -141,7 +141,10 @@ def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = No
             kind = ar.engines[0]
     specialize = SPECIALIZE if specialize is None else specialize
     if kind == "compiled":
-        blocked = problem.d == 1 and not plan.trace and separable
+        # the blocked kernel spreads blocks over threads: a variant that flushes subnormals
+        # (the flags are the calling thread's) runs the scalar loop in the calling thread
+        blocked = (problem.d == 1 and not plan.trace and separable
+                   and not plan.variant.flush_denormals)
         return Engine("compiled", ar, blocked=blocked)
     special = specialize and plan.work >= SPECIALIZE_MIN_WORK
     if kind == "vector":

@@ -32,8 +32,9 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
                        specialized: bool = True):
     """(kernel, notes): the lane loop of a separable problem, specialised when asked; ``notes``
     say where specialisation fell back to the plain functions (empty when it did not)."""
-    parts = lane_functions(xp, sp, variant, problem, lambda f: f,
-                           full_statistics=full_statistics)
+    parts = lane_functions(
+        xp, sp, variant, problem, lambda f: f, full_statistics=full_statistics,
+        coefficient_namespace=lambda k: ar.coefficient_namespace("interpreted", k))
     lane_math, schedule = parts.lane_math, parts.schedule
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
@@ -185,4 +186,4 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
 def make_interpreted_scalar_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool):
     """The compiled engine's scalar loop, run uncompiled (coupled problems, the ball)."""
     return make_scalar_kernel(ar, xp, sp, variant, problem, lambda f: f,
-                              full_statistics=full_statistics)
+                              full_statistics=full_statistics, engine="interpreted")

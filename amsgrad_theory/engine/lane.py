@@ -118,7 +118,8 @@ def make_lane_stats(xp, sp, jit=lane_code):
 
 
 def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None,
-                   error_codes: bool = True, full_statistics: bool = True) -> LaneFunctions:
+                   error_codes: bool = True, full_statistics: bool = True,
+                   coefficient_namespace=None) -> LaneFunctions:
     """The functions every kernel composes, over namespaces ``xp``/``sp``, compiled by ``jit``.
 
     ``lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi) -> (lane, acc, cnt, out, code)``:
@@ -134,13 +135,15 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
 
     With ``full_statistics=False`` only the regret's accumulators (loss, expected loss,
     sufficient statistics) are kept: no effective-step record, Σg², max|g|, bound terms.
-    ``record_jit`` compiles the record writers (default ``jit``).
+    ``record_jit`` compiles the record writers (default ``jit``); ``coefficient_namespace``
+    gives the namespaces a framework variant computes its coefficients in (see
+    :func:`~amsgrad_theory.algorithms.rules.make_rule`).
     """
     def lane(fn):
         return jit(lane_code(fn))
 
     record_jit = record_jit or jit
-    rule = make_rule(variant, xp, sp, lane)
+    rule = make_rule(variant, xp, sp, lane, coefficient_namespace=coefficient_namespace)
     update = rule.update
     P = problem.lanes(xp, sp, lane)
     track, bound_terms = make_lane_stats(xp, sp, lane)

@@ -111,9 +111,11 @@ def _pass(dtype_name: str, variant: Variant, clip: bool):
 def _build_pass(dtype_name: str, variant: Variant, clip: bool):
     import numba  # the compiler: imported only by runs that compile
 
-    xp, sp = get_arithmetic(dtype_name).namespaces("compiled")
+    ar = get_arithmetic(dtype_name)
+    xp, sp = ar.namespaces("compiled")
     jit = numba.njit(error_model="numpy", inline="always")
-    rule = make_rule(variant, xp, sp, jit)
+    rule = make_rule(variant, xp, sp, jit,
+                     coefficient_namespace=lambda k: ar.coefficient_namespace("compiled", k))
     update, steps_of = rule.update, rule.steps_of
 
     separate_hat = variant.correct_m      # else η̂ = η and one record serves both
@@ -179,6 +181,10 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     variant = get_variant(variant)
     if arithmetic not in ("float32", "float64"):
         raise InputError("arithmetic", arithmetic, "the oracle path runs float32 or float64")
+    if variant.flush_denormals:
+        raise InputError("variant", variant.name, "flushes subnormals to zero (XLA); the "
+                         "oracle's pass runs on several threads, whose flags it cannot set: use "
+                         "simulate")
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", steps, "must be an integer >= 1")
     hp = variant.hyperparameters(**(hyperparameters or {}))

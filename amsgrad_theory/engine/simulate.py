@@ -16,6 +16,7 @@ solver with a stated tolerance (logistic, hinge).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -328,9 +329,13 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
                    record_x=d <= 64 if record_x is None else record_x,
                    full_statistics=statistics == "full")
     engine = choose_engine(ar, plan)
-    with ar.precision_context():
+    flush = ar.flush_subnormals() if variant.flush_denormals else contextlib.nullcontext(None)
+    with ar.precision_context(), flush as flushing:
         arrays = engine.allocate(plan)
         kernel, notes = engine.kernel(plan)
+        if flushing is False and ar.kind in ("float", "torch"):
+            notes = (*notes, f"{variant.name} flushes subnormals to zero (XLA on the CPU); "
+                     "this platform cannot: results differ where subnormals occur")
         if chunk is None:
             chunk = engine.chunk(plan, arrays)
         done = 0

@@ -49,8 +49,10 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
                        specialized: bool = True):
     """(kernel, notes): the whole-array step loop; ``notes`` say where specialisation fell
     back to the plain functions (empty when it did not)."""
-    parts = lane_functions(xp, sp, variant, problem, lambda f: f, error_codes=False,
-                           full_statistics=full_statistics)
+    parts = lane_functions(
+        xp, sp, variant, problem, lambda f: f, error_codes=False,
+        full_statistics=full_statistics,
+        coefficient_namespace=lambda k: ar.coefficient_namespace("vector", k))
     schedule, lane_math = parts.schedule, parts.lane_math
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
     coupled = parts.coupled

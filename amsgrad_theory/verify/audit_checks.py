@@ -137,7 +137,7 @@ def compare_path(subject: TorchSubject, path: str, *, steps: int, hyper: dict,
     names, G, x0 = battery(steps)
     entry = {"path": path, "dtype": subject.dtype, "device": getattr(subject, "device", "cpu"),
              "model": subject.model.name,
-             "model_arithmetic": "float64" if subject.dtype == "float64" else "torch:cpu:float32",
+             "model_arithmetic": subject.model.exact_arithmetic(subject.dtype),
              "steps": steps, "sequences": list(names), "available": True}
     try:
         traj = subject.trajectory(G, x0, BATTERY_SHAPES)

@@ -286,11 +286,6 @@ def sequence_spec(gradients: np.ndarray) -> str:
     return f"gradient-sequence:g=[{body}],set=none"
 
 
-def model_arithmetic(dtype: str) -> str:
-    """float64 runs the model in IEEE float64; float32 on torch float32 tensors (CPU)."""
-    return "float64" if dtype == "float64" else "torch:cpu:float32"
-
-
 def run_model(variant: Variant, hyper: dict, gradients: np.ndarray, x0=None, *,
               dtype: str = "float64") -> dict[str, np.ndarray]:
     """The model's trace on ``gradients`` (T × d): arrays (T, d) for x_{t+1} ("theta"), m, v, v̂,
@@ -302,8 +297,9 @@ def run_model(variant: Variant, hyper: dict, gradients: np.ndarray, x0=None, *,
     hp = {k: repr(float(v)) for k, v in hyper.items()}
     if variant.weight_decay_mode == "l2" and float(hyper.get("weight_decay", 0)) == 0:
         hp.pop("weight_decay", None)
-    result = simulate(variant, sequence_spec(g), steps=T, arithmetic=model_arithmetic(dtype),
-                      hyperparameters=hp, x0=x, trace=True)
+    result = simulate(variant, sequence_spec(g), steps=T,
+                      arithmetic=variant.exact_arithmetic(dtype), hyperparameters=hp, x0=x,
+                      trace=True)
     tr = result.trace
 
     def col(name):

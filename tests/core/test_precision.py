@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flint import arb, ctx
 
-from amsgrad_theory import get_problem, simulate
+from amsgrad_theory import get_problem, simulate, variant_names
 from amsgrad_theory.engine import run_summary
 
 FIG1 = dict(steps=2000, hyperparameters={"alpha": "0.5", "beta1": "0.9", "beta2": "0.99"})
@@ -138,3 +138,79 @@ def test_every_checkpoint_equals_the_python_loop_across_chunks(engine):
         assert [float(v) for v in a.last_played_x] == [float(v) for v in b.last_played_x]
         assert a.effective_step == b.effective_step
         assert float(a.regret) == float(b.regret)
+
+
+def _hardware_fma():
+    """The CPU's fused multiply-add (llvm.fma through numba): the reference."""
+    import numba
+
+    from amsgrad_theory.arithmetic.floats import _numba_fma
+
+    fma = _numba_fma()
+
+    @numba.njit
+    def hw(a, b, c):
+        return fma(a, b, c)
+
+    return hw
+
+
+def _random_floats(rng, dtype, n):
+    """Values across the range: subnormals, tiny and huge normals, random bit patterns."""
+    info = np.finfo(dtype)
+    tiny = rng.uniform(-1, 1, n) * 10.0 ** rng.uniform(np.log10(float(info.smallest_subnormal)),
+                                                        np.log10(float(info.tiny)) + 5, n)
+    mid = rng.uniform(-1, 1, n) * 10.0 ** rng.uniform(-10, 10, n)
+    bits = rng.integers(0, 2 ** (8 * np.dtype(dtype).itemsize), n, dtype=np.uint64)
+    raw = bits.astype(np.uint32 if dtype == np.float32 else np.uint64).view(dtype)
+    out = np.concatenate([tiny.astype(dtype), mid.astype(dtype), raw])
+    return out[np.isfinite(out)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pure_python_fma_is_the_hardware_fma_subnormals_included(dtype):
+    """The interpreted engine's fused multiply-add rounds once, also where the product or the
+    result is subnormal (Dekker's split alone loses the product's low bits there)."""
+    from amsgrad_theory.arithmetic.floats import fma32, fma64
+
+    hw = _hardware_fma()
+    fma = fma64 if dtype == np.float64 else fma32
+    rng = np.random.default_rng(7)
+    values = _random_floats(rng, dtype, 4000)
+    a, b, c = (rng.choice(values, 6000) for _ in range(3))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for x, y, z in zip(a, b, c):
+            got, want = fma(x, y, z), hw(dtype(x), dtype(y), dtype(z))
+            assert got == want or (np.isnan(got) and np.isnan(want)), (x, y, z, got, want)
+
+
+def _engine_bits(result):
+    inst = result.instances[0]
+    return ([np.float64(v).tobytes() for v in inst.final_x],
+            [np.float64(v).tobytes() for v in inst.m + inst.v + inst.vhat],
+            np.float64(inst.loss).tobytes())
+
+
+def _every_engine_agrees(variant, dtype):
+    hp = {"alpha": "0.05", "beta1": "0.8", "beta2": "0.99"}
+    runs = {engine: simulate(variant, "random-linear:d=3,seed=4", steps=80, hyperparameters=hp,
+                             arithmetic=f"{dtype}:{engine}")
+            for engine in ("python", "numba", "numpy")}
+    reference = _engine_bits(runs["python"])
+    for engine, result in runs.items():
+        assert _engine_bits(result) == reference, (variant, dtype, engine)
+
+
+@pytest.mark.parametrize("variant", ["amsgrad-optax", "amsgrad-pytorch-differentiable"])
+def test_framework_numerics_are_bit_identical_on_every_engine(variant):
+    """Coefficients computed in float32 or in the lane dtype (a framework's numerics) are the
+    same numbers whether the loop is interpreted, compiled by numba or vectorised by numpy
+    (numba types a Python-float constant as a double, and widens float32 ** float32)."""
+    _every_engine_agrees(variant, "float32")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("variant", variant_names())
+def test_every_preset_is_bit_identical_on_every_engine(variant, dtype):
+    _every_engine_agrees(variant, dtype)

@@ -39,14 +39,17 @@ def _stand_in(monkeypatch):
             return (_AmsgradState(0, z, z, z), ())
 
         def update(g, state, params=None):
+            # optax 0.2.8 with jax's x64 off: 1 − β^t in float32 (powf), its reciprocal
+            # multiplies (XLA's rewrite of the division), the learning rate last
             s = state[0]
             c = s.count + 1
             mu = f(1 - b1) * g + f(b1) * s.mu
-            nu = f(1 - b2) * g * g + f(b2) * s.nu
-            mu_hat = mu / f(1 - b1 ** c)
-            nu_max = np.maximum(s.nu_max, nu / f(1 - b2 ** c))
+            nu = f(1 - b2) * (g * g) + f(b2) * s.nu
+            r1 = f(1) / (f(1) - f(b1) ** f(c))
+            r2 = f(1) / (f(1) - f(b2) ** f(c))
+            nu_max = np.maximum(s.nu_max, nu * r2)
             lr = learning_rate(s.count) if callable(learning_rate) else learning_rate
-            u = (-f(lr) * mu_hat / (np.sqrt(nu_max + f(eps_root)) + f(eps))).astype(f)
+            u = ((mu * r1) / (np.sqrt(nu_max + f(eps_root)) + f(eps)) * f(-lr)).astype(f)
             return u, (_AmsgradState(c, mu, nu, nu_max), ())
         return types.SimpleNamespace(init=init, update=update)
 
