@@ -25,6 +25,7 @@ COMMANDS = {
     "verify": ("verify", "check invariants and bounds on a run, or re-check a figure's sidecar"),
     "check-proof": ("check_proof", "evaluate each step of a regret proof on a run"),
     "audit": ("audit", "audit a real optimizer implementation against its exact model"),
+    "fidelity": ("fidelity", "the framework models against the real frameworks, cell by cell"),
     "sweep": ("sweep", "run a grid of configurations batched, to CSV and JSON"),
     "reproduce": ("reproduce", "reproduce a study of the paper: figures, data, sidecars"),
     "paper": ("paper", "regenerate the paper's generated parts and build its PDF"),
