@@ -6,11 +6,21 @@ A :class:`Record` is one checked claim::
     method   "symbolic"  (an identity or inequality proven by sympy),
              "certified" (decided in ball arithmetic: every rounding error enclosed),
              "sampled"   (hypothesis or a sweep: N cases, with the seed),
-             "float"     (only floating point backs it)
-    verdict  "pass" | "fail" | "undecided" (balls overlap; never reported as pass)
+             "structural" (follows from the form of the update for every input — a running
+                         max, a non-increasing α_t — so no run, exact or rounded, can break
+                         it; the run's own comparisons are kept in the details),
+             "float"     (floating point backs it: decided only where the margin exceeds a
+                         bound on the rounding error of the compared values)
+    verdict  "pass" | "fail" | "undecided" (balls overlap, or a float margin within the
+             rounding bound; never reported as pass)
     witness  when it fails: the shortest input that breaks it, replayable (``cli`` holds the
              command line that reproduces it)
     details  the numbers behind the verdict (lhs, rhs, ratio, tolerance, …)
+
+A report's verdict decides the exit status of the command that made it (:data:`EXIT_STATUS`):
+0 pass, 1 fail (a finding), 3 undecided (nothing failed, but some claim could not be decided:
+a tie within the rounding bound, overlapping balls, too few checkpoints); 2 is bad input. The
+JSON carries both (``exit_status``, ``exit_statuses``).
 
 A :class:`Report` collects records with the exact command, the versions of every library that
 computed them, the seeds and the time; it serialises to JSON validated by
@@ -29,8 +39,11 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any
 
-METHODS = ("symbolic", "certified", "sampled", "float")
+METHODS = ("symbolic", "certified", "sampled", "structural", "float")
 VERDICTS = ("pass", "fail", "undecided")
+#: a report's verdict → the exit status of the command (2 is bad input, never a verdict)
+EXIT_STATUS = {"pass": 0, "fail": 1, "undecided": 3}
+EXIT_STATUSES = {**EXIT_STATUS, "bad input": 2}
 SCHEMA_VERSION = 1
 
 
@@ -126,11 +139,17 @@ class Report:
             return "undecided"
         return "pass"
 
+    @property
+    def exit_status(self) -> int:
+        """0 pass, 1 fail, 3 undecided (:data:`EXIT_STATUS`)."""
+        return EXIT_STATUS[self.verdict]
+
     def to_dict(self) -> dict:
         return _clean({
             "schema_version": SCHEMA_VERSION, "title": self.title, "command": self.command,
             "created": self.created, "versions": self.versions, "seeds": self.seeds,
             "parameters": self.parameters, "verdict": self.verdict,
+            "exit_status": self.exit_status, "exit_statuses": EXIT_STATUSES,
             "records": [r.to_dict() for r in self.records],
         })
 

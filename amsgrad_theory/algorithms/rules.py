@@ -28,10 +28,34 @@ Equations (see :mod:`~amsgrad_theory.algorithms.variant` for the notation):
 * where the denominator of the step is 0 (no non-zero gradient yet, no ε) the momentum is 0
   too: the step is 0 and η_t = η̂_t = +∞ (Algorithm 2 leaves 0/0 undefined; a framework with
   ε = 0 would produce NaN there).
+
+The tie window (``Coefficients.tie``, :func:`tie_window`). A float run decides η_t ≤ η_{t−1}
+by comparing two rounded numbers; the claim is about the exact ones. Let u_l be the unit
+roundoff of the lanes and u_c the largest of the coefficients' numbers (the schedule's doubles,
+``powers_in``, ``coefficients_in``, ``learning_rate_in``). To first order, in the normal range,
+with the gradients taken as the run computed them, every η_t and η̂_t (and v̂_t) has relative
+error at most
+
+    e_t = u_l·(9t + 12) + u_c·(4t + 8/(1 − β1) + 9/(1 − β2,t) + 12)   (+ u_l·2t(1 − β2)/β2
+                                                                        for the lerp forms of v):
+
+v_t = Σ_s β2^{t−s}(1 − β2)g_s² is a sum of non-negative terms (no cancellation): each step
+rounds g², two products and a sum, or a lerp's difference (≤ 4 + 2(1 − β2)/β2 units), and the
+rounded β2 contributes one unit per step (β̃2^{t−s}); 1 − β2 computed from the rounded β2 has
+relative error u/(1 − β2) (a common factor); the max is exact; β^t computed by ``pow`` (≤ 1
+ulp, or exp∘log under XLA: |t log β| ulps) from the rounded β has relative error ≤ (2t + 3)u,
+which 1 − β^t amplifies by β^t/(1 − β^t) ≤ 1 + 1/(t(1 − β)) — hence the 4t and 8/(1 − β)
+terms for the two corrections; √, + ε, α/√t, the casts and the final division add the
+constants. η_{t−1}'s error is at most twice η_t's bound (1/(1 − β^{t−1}) ≤ 2/(1 − β^t) for t ≥
+2), so a comparison whose relative margin is within 3·e_t is undecided; the window is
+τ_t = 6·e_t (a factor 2 for the second-order terms), and +∞ where τ_t > 1/20 (the first-order
+analysis no longer holds). In arb (u = 0) the window is 0: the balls decide. An underflowed g²
+or v (subnormal range) is outside this analysis.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -60,10 +84,32 @@ class Coefficients(NamedTuple):
     decay: object      # decoupled decay factor 1 − α_t·wd (1 if not decoupled)
     alpha_scalar: object   # α_t in the scalar arithmetic (for statistics)
     beta1_scalar: object   # β1,t in the scalar arithmetic (for statistics)
+    tie: object        # τ_t: comparisons of η, η̂, v̂ within a relative margin τ_t are ties
+    #                    the run's rounding cannot decide (module docstring; 0 in arb)
 
 
 #: the fields of :class:`Coefficients` in the scalar arithmetic (the others are lane values)
 SCALAR_COEFFICIENTS = ("alpha_scalar", "beta1_scalar")
+
+#: the factor between the relative error bound e_t of one compared value and the window τ_t,
+#: and the largest window the first-order analysis is trusted for (module docstring)
+TIE_FACTOR = 6.0
+TIE_CAP = 0.05
+
+
+def tie_window(t: float, beta1: float, beta2_t: float, u_lane: float, u_coefficients: float,
+               lerp_v: bool = False) -> float:
+    """τ_t of the module docstring, in Python floats (the rule computes the same in its
+    scalar arithmetic): comparisons whose relative margin is within it are undecided."""
+    if u_lane == 0 and u_coefficients == 0:
+        return 0.0
+    a1 = 1.0 / max(1.0 - beta1, 2.0 ** -60)
+    a2 = 1.0 / max(1.0 - beta2_t, 2.0 ** -60)
+    e = u_lane * (9 * t + 12) + u_coefficients * (4 * t + 8 * a1 + 9 * a2 + 12)
+    if lerp_v:
+        e += u_lane * 2 * t * (1.0 - beta2_t) / max(beta2_t, 2.0 ** -60)
+    tau = TIE_FACTOR * e
+    return math.inf if tau > TIE_CAP else tau
 
 
 class Rule(NamedTuple):
@@ -134,6 +180,15 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespac
     c_from_p = cp is not pp
     c_from_s = cp is not sp_sched
 
+    # the tie window's unit roundoffs (module docstring); 0 in arb: no window
+    u_lane = float(xp.unit_roundoff)
+    u_co = max(float(ns.unit_roundoff) for ns in (
+        sp_sched, pp, cp, namespace(variant.learning_rate_in) if lr_stored else sp_sched))
+    # only claims the variant's form does not settle need a window (structural variants'
+    # comparisons are kept raw: amsgrad_theory.engine.lane)
+    windowed = u_lane > 0 and variant.monotone_steps is None
+    lerp_v = v_form in ("lerp", "fma-lerp")
+
     cast = xp.cast
     psqrt, pcast, ppow = pp.sqrt, pp.cast, pp.pow
     ccast, csqrt = cp.cast, cp.sqrt
@@ -167,13 +222,36 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespac
     one_p = pp.one
     half_p = pp.one / (pp.one + pp.one)
     one_c = cp.one
+    # … and of the tie window, in the numbers its bound is computed in (doubles: a bound needs
+    # no more; the scalar arithmetic's own for the compiled and vector engines)
+    bp = namespace("bound") if coefficient_namespace is not None else sp
+    bcast, bmax, bwhere, bgt = bp.cast, bp.maximum, bp.where, bp.gt
+    b_one, tiny_b = bp.cast(1.0), bp.cast(2.0 ** -60)
+    u_lane_b, u_co_b = bp.cast(u_lane), bp.cast(u_co)
+    k2, k4, k8, k9, k12 = (bp.cast(c) for c in (2.0, 4.0, 8.0, 9.0, 12.0))
+    tie_factor, tie_cap, inf_b = bp.cast(TIE_FACTOR), bp.cast(TIE_CAP), bp.inf
+
+    @jit
+    def tie_of(tf, beta1, b2):
+        """τ_t (module docstring, :func:`tie_window`) in the bound's numbers."""
+        if not windowed:
+            return zero_s
+        tb = bcast(tf)
+        b2b = bcast(b2)
+        a1 = b_one / bmax(b_one - bcast(beta1), tiny_b)
+        a2 = b_one / bmax(b_one - b2b, tiny_b)
+        e = u_lane_b * (k9 * tb + k12) + u_co_b * (k4 * tb + k8 * a1 + k9 * a2 + k12)
+        if lerp_v:
+            e = e + u_lane_b * k2 * tb * (b_one - b2b) / bmax(b2b, tiny_b)
+        tau = tie_factor * e
+        return bwhere(bgt(tau, tie_cap), inf_b, tau)
 
     @jit
     def powers(tf, beta1, beta2, beta1_decay):
         """The expensive, α-free part of the schedule (shared by instances with equal β1, β2, λ):
         (√t, β1,t, AdamX ratio, β2,t in the scalar arithmetic; 1 − β1^t, 1 − β2^t,
         (1 − β2^t)^½ as pow or √, √(1 − β2^t) in the numbers the variant computes its bias
-        corrections in, ``Variant.powers_in``)."""
+        corrections in, ``Variant.powers_in``; the tie window τ_t in the scalar arithmetic)."""
         sqrt_t = ssqrt(tf)
         b1 = beta1_at(beta1, beta1_decay, tf)
         if max_rule == "adamx":
@@ -189,6 +267,7 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespac
             b2 = one_s - one_s / tf
         else:
             b2 = beta2
+        tie = tie_of(tf, beta1, b2)
         if p_cast:
             tf = pcast(tf)
             beta1 = pcast(beta1)
@@ -202,10 +281,11 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespac
         else:
             sbc2 = one_p
         rbc2 = psqrt(bc2) if step_form == "folded" else one_p
-        return sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2
+        return sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2, tie
 
     @jit
-    def finish(alpha, eps, eps_root, weight_decay, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2):
+    def finish(alpha, eps, eps_root, weight_decay, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2,
+               tie):
         """The per-instance part: α_t, ε, weight decay in the scalar arithmetic; the step
         factor of the form (and the reciprocals of the corrections, the capturable form's ε)
         in the numbers the variant computes them in (``Variant.coefficients_in``, with the
@@ -252,20 +332,21 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespac
             decay = one_s
         if same_type:     # mpmath, arb: schedule values already are lane values
             return Coefficients(step, a_t, b1, w1, one - w1, b2, w2, bc1, bc2, sbc2, inv_bc1,
-                                inv_bc2, adamx, eps, eps_root, l2, decay, a_t, b1)
+                                inv_bc2, adamx, eps, eps_root, l2, decay, a_t, b1,
+                                cast(tie) if windowed else tie)
         w1_lane = cast(w1)
         return Coefficients(
             cast(step), cast(a_t), cast(b1), w1_lane, one - w1_lane, cast(b2), cast(w2),
             cast(bc1), cast(bc2), cast(sbc2), cast(inv_bc1), cast(inv_bc2), cast(adamx),
-            cast(eps), cast(eps_root), cast(l2), cast(decay), a_t, b1,
+            cast(eps), cast(eps_root), cast(l2), cast(decay), a_t, b1, cast(tie),
         )
 
     @jit
     def schedule(tf, alpha, beta1, beta2, eps, eps_root, beta1_decay, weight_decay):
         """Every coefficient of step t: ``finish(α, ε, ε_root, wd, *powers(t, β1, β2, λ))``."""
-        sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2 = powers(tf, beta1, beta2, beta1_decay)
+        sqrt_t, b1, adamx, b2, bc1, bc2, sbc2, rbc2, tie = powers(tf, beta1, beta2, beta1_decay)
         return finish(alpha, eps, eps_root, weight_decay, sqrt_t, b1, adamx, b2, bc1, bc2, sbc2,
-                      rbc2)
+                      rbc2, tie)
 
     @jit
     def steps_of(vhat, co):
@@ -316,7 +397,7 @@ def make_rule(variant: Variant, xp, sp, jit=lambda f: f, *, coefficient_namespac
     @jit
     def update(x, m, v, vhat, g, co):
         (step, alpha_t, beta1_t, w1, c1, beta2_t, w2, bc1, bc2, sbc2, inv_bc1, inv_bc2, adamx,
-         eps, eps_root, wd, decay, _, _) = co
+         eps, eps_root, wd, decay, _, _, _) = co
         # weight decay: L2 adds wd·x to the gradient (it then enters m, v and the max)
         if l2:
             if m_form == "torch-lerp":

@@ -155,6 +155,39 @@ class Variant:
     def corrects_m(self) -> bool:
         return self.correct_m
 
+    @property
+    def monotone_vhat(self) -> str | None:
+        """Why v̂_t ≥ v̂_{t−1} holds for every run of this variant in exact arithmetic (and in
+        floating point: a max and a sum of non-negative terms round monotonically), or None
+        where it is not structural."""
+        if self.second_moment == "none":
+            return "v̂ is constant (no second moment)"
+        if self.max_rule == "running-max":
+            return "v̂_t = max(v̂_{t−1}, ṽ_t) is a running max"
+        if self.max_rule == "none" and self.second_moment == "sum" and self.correct_v == "none":
+            return "v_t = v_{t−1} + g_t² is a sum of squares"
+        return None
+
+    @property
+    def monotone_steps(self) -> str | None:
+        """Why η_t ≤ η_{t−1} and η̂_t ≤ η̂_{t−1} hold for every gradient sequence in exact
+        arithmetic, or None where they do not follow from the update's form.
+
+        They do when v̂ never decreases (:attr:`monotone_vhat`), α_t is non-increasing
+        (constant or α/√t), the step is the normalized form α_t·m̃/(√(v̂ + ε_root) + ε) and v
+        is not bias-corrected after the max: then η̂_t = α_t/(√(v̂_t + ε_root) + ε) and
+        η_t = η̂_t/(1 − β1^t) (1 − β1^t grows with t) can only fall. The scaled, folded and
+        capturable forms multiply by √(1 − β2^t), which grows: their steps can rise.
+        """
+        vhat = self.monotone_vhat
+        if vhat is None or self.step_form != "normalized" or self.correct_v == "after-max":
+            return None
+        if self.alpha_schedule not in ("constant", "inv-sqrt"):
+            return None
+        return (f"{vhat}, α_t is {self.alpha_schedule} (non-increasing) and the step is "
+                f"α_t·m̃/(√v̂ + ε){' with m̃ = m/(1 − β1^t)' if self.correct_m else ''}: "
+                "η and η̂ cannot rise in exact arithmetic")
+
     def exact_arithmetic(self, dtype: str) -> str:
         """The arithmetic in which this model reproduces its framework's ``dtype`` runs bit for
         bit: ``torch:cpu:DTYPE`` for the PyTorch models (torch's own CPU square root), else the

@@ -29,6 +29,10 @@ arithmetic and never ask which one they run in:
 ``unknown(c)``     1 where the condition is undecided (always 0 except for arb)
 ``decided``        True where every condition is decided (all but arb): code may then skip
                    counting undecided ones (their count stays 0)
+``unit_roundoff``  u, the largest relative error of one rounding to nearest (2^−53 for
+                   float64, 2^−24 float32, 2^−prec mpmath); 0 for arb, whose balls enclose
+                   their rounding errors. Float verdicts widen their comparisons by a bound
+                   in multiples of u (:func:`amsgrad_theory.algorithms.rules.tie_window`)
 ``cast(a)``        convert a scalar-precision value to the lane dtype (float32 lanes: round)
 ``widen(a)``       a lane value as a value of the scalar namespace (exact; ``sp.widen``); the
                    identity where lanes and scalars are one type (mpmath, arb), else ``cast``
@@ -105,6 +109,7 @@ class Namespace:
     rowmax: Callable | None = None
     widen: Callable | None = None
     decided: bool = True
+    unit_roundoff: float = 0.0
 
     def __post_init__(self):
         if self.widen is None:
@@ -217,7 +222,9 @@ class Arithmetic:
         """The namespace of numbers of ``kind`` in which a framework variant computes its
         coefficients (:mod:`amsgrad_theory.algorithms.rules`): ``"scalar"``, ``"lane"`` or
         ``"float32"``. Arithmetics without binary floats (mpmath, arb) compute every kind in
-        their own numbers: their runs are the exact computation, whatever a framework rounds."""
+        their own numbers: their runs are the exact computation, whatever a framework rounds.
+        ``"bound"``: where the rounding bounds of the tie window are computed (a bound needs
+        no more than double precision: mpmath computes it in Python floats)."""
         xp, sp = self.namespaces(engine)
         return xp if kind == "lane" else sp
 

@@ -146,6 +146,16 @@ def _fma32_exact(p: float, c: float) -> np.float32:
     return np.float32(float(exact))
 
 
+def _unit_roundoff(dtype) -> float:
+    """u = 2^−p for a binary format with p significant bits (half its machine epsilon)."""
+    return float(np.finfo(dtype).eps) / 2
+
+
+def float64_namespace() -> Namespace:
+    """The namespace of Python floats (binary64), for work that needs no more (bounds)."""
+    return _python_namespace(np.float64)
+
+
 @cache
 def _python_namespace(dtype) -> Namespace:
     """Lane namespace over Python floats (float64) or numpy float32 scalars."""
@@ -187,7 +197,7 @@ def _python_namespace(dtype) -> Namespace:
         both=lambda c1, c2: c1 and c2, isfinite=isfinite,
         certain=int, unknown=lambda c: 0,
         cast=cast, zero=cast(0.0), one=cast(1.0), inf=cast(math.inf),
-        uint=int, ifloat=float,
+        uint=int, ifloat=float, unit_roundoff=_unit_roundoff(dtype),
     )
 
 
@@ -317,7 +327,7 @@ def numba_namespace(dtype_name: str) -> Namespace:
         lt=lt, le=le, both=both,
         isfinite=isfinite, certain=certain, unknown=unknown, cast=cast,
         zero=dtype(0.0), one=dtype(1.0), inf=dtype(np.inf),
-        uint=np.uint64, ifloat=ifloat, pow=power,
+        uint=np.uint64, ifloat=ifloat, pow=power, unit_roundoff=_unit_roundoff(dtype),
     )
 
 
@@ -362,7 +372,7 @@ def _numpy_namespace(dtype) -> Namespace:
         uint=lambda n: np.asarray(n).astype(np.uint64),
         ifloat=lambda n: np.asarray(n).astype(np.float64),
         rowsum=lambda a: np.sum(a, axis=-1, keepdims=True), pow=np.power,
-        rowmax=lambda a: np.max(a, axis=-1),
+        rowmax=lambda a: np.max(a, axis=-1), unit_roundoff=_unit_roundoff(dtype),
     )
 
 

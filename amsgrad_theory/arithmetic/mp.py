@@ -11,6 +11,7 @@ from __future__ import annotations
 import mpmath
 
 from .base import Arithmetic, Namespace, split_rational
+from .floats import float64_namespace
 
 
 def _same(a):
@@ -63,9 +64,15 @@ class MpmathArithmetic(Arithmetic):
             both=lambda c1, c2: c1 and c2, isfinite=ctx.isfinite,
             certain=int, unknown=lambda c: 0,
             cast=cast, zero=zero, one=one, inf=inf, uint=int, ifloat=mpf, widen=_same,
+            unit_roundoff=2.0 ** -ctx.prec,
         )
         self.xp = ns
         self.sp = ns
+
+    def coefficient_namespace(self, engine, kind):
+        if kind == "bound":         # the tie window's bound: doubles suffice, and cost little
+            return float64_namespace()
+        return super().coefficient_namespace(engine, kind)
 
     def scalar(self, value):
         if isinstance(value, str):

@@ -81,7 +81,7 @@ def torch_namespace(torch, dtype, device, c_math: bool = False) -> Namespace:
         ifloat=lambda n: torch.as_tensor(n, device=device).to(torch.float64),
         rowsum=lambda a: a.sum(dim=-1, keepdim=True),
         rowmax=lambda a: a.amax(dim=-1),
-        pow=power,
+        pow=power, unit_roundoff=float(torch.finfo(dtype).eps) / 2,
     )
 
 

@@ -6,7 +6,12 @@ proof of Theorem 4 as Tran & Phong analyse it; ``--chain constant-beta1`` is the
 here for constant β1. ``--search N`` also lets Hypothesis look, over N generated runs, for a run
 on which each step fails, and prints the shrunk minimal run.
 
-Exit status: 0 every step holds; 1 a step failed (a finding); 2 bad input.
+A step holds where lhs < rhs beyond the float band (1e-9 relative); where the two sides agree
+within it at some step (an equality case: a linear loss makes convexity an equality) the step
+is a ``tie`` — floating point cannot tell = from a tiny >, so it is undecided, not a pass.
+
+Exit status: 0 every step holds; 1 a step failed (a finding); 2 bad input; 3 no step failed
+but some are ties (undecided).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ def run(args) -> int:
         if description:
             print(f"({description})")
         for s in result.steps:
-            mark = "holds" if s.holds else "FAILS"
+            mark = {"pass": "holds", "fail": "FAILS", "undecided": "tie"}[s.verdict]
             tag = "" if s.valid else "  [not valid in general]"
             lhs, rhs = _short(s.lhs), _short(s.rhs)
             print(f"  {mark:5}  {s.name:38} {lhs} ≤ {rhs}{tag}")
@@ -75,7 +80,9 @@ def run(args) -> int:
             print(f"  search {rec['name'][7:]}: {state}"
                   + (f" — {rec['witness']['cli']}" if rec.get("witness") else ""))
     failed = result.first_failure is not None or any(r["verdict"] == "fail" for r in searches)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return 3 if any(s.verdict == "undecided" for s in result.steps) else 0
 
 
 def _short(value) -> str:

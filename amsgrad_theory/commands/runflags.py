@@ -88,11 +88,13 @@ def spec_from_args(args) -> RunSpec:
     return spec
 
 
-def run_spec(spec: RunSpec, *, quiet: bool = False, trace: bool = False) -> Result:
-    """Run ``spec`` with a progress bar on stderr for long runs (unless ``quiet``)."""
+def run_spec(spec: RunSpec, *, quiet: bool = False, trace: bool = False,
+             progress_from: int = 5_000_000) -> Result:
+    """Run ``spec`` with a progress bar on stderr for runs of at least ``progress_from``
+    lane-steps (unless ``quiet``)."""
     problem = get_problem(spec.problem)
     bar = callback = None
-    if not quiet and spec.steps * problem.B * problem.d >= 5_000_000:
+    if not quiet and spec.steps * problem.B * problem.d >= progress_from:
         bar = tqdm(total=spec.steps, unit="step", file=sys.stderr, disable=None, leave=False)
 
         def callback(done, total):

@@ -50,7 +50,8 @@ def format_summary(s: dict) -> str:
         if nonincreasing:
             state = "never increased"
         elif nonincreasing is None:
-            state = f"undecided ({detail['undecided']} comparisons the balls could not decide)"
+            state = (f"undecided ({detail['undecided']} comparisons within the rounding "
+                     "bound: ties this run cannot decide; verify decides them in arb)")
         else:
             state = (f"increased {detail['increases']} times; largest +{detail['max_increase']:.4g}"
                      f" at t={detail['max_increase_step']}, i={detail['max_increase_coordinate']};"

@@ -6,8 +6,17 @@ assumptions the run satisfies. With ``--sidecar FILE``: replays every record of 
 (figures' ``*.json`` sidecars, ``verify --json`` output) and says whether each verdict is
 re-established.
 
+A float run decides an invariant only where the margin of every comparison exceeds a bound on
+its rounding error; a tie within it leaves the record undecided, and ``verify`` then reruns the
+run in ball arithmetic (arb at 128, then 256 bits) and reports the certified verdict in its
+place (``--no-escalate`` keeps the float verdict; runs of more than ``--escalate-limit``
+lane-steps are not rerun, and the record says so). Exact ties stay undecided in every
+arithmetic.
+
 Exit status: 0 every check passed (with --sidecar: every recorded verdict re-established);
-1 a check failed (a finding, not an error); 2 bad input.
+1 a check failed (a finding, not an error); 2 bad input; 3 nothing failed but a check is
+undecided (a tie within the rounding bound, overlapping balls, too few checkpoints). The JSON
+report carries it as ``exit_status``.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from tqdm import tqdm
 
 from .. import reproduce  # noqa: F401  (registers the studies' checks: sidecars name them)
 from ..errors import InputError
-from ..records import Report, command_line
+from ..problems import get_problem
+from ..records import Record, Report, command_line
 from ..verify.bounds_on_runs import bound_records
 from ..verify.checks import recheck, run_check
 from ..verify.invariants import check_run
@@ -37,6 +47,12 @@ def add_arguments(p) -> None:
                    help="also run in arb:BITS ball arithmetic and certify the invariants and "
                         "bounds (every rounding error enclosed; overlaps are undecided)")
     p.add_argument("--no-bounds", action="store_true", help="skip the regret-bound checks")
+    p.add_argument("--no-escalate", action="store_true",
+                   help="keep a float run's undecided invariants undecided (default: decide "
+                        "them in arb:128, then arb:256)")
+    p.add_argument("--escalate-limit", type=int, default=2_000_000, metavar="N",
+                   help="rerun in arb only runs of at most N lane-steps (steps × d × "
+                        "instances; arb takes ≈ 25 µs each here; default 2000000)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", "-q", action="store_true")
 
@@ -56,7 +72,13 @@ def run(args) -> int:
         print(report.to_json())
     else:
         print(format_report(report))
-    return 0 if report.verdict == "pass" else 1 if report.verdict == "fail" else 1
+    return report.exit_status
+
+
+#: the invariants a float run may leave undecided on a tie, and arb can decide
+ESCALATED = ("vhat_nondecreasing", "effective_step_nonincreasing",
+             "corrected_step_nonincreasing")
+ESCALATION_BITS = (128, 256)
 
 
 def _verify_run(args):
@@ -64,8 +86,12 @@ def _verify_run(args):
     result = run_spec(spec, quiet=args.quiet)
     report = Report(title=f"verify {spec.algorithm} on {spec.problem}",
                     parameters={"run": spec.to_dict()})
-    for record in check_run(result, spec):
-        record.details["recipe"] = {"check": record.name, "run": spec.to_dict(), "args": {}}
+    records = check_run(result, spec)
+    if not args.no_escalate:
+        records = escalate(records, spec, limit=args.escalate_limit, quiet=args.quiet)
+    for record in records:
+        record.details.setdefault("recipe", {"check": record.name, "run": spec.to_dict(),
+                                             "args": {}})
         report.add(record)
     if not args.no_bounds:
         report.extend(bound_records(result, spec))
@@ -87,6 +113,45 @@ def _verify_run(args):
             raise InputError("agreement", args.agreement, "name at least two arithmetics")
         report.add(run_check("arithmetics_agree", spec, arithmetics=arithmetics, rtol=args.rtol))
     return report
+
+
+def escalate(records: list[Record], spec, *, limit: int = 2_000_000,
+             quiet: bool = True) -> list[Record]:
+    """Decide a float run's undecided invariants (ties within the rounding bound) in arb.
+
+    Each undecided ``float`` record among :data:`ESCALATED` is replaced by the certified
+    record of the same run in arb:128 (then arb:256 while any stays undecided), with the float
+    record's details kept under ``escalated_from``. A run of more than ``limit`` lane-steps is
+    not rerun: its records stay undecided and say why."""
+    open_ = [i for i, r in enumerate(records)
+             if r.name in ESCALATED and r.method == "float" and r.verdict == "undecided"]
+    if not open_:
+        return records
+    problem = get_problem(spec.problem)
+    work = spec.steps * problem.d * problem.B
+    out = list(records)
+    if work > limit:
+        for i in open_:
+            out[i].details["escalation"] = (
+                f"not rerun in arb: {work} lane-steps exceed --escalate-limit {limit} "
+                f"(run verify --certify BITS to decide it)")
+        return out
+    for bits in ESCALATION_BITS:
+        cspec = spec.with_(arithmetic=f"arb:{bits}")
+        certified = {r.name: r for r in check_run(run_spec(cspec, quiet=quiet,
+                                                           progress_from=20_000), cspec)}
+        for i in list(open_):
+            new = certified[records[i].name]
+            new.details["escalated_from"] = {"method": "float",
+                                             "arithmetic": spec.arithmetic,
+                                             "details": records[i].details}
+            new.details["recipe"] = {"check": new.name, "run": cspec.to_dict(), "args": {}}
+            out[i] = new
+            if new.verdict != "undecided":
+                open_.remove(i)
+        if not open_:
+            break
+    return out
 
 
 def _recheck_sidecar(path: str, args):

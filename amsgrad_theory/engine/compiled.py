@@ -94,10 +94,11 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
             tf = ifloat(t)
             bad = 0
             for g in range(G):
-                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
+                p0, p1, p2, p3, p4, p5, p6, p7, p8 = powers(tf, HPG[g, 0], HPG[g, 1],
+                                                            HPG[g, 2])
                 for b in range(GS[g], GS[g + 1]):
                     co = finish(HPI[b, 0], HPI[b, 1], HPI[b, 2], HPI[b, 3], p0, p1, p2, p3, p4,
-                                p5, p6, p7)
+                                p5, p6, p7, p8)
                     fp = (FP[0, b], FP[1, b], FP[2, b])
                     ip = advance((IP[0, b], IP[1, b]))
                     IP[0, b] = ip[0]
@@ -218,10 +219,11 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
             p5 = PWc[q, g, 5]
             p6 = PWc[q, g, 6]
             p7 = PWc[q, g, 7]
+            p8 = PWc[q, g, 8]
             bad = 0
             for j in range(n):
                 co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
-                            AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7)
+                            AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7, p8)
                 fp = (AB[N_ACC + 4, j], AB[N_ACC + 5, j], AB[N_ACC + 6, j])
                 ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
                 CB[N_CNT, j] = ip[0]
@@ -310,11 +312,12 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
         hi = inputs.box[1]
         k0 = state.next_checkpoint[0]
         EB = np.zeros((nb, 3), dtype=np.int64)
-        PWc = np.empty((nT, G, 8), dtype=scalar_dt)
+        PWc = np.empty((nT, G, 9), dtype=scalar_dt)
         for t in range(t0, t1 + 1):
             tf = ifloat(t)
             for g in range(G):
-                p0, p1, p2, p3, p4, p5, p6, p7 = powers(tf, HPG[g, 0], HPG[g, 1], HPG[g, 2])
+                p0, p1, p2, p3, p4, p5, p6, p7, p8 = powers(tf, HPG[g, 0], HPG[g, 1],
+                                                            HPG[g, 2])
                 PWc[t - t0, g, 0] = p0
                 PWc[t - t0, g, 1] = p1
                 PWc[t - t0, g, 2] = p2
@@ -323,6 +326,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 PWc[t - t0, g, 5] = p5
                 PWc[t - t0, g, 6] = p6
                 PWc[t - t0, g, 7] = p7
+                PWc[t - t0, g, 8] = p8
         ck = inputs.checkpoints
         HPI = inputs.instance_hyper
         FP = inputs.floats

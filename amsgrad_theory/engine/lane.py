@@ -77,33 +77,64 @@ class LaneFunctions(NamedTuple):
     szero: Any
 
 
-def make_lane_stats(xp, sp, jit=lane_code):
-    """``track`` (effective-step rises) and ``bound_terms`` (β1√v̂/α, Lemma 2's α m²/√v̂)."""
-    both, isfinite, gt = xp.both, xp.isfinite, xp.gt
+def make_lane_stats(xp, sp, jit=lane_code, *, windowed: bool | None = None):
+    """``track`` (effective-step rises) and ``bound_terms`` (β1√v̂/α, Lemma 2's α m²/√v̂).
+
+    ``windowed`` (default: the arithmetic rounds, ``xp.unit_roundoff > 0``): comparisons are
+    widened by the step's tie window τ_t (:mod:`amsgrad_theory.algorithms.rules`); otherwise
+    raw comparisons are counted (arb decides them itself; a structural claim needs none)."""
+    both, isfinite, gt, le = xp.both, xp.isfinite, xp.gt, xp.le
     certain, unknown = xp.certain, xp.unknown
     decided = xp.decided
     rise_ratio = xp.rise_ratio
-    maximum = xp.maximum
+    maximum, absolute = xp.maximum, xp.abs
     scast = sp.widen
     zero = xp.zero
     szero = sp.cast(0.0)
     sone = sp.cast(1.0)
     sgt, swhere = sp.gt, sp.where
+    if windowed is None:
+        windowed = xp.unit_roundoff > 0
 
     @jit
-    def track(new, prev, best, count, undecided, tbest, first, t):
+    def track(new, prev, best, count, undecided, tbest, first, t, tie):
         """One step of the effective-step record: did η rise, by how much, the largest rise
-        and its step, the first rise (rel = η_t/η_{t−1} − 1, computed only where it rose)."""
-        rise = both(both(isfinite(prev), isfinite(new)), gt(new, prev))
-        count = count + certain(rise)
-        if not decided:
-            undecided = undecided + unknown(rise)
-        rel = rise_ratio(both(rise, gt(prev, zero)), new, prev)
-        better = certain(both(rise, gt(rel, best)))
+        and its step, the first rise (rel = η_t/η_{t−1} − 1, computed only where it rose).
+
+        Windowed: a rise counts only where new − prev > τ·prev; |new − prev| ≤ τ·prev is a
+        tie the rounding cannot decide (counted as undecided, whichever way the floats
+        compare)."""
+        finite = both(isfinite(prev), isfinite(new))
+        if windowed:
+            margin = tie * prev      # ≥ 0: gap > margin implies a rise
+            gap = new - prev
+            sure = both(finite, gt(gap, margin))
+            undecided = undecided + certain(both(finite, le(absolute(gap), margin)))
+        else:
+            sure = both(finite, gt(new, prev))
+            if not decided:
+                undecided = undecided + unknown(sure)
+        count = count + certain(sure)
+        rel = rise_ratio(both(sure, gt(prev, zero)), new, prev)
+        better = certain(both(sure, gt(rel, best)))
         tbest = tbest + better * (t - tbest)
-        first = first + certain(rise) * (first == 0) * t
+        first = first + certain(sure) * (first == 0) * t
         best = maximum(best, rel)
         return best, count, undecided, tbest, first
+
+    @jit
+    def drop_of(old, new, count, undecided, tie):
+        """Did v̂ fall (old > new)? Windowed as ``track``."""
+        falls = gt(old, new)
+        if windowed:
+            sure = both(falls, gt(old - new, tie * new))
+            undecided = undecided + certain(both(both(isfinite(old), isfinite(new)),
+                                                 le(absolute(old - new), tie * new)))
+        else:
+            sure = falls
+            if not decided:
+                undecided = undecided + unknown(falls)
+        return count + certain(sure), undecided
 
     @jit
     def bound_terms(root, m, alpha_s, beta1_s):
@@ -114,7 +145,7 @@ def make_lane_stats(xp, sp, jit=lane_code):
         safe = swhere(positive, r, sone)
         return beta1_s * r / alpha_s, swhere(positive, alpha_s * mw * mw / safe, szero)
 
-    return track, bound_terms
+    return track, bound_terms, drop_of
 
 
 def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None,
@@ -146,16 +177,22 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     rule = make_rule(variant, xp, sp, lane, coefficient_namespace=coefficient_namespace)
     update = rule.update
     P = problem.lanes(xp, sp, lane)
-    track, bound_terms = make_lane_stats(xp, sp, lane)
+    # the claims the variant's form already decides need no window (see the record makers in
+    # amsgrad_theory.verify.invariants): their raw float comparisons are kept as a check
+    windowed = xp.unit_roundoff > 0
+    track, bound_terms, _ = make_lane_stats(
+        xp, sp, lane, windowed=windowed and variant.monotone_steps is None)
+    _, _, drop_of = make_lane_stats(xp, sp, lane,
+                                    windowed=windowed and variant.monotone_vhat is None)
     grad, loss, suff, expected = P.grad, P.loss, P.suff, P.expected
-    isfinite, certain, unknown, gt = xp.isfinite, xp.certain, xp.unknown, xp.gt
-    decided = xp.decided
+    isfinite, certain = xp.isfinite, xp.certain
     maximum, minimum = xp.maximum, xp.minimum
     widen = sp.widen
     smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
     clip = problem.set.kind == "box"
     has_expected = bool(problem.has_expected)
     hat_is_eta = not variant.correct_m and variant.step_form == "normalized"
+    keeps_max = variant.maxes
 
     @lane
     def lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi):
@@ -173,17 +210,15 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
             gw = widen(g)
             a_sg2 = a_sg2 + gw * gw
             a_mag = smaximum(a_mag, sabs(gw))
-            drop = gt(vh_old, vh)
-            vhdec = vhdec + certain(drop)
-            if not decided:
-                vhund = vhund + unknown(drop)
+            if keeps_max:      # v̂ never decreasing is a claim only where a max is kept
+                vhdec, vhund = drop_of(vh_old, vh, vhdec, vhund, co.tie)
             emax, ecnt, eund, etmax, efirst = track(eta, eprev, emax, ecnt, eund, etmax,
-                                                    efirst, t)
+                                                    efirst, t, co.tie)
             if hat_is_eta:      # η̂ ≡ η (m is not corrected): the same record, computed once
                 hmax, hcnt, hund, htmax, hfirst = emax, ecnt, eund, etmax, efirst
             else:
                 hmax, hcnt, hund, htmax, hfirst = track(hat, hprev, hmax, hcnt, hund, htmax,
-                                                        hfirst, t)
+                                                        hfirst, t, co.tie)
             term_b1, term_energy = bound_terms(root, m, co.alpha_scalar, co.beta1_scalar)
             a_b1 = a_b1 + term_b1
             a_energy = a_energy + term_energy

@@ -16,6 +16,11 @@ with step t−1's coefficients, operation for operation as step t−1 computed i
 branch-free and indexes with an unsigned integer (numba's negative-index wrap-around would
 make the addresses non-affine), so LLVM vectorises it; the largest rise and its coordinate are
 found afterwards, only on steps with a rise.
+
+Rises are counted as every float run counts them (:mod:`amsgrad_theory.algorithms.rules`, the
+tie window): where the variant's form does not already rule them out
+(:attr:`~amsgrad_theory.algorithms.Variant.monotone_steps`), a rise counts only beyond the
+step's rounding bound τ_t, and a comparison within it is counted as undecided.
 """
 
 from __future__ import annotations
@@ -87,14 +92,27 @@ class OracleResult:
     vhat_decreases: int
     wall_time: float
     step_time: float                 # time spent in the update pass (excluding the oracle)
+    #: comparisons within the rounding bound (ties the run cannot decide)
+    effective_step_undecided: int = 0
+    corrected_step_undecided: int = 0
+    #: why the variant's form rules rises out (then no comparison needs deciding), or None
+    structural: str | None = None
 
     @property
-    def effective_step_nonincreasing(self) -> bool:
-        return self.effective_step_increases == 0
+    def effective_step_nonincreasing(self) -> bool | None:
+        """True, False, or None (undecided: ties within the rounding bound)."""
+        return self._verdict(self.effective_step_increases, self.effective_step_undecided)
 
     @property
-    def corrected_step_nonincreasing(self) -> bool:
-        return self.corrected_step_increases == 0
+    def corrected_step_nonincreasing(self) -> bool | None:
+        return self._verdict(self.corrected_step_increases, self.corrected_step_undecided)
+
+    def _verdict(self, increases: int, undecided: int) -> bool | None:
+        if self.structural is not None:
+            return True
+        if increases:
+            return False
+        return None if undecided else True
 
 
 _PASSES: dict = {}
@@ -119,14 +137,27 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
     update, steps_of = rule.update, rule.steps_of
 
     separate_hat = variant.correct_m      # else η̂ = η and one record serves both
+    windowed = variant.monotone_steps is None
     one = xp.one
     zero = xp.zero
+
+    @jit
+    def compare(new, prev, tie, first):
+        """(a rise beyond the tie window, a tie within it) — raw comparison where the variant's
+        form rules rises out."""
+        both = (not first) & np.isfinite(prev) & np.isfinite(new)
+        if windowed:
+            return both & (new - prev > tie * prev), both & (abs(new - prev) <= tie * prev)
+        return both & (new > prev), False
 
     def chunk(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, first, i0, i1):
         ecount = 0
         hcount = 0
+        eund = 0
+        hund = 0
         dec = 0
         bad = 0
+        tie = co.tie
         for k in range(i1 - i0):
             # an unsigned index: numba then emits no negative-index wrap-around, the address
             # stays affine in k and LLVM vectorises the loop
@@ -136,13 +167,15 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
             vh_old = VH[i]
             _, _, _, _, ep, hp = steps_of(vh_old, co_prev)
             m, v, vh, xhat, eta, hat, weight, root = update(x, M[i], V[i], vh_old, g, co)
-            rise = (not first) & np.isfinite(ep) & np.isfinite(eta) & (eta > ep)
+            rise, tied = compare(eta, ep, tie, first)
             ecount += rise
+            eund += tied
             ok = np.isfinite(ep) & (ep > zero)
             G[i] = (eta / (ep if ok else one) - one) if rise else zero
             if separate_hat:
-                hrise = (not first) & np.isfinite(hp) & np.isfinite(hat) & (hat > hp)
+                hrise, htied = compare(hat, hp, tie, first)
                 hcount += hrise
+                hund += htied
                 hok = np.isfinite(hp) & (hp > zero)
                 H[i] = (hat / (hp if hok else one) - one) if hrise else zero
             dec += vh_old > vh
@@ -154,19 +187,23 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
             V[i] = v
             VH[i] = vh
             SG2[i] += np.float64(g) * np.float64(g)
-        return ecount, hcount if separate_hat else ecount, dec, bad
+        if not separate_hat:
+            hcount, hund = ecount, eund
+        return ecount, hcount, dec, bad, eund, hund
 
     chunk_fn = numba.njit(error_model="numpy")(chunk)
 
     def run(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, first, bounds, PART):
         nchunks = bounds.shape[0] - 1
         for c in numba.prange(nchunks):
-            e, h, dec, bad = chunk_fn(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, first,
-                                      bounds[c], bounds[c + 1])
+            e, h, dec, bad, eu, hu = chunk_fn(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev,
+                                              first, bounds[c], bounds[c + 1])
             PART[c, 0] = e
             PART[c, 1] = h
             PART[c, 2] = dec
             PART[c, 3] = bad
+            PART[c, 4] = eu
+            PART[c, 5] = hu
 
     return numba.njit(error_model="numpy", parallel=True)(run), rule
 
@@ -211,10 +248,10 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     n_threads = threads or numba.get_num_threads()
     nchunks = max(1, min(d, 4 * n_threads))
     bounds = np.linspace(0, d, nchunks + 1).astype(np.int64)
-    PART = np.zeros((nchunks, 4), dtype=np.int64)
+    PART = np.zeros((nchunks, 6), dtype=np.int64)
     H = np.zeros(d if variant.correct_m else 1, dtype=dtype)
     lo, hi = dtype(oracle.lo), dtype(oracle.hi)
-    counts = {"e": 0, "h": 0, "dec": 0}
+    counts = {"e": 0, "h": 0, "dec": 0, "eu": 0, "hu": 0}
     best = {"e": (0.0, None), "h": (0.0, None)}
     first_inc = {"e": None, "h": None}
     loss = 0.0 if oracle.loss is not None else None
@@ -248,6 +285,8 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
                     if float(rel[j]) > best[key][0]:
                         best[key] = (float(rel[j]), (t, j))
             counts["dec"] += int(PART[:, 2].sum())
+            counts["eu"] += int(PART[:, 4].sum())
+            counts["hu"] += int(PART[:, 5].sum())
             if progress is not None and (t % 10 == 0 or t == steps):
                 progress(t, steps)
     finally:
@@ -259,5 +298,6 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
         first_increase_step=first_inc["e"], corrected_step_increases=counts["h"],
         max_corrected_step_increase=best["h"][0], first_corrected_increase_step=first_inc["h"],
         vhat_decreases=counts["dec"], wall_time=time.perf_counter() - start,
-        step_time=step_time,
+        step_time=step_time, effective_step_undecided=counts["eu"],
+        corrected_step_undecided=counts["hu"], structural=variant.monotone_steps,
     )

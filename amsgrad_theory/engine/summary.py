@@ -63,8 +63,10 @@ def run_summary(result, b: int = 0) -> dict:
         "first_corrected_increase_step": inst.corrected_step.first_increase_step,
         "effective_steps": {"effective_step": _tracking_dict(inst.effective_step),
                             "corrected_step": _tracking_dict(inst.corrected_step)},
-        "vhat_nondecreasing": (None if not result.variant.maxes else
-                               inst.vhat_decreases == 0 and inst.vhat_undecided == 0),
+        # True, False, or None (no max kept, or a tie the rounding cannot decide)
+        "vhat_nondecreasing": (None if not result.variant.maxes else False
+                               if inst.vhat_decreases else None if inst.vhat_undecided
+                               else True),
         "vhat_T": [_f(ar, v) for v in inst.vhat],
         "statistics": {
             "sum_sqrt_vhat": _f(ar, inst.checkpoints["sum_sqrt_vhat"][-1]),

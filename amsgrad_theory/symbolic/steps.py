@@ -346,11 +346,22 @@ class ProofStep:
 
     def holds(self, traj: Trajectory, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
         """True when lhs ≤ rhs (or =) everywhere up to the float tolerance ``rtol·scale``."""
+        return self.decide(traj, rtol, atol) != "fail"
+
+    def decide(self, traj: Trajectory, rtol: float = 1e-9, atol: float = 1e-12) -> str:
+        """The step's verdict on ``traj`` in floating point, band = rtol·max(|lhs|, |rhs|) +
+        atol: ``fail`` where lhs exceeds rhs by more than the band somewhere; for ≤,
+        ``pass`` only where lhs ≤ rhs − band everywhere, ``undecided`` where some t is a tie
+        within the band (equality cases of an inequality: floats cannot tell = from a tiny >);
+        for = (an identity), ``pass`` where |lhs − rhs| ≤ band everywhere — the record's claim
+        then states the tolerance."""
         lhs, rhs = (np.atleast_1d(np.asarray(v, dtype=float)) for v in self.evaluate(traj))
-        scale = np.maximum(np.abs(lhs), np.abs(rhs)) * rtol + atol
+        band = np.maximum(np.abs(lhs), np.abs(rhs)) * rtol + atol
         if self.relation == "==":
-            return bool(np.all(np.abs(lhs - rhs) <= scale))
-        return bool(np.all(lhs <= rhs + scale))
+            return "pass" if bool(np.all(np.abs(lhs - rhs) <= band)) else "fail"
+        if not bool(np.all(lhs <= rhs + band)):
+            return "fail"
+        return "pass" if bool(np.all(lhs <= rhs - band)) else "undecided"
 
 
 # common expressions --------------------------------------------------------------------

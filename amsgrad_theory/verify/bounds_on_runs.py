@@ -33,17 +33,30 @@ from .checks import register
 def bound_on_run(bound: Bound, result, b: int = 0, rtol: float = 1e-9) -> Record:
     """lhs ≤ rhs at every checkpoint of instance ``b`` (regret, or E_T for Lemma 2).
 
-    float runs: method ``float`` with tolerance ``rtol``·|rhs|; arb runs: ``certified`` (a
-    checkpoint whose balls overlap is ``undecided``). Details: the largest ratio lhs/rhs and
-    where; a failing run's spec and hyperparameters are the witness (replayable).
+    float runs: method ``float``; a checkpoint is decided only where |lhs − rhs| exceeds the
+    band rtol·|rhs| + 16·t·u·S_t, S_t = |lhs| + t·d·D∞·G∞ (a first-order bound on the rounding
+    of t summed losses of magnitude ≤ d·D∞·G∞ each, and of the bound's own evaluation), and is
+    ``undecided`` inside it — a tie the run cannot decide is never a pass. A checkpoint before
+    the first non-zero gradient holds exactly (each x_s then minimises the convex f_s, so
+    R_t ≤ 0, and E_t = 0, while every bound is ≥ 0). arb runs:
+    ``certified`` (a checkpoint whose balls overlap is ``undecided``). Details: the largest
+    ratio lhs/rhs and where; a failing run's spec and hyperparameters are the witness
+    (replayable).
     """
     rhs = bound.evaluate_run(result, b)
     lhs = bound.lhs_run(result, b)
     ts = list(result.instances[b].checkpoints["t"])
     arb_run = result.arithmetic.spec.startswith("arb")
+    inst = result.instances[b]
+    u = float(result.arithmetic.xp.unit_roundoff)
+    size = result.problem.d * _magnitude(inst.D_inf) * _magnitude(inst.G_inf)
+    gradient_norms = inst.checkpoints["sum_grad_norm"]
     ratios, verdicts = [], []
     for k, (left, right) in enumerate(zip(lhs, rhs)):
         if left is None:
+            continue
+        if not gradient_norms[k] > 0:      # no non-zero gradient yet: holds exactly
+            verdicts.append("pass")
             continue
         if arb_run:
             holds = left <= right
@@ -53,14 +66,15 @@ def bound_on_run(bound: Bound, result, b: int = 0, rtol: float = 1e-9) -> Record
             rf = float(right.mid().str(20, radius=False))
         else:
             lf, rf = float(left), float(right)
-            verdicts.append("pass" if lf <= rf + rtol * abs(rf) else "fail")
+            band = rtol * abs(rf) + 16 * ts[k] * u * (abs(lf) + ts[k] * size)
+            verdicts.append("pass" if lf <= rf - band else "fail" if lf > rf + band
+                            else "undecided")
         if rf > 0:
             ratios.append((lf / rf, ts[k]))
         elif lf > 0:   # a zero bound (no gradient yet) with positive regret
             ratios.append((math.inf, ts[k]))
     verdict = "fail" if "fail" in verdicts else "undecided" if "undecided" in verdicts else "pass"
     worst = max(ratios) if ratios else (float("nan"), None)
-    inst = result.instances[b]
     witness = None
     if verdict == "fail":
         witness = {"algorithm": result.variant.name, "problem": result.problem.spec,
@@ -74,6 +88,14 @@ def bound_on_run(bound: Bound, result, b: int = 0, rtol: float = 1e-9) -> Record
                   details={"max_ratio": worst[0], "at_t": worst[1], "checkpoints": len(verdicts),
                            "problem": result.problem.spec, "status": bound.status},
                   witness=witness, source=bound.source)
+
+
+def _magnitude(value) -> float:
+    """A D∞ or G∞ as a float (∞ where unknown: the band is then infinite, never a false
+    verdict)."""
+    if value is None:
+        return math.inf
+    return abs(float(value))
 
 
 def applicable_bounds(result, b: int = 0) -> list:

@@ -12,9 +12,17 @@
 * ``arithmetics_agree`` — the same run in other arithmetics agrees within a stated tolerance
   (an arb ball must contain the other values: certified).
 
-How each verdict is established: comparisons the run made exactly (the max of two floats, a
-comparison of two floats) are ``float``; under arb every comparison is decided with all rounding
-enclosed (``certified``), and an overlap is ``undecided``, never ``pass``.
+How each verdict is established. The claims are about the exact computation, so:
+
+* ``structural`` — v̂ is a running max (or a sum of squares), or the variant's form makes η and
+  η̂ non-increasing for every input (:attr:`~amsgrad_theory.algorithms.Variant.monotone_steps`):
+  the claim holds for every run; the run's own comparisons are reported alongside;
+* ``float`` — a float run counts a rise (or a drop of v̂) only where the margin exceeds the
+  step's tie window τ_t, a bound on the rounding error of the two compared values
+  (:mod:`amsgrad_theory.algorithms.rules`); a margin within it is a tie the run cannot decide
+  and the record is ``undecided`` (``verify`` then decides it in ball arithmetic);
+* ``certified`` — under arb every comparison is decided with all rounding enclosed, and an
+  overlap is ``undecided``, never ``pass``.
 """
 
 from __future__ import annotations
@@ -29,6 +37,11 @@ def _method(result) -> str:
     return "certified" if result.arithmetic.spec.startswith("arb") else "float"
 
 
+def _structural(name: str, claim: str, reason: str, details: dict) -> Record:
+    return Record(name=name, claim=claim, method="structural", verdict="pass",
+                  details={"reason": reason, **details})
+
+
 def _step_record(result, spec: RunSpec | None, b: int, which: str) -> Record:
     inst = result.instances[b]
     tr = inst.effective_step if which == "effective" else inst.corrected_step
@@ -37,6 +50,14 @@ def _step_record(result, spec: RunSpec | None, b: int, which: str) -> Record:
         "corrected_step_nonincreasing"
     claim = (f"{symbol}_t,i ≤ {symbol}_t−1,i for every step t and coordinate i where both are "
              f"finite ({result.variant.name}, {result.steps} steps)")
+    reason = result.variant.monotone_steps
+    if reason is not None:
+        observed = {"run_method": _method(result)}
+        if tr.tracked:
+            # the rounded run's own comparisons (no window: the claim does not rest on them)
+            observed.update({"rises_in_the_run": tr.increases,
+                             "largest_relative_rise_in_the_run": tr.max_increase})
+        return _structural(name, claim, reason, observed)
     if not tr.tracked:
         return Record(name=name, claim=claim, method=_method(result), verdict="undecided",
                       details={"reason": "the run kept regret statistics only "
@@ -54,9 +75,13 @@ def _step_record(result, spec: RunSpec | None, b: int, which: str) -> Record:
                    "first_increase_step": tr.first_increase_step,
                    "max_increase_step": tr.max_increase_step,
                    "coordinate": tr.max_increase_coordinate}
+    details = {}
+    if verdict == "undecided" and _method(result) == "float":
+        details["reason"] = (f"{tr.undecided} comparison(s) within the rounding bound τ_t: "
+                             "ties this run cannot decide (verify decides them in arb)")
     return Record(
         name=name, claim=claim, method=_method(result), verdict=verdict, witness=witness,
-        details={"increases": tr.increases, "undecided": tr.undecided,
+        details={**details, "increases": tr.increases, "undecided": tr.undecided,
                  "max_relative_increase": tr.max_increase,
                  "max_increase_step": tr.max_increase_step,
                  "first_increase_step": tr.first_increase_step},
@@ -67,6 +92,13 @@ def check_vhat(result, b: int = 0) -> Record | None:
     if not result.variant.maxes:
         return None
     inst = result.instances[b]
+    if result.variant.monotone_vhat is not None:
+        observed = {"run_method": _method(result)}
+        if inst.effective_step.tracked:
+            observed["drops_in_the_run"] = inst.vhat_decreases
+        return _structural("vhat_nondecreasing",
+                           "the maxed second moment v̂_t,i never decreased",
+                           result.variant.monotone_vhat, observed)
     if not inst.effective_step.tracked:
         return Record(name="vhat_nondecreasing",
                       claim="the maxed second moment v̂_t,i never decreased",

@@ -63,9 +63,14 @@ class StepResult:
     scope: str
     first_failing_t: int | None
     source: str
+    #: pass | fail | undecided (a tie within the float band: :meth:`ProofStep.decide`)
+    verdict: str = "pass"
+    relation: str = "<="
+    rtol: float = 1e-9
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "holds": self.holds, "lhs": self.lhs, "rhs": self.rhs,
+        return {"name": self.name, "holds": self.holds, "verdict": self.verdict,
+                "lhs": self.lhs, "rhs": self.rhs,
                 "valid": self.valid, "scope": self.scope, "statement": self.statement,
                 "first_failing_t": self.first_failing_t, "source": self.source}
 
@@ -87,10 +92,17 @@ class ChainResult:
     def records(self) -> list[Record]:
         out = []
         for s in self.steps:
-            verdict = "pass" if s.holds else "fail"
+            claim = s.statement
+            details = {}
+            if s.relation == "==":
+                claim += f" (to within {s.rtol:g} relative on this run)"
+            elif s.verdict == "undecided":
+                details["reason"] = ("a tie: lhs and rhs agree to within the float band "
+                                     f"({s.rtol:g} relative) at some step — an equality case "
+                                     "floating point cannot decide")
             out.append(Record(
-                name=f"proof:{s.name}", claim=s.statement, method="float", verdict=verdict,
-                details={"lhs": s.lhs, "rhs": s.rhs, "valid_in_general": s.valid,
+                name=f"proof:{s.name}", claim=claim, method="float", verdict=s.verdict,
+                details={**details, "lhs": s.lhs, "rhs": s.rhs, "valid_in_general": s.valid,
                          "recipe": {"check": "proof_step", "run": self.run.to_dict(),
                                     "args": {"chain": self.chain, "step": s.name}}},
                 witness=None if s.holds else {"cli": self.run.cli("check-proof"),
@@ -122,7 +134,8 @@ def check_chain(spec: RunSpec, chain: str = "theorem4", rtol: float = 1e-9,
     steps = []
     for link in CHAINS[chain]:
         lhs, rhs = link.evaluate(traj)
-        holds = link.holds(traj, rtol=rtol)
+        verdict = link.decide(traj, rtol=rtol)
+        holds = verdict != "fail"
         first = None
         if not holds and link.scope == "per-step":
             lv, rv = np.atleast_1d(lhs), np.atleast_1d(rhs)
@@ -132,7 +145,8 @@ def check_chain(spec: RunSpec, chain: str = "theorem4", rtol: float = 1e-9,
         elif not holds:
             first = spec.steps
         steps.append(StepResult(link.name, link.statement, link.valid, holds, _plain(lhs),
-                                _plain(rhs), link.scope, first, link.source))
+                                _plain(rhs), link.scope, first, link.source, verdict,
+                                link.relation, rtol))
     return ChainResult(chain, spec, steps)
 
 

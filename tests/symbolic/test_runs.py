@@ -163,8 +163,13 @@ def test_steps_and_bound_on_arbitrary_gradient_sequences(grads, beta1, lam):
     for step in CHAINS["theorem4"]:
         if step.valid:
             assert step.holds(traj), step.name
-    assert bound_on_run(BOUNDS["theorem4-derived"], run).verdict == "pass"
-    assert bound_on_run(BOUNDS["lemma2"], run).verdict == "pass"
+    for name in ("theorem4-derived", "lemma2"):
+        record = bound_on_run(BOUNDS[name], run)
+        # Lemma 2 is tight at a single non-zero gradient with β1 = 0 (E = bound exactly): a
+        # float run must call that tie undecided, never pass
+        assert record.verdict == "pass" or (
+            record.verdict == "undecided" and record.details["max_ratio"] == pytest.approx(
+                1, rel=1e-9)), (name, record.details)
     assert np.isfinite(traj.regret)
 
 
