@@ -10,12 +10,16 @@ construction):
 
 Assertions (:mod:`amsgrad_theory.testing.assertions`), for any
 ``optimizer_factory(params) -> torch.optim.Optimizer``; on failure an ``AssertionError`` carries
-the hypothesis-shrunk counterexample and a replay:
+the hypothesis-shrunk counterexample and the lines that replay it (Python, with every
+non-default argument; the shell). The searches follow the active Hypothesis profile and
+``--hypothesis-seed``; the helpers' frames are hidden from pytest's tracebacks:
 
 * :func:`assert_effective_step_nonincreasing` — η̂_t and/or η_t never increase (Γ_t ⪰ 0);
 * :func:`assert_max_nondecreasing` — the maxed second moment, read from the displacement, never
   decreases (catches a max that is not written back, pytorch#78807);
-* :func:`assert_matches_reference` — step-for-step agreement with a variant's exact model.
+* :func:`assert_matches_reference` — step-for-step agreement with a variant's exact model,
+  within (8 + 2t) machine epsilons of the path length by default
+  (:func:`~.assertions.reference_tolerance`), or ``max_ulps``.
 
 Invalid arguments raise :class:`InvalidArgument` (both the toolkit's ``InputError`` and
 ``hypothesis.errors.InvalidArgument``), naming the argument and its value.

@@ -277,13 +277,19 @@ def replay_command(label: str, gradients: Sequence[float], *, schedule: str, dty
     return " ".join(parts) + hyper_flags + " --json"
 
 
-def model_command(model: str, gradients: Sequence[float], hyper: dict, schedule: str) -> str:
-    """``amsgrad-theory simulate`` of the exact model on the same gradients."""
+def model_command(model: str, gradients: Sequence[float], hyper: dict, schedule: str, *,
+                  x0: float | None = None, arithmetic: str | None = None) -> str:
+    """``amsgrad-theory simulate`` of the exact model on the same gradients (from ``x0``, in
+    ``arithmetic``, where given)."""
     spec = sequence_spec(np.asarray(gradients, dtype=np.float64))
     flags = [f"--alpha {hyper['alpha']!r}", f"--beta1 {hyper['beta1']!r}",
              f"--beta2 {hyper['beta2']!r}", f"--eps {hyper['eps']!r}"]
     if hyper.get("weight_decay"):
         flags.append(f"--weight-decay {hyper['weight_decay']!r}")
+    if x0 is not None:
+        flags.append(f"--x0 {float(x0)!r}")
+    if arithmetic is not None:
+        flags.append(f"--arithmetic {arithmetic}")
     return (f"amsgrad-theory simulate --algorithm {model} --problem {shlex.quote(spec)} "
             f"--steps {len(gradients)} --schedule {schedule} " + " ".join(flags) + " --json")
 

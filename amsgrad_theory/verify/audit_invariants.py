@@ -265,13 +265,15 @@ class SearchResult:
 
 
 def search(subject, strategy, *, names=INVARIANTS, max_examples: int = 200, seed: int = 0,
-           rtol: float, progress: Callable[[int], None] | None = None) -> SearchResult:
+           rtol: float, progress: Callable[[int], None] | None = None,
+           config: settings | None = None) -> SearchResult:
     """For each invariant, the hypothesis-shrunk smallest gradient sequence that violates it.
 
     One ``hypothesis.find`` per invariant, every one seeded with ``seed`` (so the searches replay
     the same examples; each sequence is measured once and cached). ``max_examples`` bounds the
     generated examples per invariant; shrinking then minimises the first violation found
-    (shortlex on the sequence, then simpler floats).
+    (shortlex on the sequence, then simpler floats). ``config`` replaces the search's own
+    settings (the test kit passes the active Hypothesis profile's).
     """
     cache: dict[tuple, Evaluation] = {}
     worst = dict.fromkeys(names, 0.0)
@@ -288,9 +290,10 @@ def search(subject, strategy, *, names=INVARIANTS, max_examples: int = 200, seed
                 progress(len(cache))
         return hit
 
-    config = settings(max_examples=max_examples, database=None, deadline=None,
-                      derandomize=False, verbosity=Verbosity.quiet, print_blob=False,
-                      suppress_health_check=list(HealthCheck))
+    if config is None:
+        config = settings(max_examples=max_examples, database=None, deadline=None,
+                          derandomize=False, verbosity=Verbosity.quiet, print_blob=False,
+                          suppress_health_check=list(HealthCheck))
     outcomes = []
     for name in names:
         try:

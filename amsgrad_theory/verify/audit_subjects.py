@@ -287,9 +287,12 @@ def sequence_spec(gradients: np.ndarray) -> str:
 
 
 def run_model(variant: Variant, hyper: dict, gradients: np.ndarray, x0=None, *,
-              dtype: str = "float64") -> dict[str, np.ndarray]:
+              dtype: str = "float64", arithmetic: str | None = None,
+              theta_only: bool = False) -> dict[str, np.ndarray]:
     """The model's trace on ``gradients`` (T × d): arrays (T, d) for x_{t+1} ("theta"), m, v, v̂,
-    η, η̂ (``simulate(..., trace=True)``)."""
+    η, η̂ (``simulate(..., trace=True)``), in ``arithmetic`` (default: the one that reproduces
+    the framework, ``variant.exact_arithmetic(dtype)``). ``theta_only``: θ alone, from a run
+    that keeps no effective-step statistics (faster)."""
     g = np.asarray(gradients, dtype=np.float64)
     g = g.reshape(-1, 1) if g.ndim == 1 else g
     T, d = g.shape
@@ -298,14 +301,17 @@ def run_model(variant: Variant, hyper: dict, gradients: np.ndarray, x0=None, *,
     if variant.weight_decay_mode == "l2" and float(hyper.get("weight_decay", 0)) == 0:
         hp.pop("weight_decay", None)
     result = simulate(variant, sequence_spec(g), steps=T,
-                      arithmetic=variant.exact_arithmetic(dtype), hyperparameters=hp, x0=x,
-                      trace=True)
+                      arithmetic=arithmetic or variant.exact_arithmetic(dtype),
+                      hyperparameters=hp, x0=x, trace=True,
+                      statistics="regret" if theta_only else "full")
     tr = result.trace
 
     def col(name):
         # one instance (B = 1): (T, 1, d) and (1, T, d) both read as (T, d)
         return np.asarray(tr[name], dtype=np.float64).reshape(T, d)
 
+    if theta_only:
+        return {"theta": col("xhat")}
     return {"theta": col("xhat"), "m": col("m"), "v": col("v"), "vhat": col("vhat"),
             "eta": col("eta"), "eta_hat": col("eta_hat")}
 
