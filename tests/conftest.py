@@ -27,6 +27,10 @@ def _cuda_available() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    # the studies run once per worker (tests/reproduce/conftest.py): keep their readers together
+    for item in items:
+        if "reproduce" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("studies"))
     if _cuda_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")

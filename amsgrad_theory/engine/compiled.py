@@ -12,9 +12,21 @@ Both are composed from :func:`~amsgrad_theory.engine.lane.lane_functions` compil
 ``inline="always"`` (LLVM vectorises only call-free loops); a lane's non-finite value does not
 branch inside the loop: the lane returns an error code, the loop ORs them, and the lane is
 located after.
+
+Compiled kernels persist across processes (numba's on-disk cache, in ``__pycache__`` beside
+this file or numba's user-wide cache folder; ``NUMBA_CACHE_DIR`` moves it): a kernel is found
+again under :func:`kernel_cache_key` — what the kernel is built from (its engine key: dtype,
+variant structure, problem family, set kind, statistics) and a SHA-256 digest of the package's
+source files, so any code change compiles afresh. ``AMSGRAD_THEORY_NUMBA_CACHE=0`` turns the
+disk cache off.
 """
 
 from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -363,16 +375,62 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     return kernel
 
 
-def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool):
+#: ``AMSGRAD_THEORY_NUMBA_CACHE=0``: compile in every process, write nothing to disk
+DISK_CACHE = os.environ.get("AMSGRAD_THEORY_NUMBA_CACHE", "1") != "0"
+
+
+@functools.cache
+def source_digest() -> str:
+    """SHA-256 over the package's Python sources (path and bytes, in path order): a compiled
+    kernel inlines code from across the package, so any change to it invalidates them all."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def kernel_cache_key(engine_key: tuple) -> str:
+    """The on-disk name of a kernel: its engine key (plain values: names, flags, the dtype)
+    with the package's source digest."""
+    return hashlib.sha256(repr((engine_key, source_digest())).encode()).hexdigest()
+
+
+def _disk_cache(dispatcher, key: str):
+    """Have numba keep ``dispatcher``'s compiled code on disk under ``key``.
+
+    numba's own index key hashes a closure's cell contents by pickling them, and a pickled
+    dispatcher carries a per-process id, so closures (every kernel here) would never be found
+    again; the kernel's content is already named by ``key``, which replaces that hash."""
+    from numba.core.caching import FunctionCache  # numba: imported only by runs that compile
+
+    class KernelCache(FunctionCache):
+        def _index_key(self, sig, codegen):
+            return (sig, codegen.magic_tuple(), key)
+
+    try:
+        dispatcher._cache = KernelCache(dispatcher.py_func)
+    except RuntimeError:        # no writable cache folder: compile in memory as before
+        pass
+    return dispatcher
+
+
+def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool,
+                   cache_key: tuple | None = None):
     """The numba-compiled kernel: every lane function inlined at numba's level (LLVM vectorises
-    only call-free loops); the blocked kernel's block loop runs in parallel."""
+    only call-free loops); the blocked kernel's block loop runs in parallel. With
+    ``cache_key`` (the engine's key of this kernel) it is kept on disk (module docstring)."""
     import numba  # the compiler: imported only by runs that compile
 
     jit = numba.njit(error_model="numpy", inline="always")
     if blocked:
-        return numba.njit(error_model="numpy", parallel=True)(make_blocked_kernel(
+        kernel = numba.njit(error_model="numpy", parallel=True)(make_blocked_kernel(
             ar, xp, sp, variant, problem, jit, block=BLOCK, prange=numba.prange,
             block_jit=numba.njit(error_model="numpy"), full_statistics=full_statistics))
-    return numba.njit(error_model="numpy")(make_scalar_kernel(
-        ar, xp, sp, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
-        full_statistics=full_statistics))
+    else:
+        kernel = numba.njit(error_model="numpy")(make_scalar_kernel(
+            ar, xp, sp, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
+            full_statistics=full_statistics))
+    if cache_key is not None and DISK_CACHE:
+        kernel = _disk_cache(kernel, kernel_cache_key(cache_key))
+    return kernel

@@ -107,7 +107,7 @@ class Engine:
         full = plan.full_statistics
         if self.kind == "compiled":
             built = (compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
-                                    full_statistics=full), ())
+                                    full_statistics=full, cache_key=key), ())
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
                                        specialized=self.specialized)

@@ -1,5 +1,6 @@
 """The benchmark script's ``--quick`` smoke run: every target runs and the results it compares
-agree (the fast paths equal their references); no speed is asserted (machines are shared)."""
+agree (the fast paths equal their references); no speed is asserted (machines are shared).
+It compiles a C stick per target-1 cell and every toolkit path: minutes, so ``-m slow``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_quick_benchmark_runs_every_target_and_its_paths_agree(tmp_path):
     out = tmp_path / "bench.json"
     run = subprocess.run([sys.executable, str(ROOT / "experiments" / "benchmarks" / "run.py"),

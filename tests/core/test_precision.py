@@ -100,7 +100,8 @@ def test_engines_bit_identical_to_python_loop(engine):
     assert np.array_equal(np.array(ref.vhat, float), np.array(other.vhat, float))
 
 
-@pytest.mark.parametrize("variant", ["amsgrad", "amsgrad-pytorch", "adamx", "adagrad"])
+@pytest.mark.parametrize("variant", ["amsgrad"] + [
+    pytest.param(v, marks=pytest.mark.slow) for v in ("amsgrad-pytorch", "adamx", "adagrad")])
 def test_blocked_numba_kernel_bit_identical(variant):
     """The SIMD-blocked kernel (B instances × d = 1) equals the plain lane loop bit for bit."""
     B = 300   # more than one block, with a partial block
@@ -201,7 +202,8 @@ def _every_engine_agrees(variant, dtype):
         assert _engine_bits(result) == reference, (variant, dtype, engine)
 
 
-@pytest.mark.parametrize("variant", ["amsgrad-optax", "amsgrad-pytorch-differentiable"])
+@pytest.mark.parametrize("variant", [
+    "amsgrad-optax", pytest.param("amsgrad-pytorch-differentiable", marks=pytest.mark.slow)])
 def test_framework_numerics_are_bit_identical_on_every_engine(variant):
     """Coefficients computed in float32 or in the lane dtype (a framework's numerics) are the
     same numbers whether the loop is interpreted, compiled by numba or vectorised by numpy

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+from covering import covering
 from flint import arb
 
 from amsgrad_theory import simulate
@@ -253,8 +254,8 @@ ARITHMETICS = ["float64:python", "float32:python", "mpmath:25", "arb:80"]
 VECTOR = ["float64:numpy", "float32:numpy", "torch:cpu:float64", "torch:cpu:float32"]
 
 
-@pytest.mark.parametrize("arithmetic", ARITHMETICS + VECTOR)
-@pytest.mark.parametrize("variant", variant_names())
+@pytest.mark.parametrize("variant, arithmetic",
+                         covering(variant_names(), ARITHMETICS + VECTOR, per_value=2))
 def test_every_variant_specialised_equals_plain(monkeypatch, arithmetic, variant):
     problem = get_problem("bernoulli-linear:C=5,c=1,p=0.3",
                           instances=[{"seed": str(s)} for s in range(3)])
@@ -265,10 +266,10 @@ def test_every_variant_specialised_equals_plain(monkeypatch, arithmetic, variant
     assert _state_bits(plain) == _state_bits(fast)
 
 
-@pytest.mark.parametrize("arithmetic", ARITHMETICS + VECTOR)
-@pytest.mark.parametrize("problem", ["periodic-linear", "random-linear:d=3", "random-quadratic:d=3",
-                                     "reddi-theorem2", "reddi-figure1-stochastic",
-                                     "reddi-theorem3", "gradient-sequence:g=[1,-2,0.5]"])
+@pytest.mark.parametrize("problem, arithmetic", covering(
+    ["periodic-linear", "random-linear:d=3", "random-quadratic:d=3", "reddi-theorem2",
+     "reddi-figure1-stochastic", "reddi-theorem3", "gradient-sequence:g=[1,-2,0.5]"],
+    ARITHMETICS + VECTOR, per_value=2))
 def test_every_separable_family_specialised_equals_plain(monkeypatch, arithmetic, problem):
     """Interpreted arithmetics specialise separable problems; the vector engines every one."""
     plain, fast = _both(monkeypatch, "amsgrad-pytorch", problem, steps=60,
@@ -302,9 +303,8 @@ _LANE_CALLS = ("lane_math(", "update(", "schedule(", "finish(", "powers(", "step
                "draw(", "mix(")
 
 
-@pytest.mark.parametrize("arithmetic", ARITHMETICS)
-@pytest.mark.parametrize("variant", variant_names())
-@pytest.mark.parametrize("problem", SEPARABLE)
+@pytest.mark.parametrize("variant, problem, arithmetic",
+                         covering(variant_names(), SEPARABLE, ARITHMETICS))
 def test_every_preset_and_family_is_fully_specialised(arithmetic, variant, problem):
     """Specialisation does not fall back, loudly or silently, for any preset × separable family
     × interpreted arithmetic: no note, and no lane function left as a call in the flat loop (in
@@ -322,9 +322,9 @@ def test_every_preset_and_family_is_fully_specialised(arithmetic, variant, probl
             assert call not in src, (name, call)
 
 
-@pytest.mark.parametrize("arithmetic", VECTOR)
-@pytest.mark.parametrize("variant", ["amsgrad", "amsgrad-pytorch", "amsgrad-keras", "adamx"])
-@pytest.mark.parametrize("problem", SEPARABLE + ["random-logistic:d=3", "random-hinge:d=2"])
+@pytest.mark.parametrize("problem, variant, arithmetic", covering(
+    SEPARABLE + ["random-logistic:d=3", "random-hinge:d=2"],
+    ["amsgrad", "amsgrad-pytorch", "amsgrad-keras", "adamx"], VECTOR))
 def test_every_vector_kernel_is_fully_specialised(arithmetic, variant, problem):
     ar = get_arithmetic(arithmetic)
     xp, sp = ar.namespaces("vector")

@@ -33,14 +33,19 @@ def _row_key(row):
     return (row["framework"], row["path"], row["configuration"], row["dtype"])
 
 
-def test_a_fresh_matrix_agrees_with_the_record():
+# torch by default; Keras (three backends) and optax start jax in subprocesses: -m slow
+@pytest.mark.parametrize("framework, modules", [
+    ("torch", ("torch",)),
+    pytest.param("keras", ("keras", "jax", "torch"), marks=pytest.mark.slow),
+    pytest.param("optax", ("jax", "optax"), marks=pytest.mark.slow)])
+def test_a_fresh_matrix_agrees_with_the_record(framework, modules):
     """The real frameworks, run now (a shorter battery), agree with what the record says of
     every row: exact where it says exact, and on the framework versions."""
-    for module in ("torch", "keras", "jax", "optax"):
+    for module in modules:
         # found, not imported: Keras picks its backend at import (the drivers set it)
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed")
-    fresh = fidelity(battery=Battery(steps=24, quick=True)).to_dict()
+    fresh = fidelity(framework, battery=Battery(steps=24, quick=True)).to_dict()
     recorded = {_row_key(r): r for r in json.loads(RECORD.read_text())["rows"]}
     assert fresh["cells_total"] > 0
     for row in fresh["rows"]:

@@ -1,0 +1,55 @@
+"""Compiled kernels persist across processes, and a changed key compiles afresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from amsgrad_theory.engine import compiled
+
+PROBE = """
+import json, sys
+from amsgrad_theory import simulate
+from amsgrad_theory.engine import compiled, engines
+# the package's source digest, fixed by the test (a changed one stands for a code change)
+compiled.source_digest = lambda: sys.argv[1]
+r = simulate("amsgrad", "reddi-online:C=3", steps=400_000, arithmetic="float64:numba")
+stats = [k.stats for k, _ in engines._KERNELS.values() if hasattr(k, "stats")]
+print(json.dumps({"hits": sum(sum(s.cache_hits.values()) for s in stats),
+                  "misses": sum(sum(s.cache_misses.values()) for s in stats),
+                  "regret": float(r.regret)}))
+"""
+
+
+def _probe(cache, digest="source-a"):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "AMSGRAD_THEORY_NUMBA_CACHE": "1"}
+    run = subprocess.run([sys.executable, "-c", PROBE, digest], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def test_a_second_process_loads_the_kernel(tmp_path):
+    first = _probe(tmp_path)
+    second = _probe(tmp_path)
+    assert first["misses"] >= 1 and first["hits"] == 0
+    assert second["hits"] >= 1 and second["misses"] == 0
+    assert second["regret"] == first["regret"]
+
+
+@pytest.mark.slow
+def test_a_code_change_compiles_afresh(tmp_path):
+    _probe(tmp_path)
+    changed = _probe(tmp_path, "source-b")
+    assert changed["misses"] >= 1 and changed["hits"] == 0
+
+
+def test_the_key_names_what_the_kernel_is_built_from():
+    key = ("compiled", "float64", True, True, False, ("ema",), "reddi-online", "box", True, False)
+    assert compiled.kernel_cache_key(key) == compiled.kernel_cache_key(tuple(key))
+    assert compiled.kernel_cache_key(key) != compiled.kernel_cache_key(key[:-1] + (True,))
+    assert len(compiled.source_digest()) == 64
