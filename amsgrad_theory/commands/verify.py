@@ -2,9 +2,14 @@
 
 With the flags of ``simulate``: runs it and checks every invariant that applies (v̂ never
 decreases, η and η̂ never increase, iterates feasible, regret sublinear) and every bound whose
-assumptions the run satisfies. With ``--sidecar FILE``: replays every record of that report
-(figures' ``*.json`` sidecars, ``verify --json`` output) and says whether each verdict is
-re-established.
+assumptions the run satisfies (``--json`` prints the report sealed, so it can be re-checked).
+With ``--sidecar FILE``: recomputes every record of that report (figures' ``*.json``
+sidecars, ``verify --json`` output) and compares every quantity with the recorded one under
+the tolerance its seal states (floats bit for bit unless ``--ulps N``), each claim and recipe
+with the sealed ones, the files the report vouches for (PNG, PDF, CSV beside it) with their
+SHA-256, and the records with the sealed list; every field that differs is named, recorded
+vs recomputed, in the text and in the JSON (``differences``). See
+:mod:`amsgrad_theory.records` for what a seal guarantees, and what it cannot.
 
 A float run decides an invariant only where the margin of every comparison exceeds a bound on
 its rounding error; a tie within it leaves the record undecided, and ``verify`` then reruns the
@@ -13,25 +18,35 @@ place (``--no-escalate`` keeps the float verdict; runs of more than ``--escalate
 lane-steps are not rerun, and the record says so). Exact ties stay undecided in every
 arithmetic.
 
-Exit status: 0 every check passed (with --sidecar: every recorded verdict re-established);
-1 a check failed (a finding, not an error); 2 bad input; 3 nothing failed but a check is
-undecided (a tie within the rounding bound, overlapping balls, too few checkpoints). The JSON
-report carries it as ``exit_status``.
+Exit status: 0 every check passed (with --sidecar: every record recomputed as recorded and
+the seal intact); 1 a check failed (a finding, not an error; with --sidecar: any field
+differs); 2 bad input; 3 nothing failed but a check is undecided (a tie within the rounding
+bound, overlapping balls, too few checkpoints; with --sidecar: the sidecar carries no seal).
+The JSON report carries it as ``exit_status``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
 from .. import reproduce  # noqa: F401  (registers the studies' checks: sidecars name them)
 from ..errors import InputError
 from ..problems import get_problem
-from ..records import Record, Report, command_line
+from ..records import (
+    ABSENT,
+    Record,
+    Report,
+    command_line,
+    file_sha256,
+    seal_report,
+    validate_report,
+)
 from ..verify.bounds_on_runs import bound_records
-from ..verify.checks import recheck, run_check
+from ..verify.checks import recheck_report, run_check
 from ..verify.invariants import check_run
 from .runflags import add_run_arguments, run_spec, spec_from_args
 
@@ -53,7 +68,12 @@ def add_arguments(p) -> None:
     p.add_argument("--escalate-limit", type=int, default=2_000_000, metavar="N",
                    help="rerun in arb only runs of at most N lane-steps (steps × d × "
                         "instances; arb takes ≈ 25 µs each here; default 2000000)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--ulps", type=int, default=None, metavar="N",
+                   help="with --sidecar: accept recomputed floats within N units in the last "
+                        "place (default: the tolerance the sidecar's seal states, 0 — bit for "
+                        "bit on the machine that wrote it)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (a run's "
+                   "report is sealed: --sidecar re-checks it)")
     p.add_argument("--quiet", "-q", action="store_true")
 
 
@@ -69,7 +89,8 @@ def run(args) -> int:
         report = _verify_run(args)
     report.command = command_line()
     if args.json:
-        print(report.to_json())
+        data = report.to_dict()
+        print(json.dumps(data if args.sidecar else seal_report(data), indent=2))
     else:
         print(format_report(report))
     return report.exit_status
@@ -162,29 +183,58 @@ def _recheck_sidecar(path: str, args):
         raise InputError("sidecar", path, f"cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise InputError("sidecar", path, f"not JSON: {exc.msg}") from None
+    if args.ulps is not None and args.ulps < 0:
+        raise InputError("ulps", args.ulps, "must be ≥ 0")
     try:
-        original = Report.from_dict(data)
+        validate_report(data)
     except ValueError as exc:
         raise InputError("sidecar", path, str(exc)) from None
-    out = Report(title=f"re-check of {original.title}", parameters={"sidecar": path})
     bar = None
-    if not args.quiet and len(original.records) > 3:
-        bar = tqdm(total=len(original.records), unit="check", file=sys.stderr, disable=None,
+    if not args.quiet and len(data["records"]) > 3:
+        bar = tqdm(total=len(data["records"]), unit="check", file=sys.stderr, disable=None,
                    leave=False)
-    for record in original.records:
-        out.add(recheck(record))
+    try:
+        out = recheck_report(data, Path(path).parent, ulps=args.ulps,
+                             progress=None if bar is None else lambda: bar.update(1))
+    finally:
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
+    out.parameters = {"sidecar": path, "sidecar_sha256": file_sha256(path), **out.parameters}
     return out
 
 
-def format_report(report) -> str:
+def format_report(report, most: int = 12) -> str:
+    """The report in words; under each record, the fields that differ (recorded vs recomputed,
+    at most ``most`` of them) — every one of them is in the JSON."""
     mark = {"pass": "PASS", "fail": "FAIL", "undecided": "UNDECIDED"}
     lines = [f"{report.title}: {mark[report.verdict]}"]
+    sidecar = report.parameters.get("sidecar_sha256")
+    if sidecar:
+        lines.append(f"  sidecar sha256 {sidecar} (compare with a copy kept elsewhere: a seal "
+                     f"is a checksum, not a signature)")
+        sealed_by = report.parameters.get("sealed_by")
+        if sealed_by and sealed_by != report.parameters.get("package_version"):
+            lines.append(f"  sealed by amsgrad-theory {sealed_by}, recomputed by "
+                         f"{report.parameters.get('package_version')}")
     for r in report.records:
         lines.append(f"  [{mark[r.verdict]:>9}] ({r.method}) {r.claim}")
+        differences = (r.details or {}).get("differences") or []
+        for d in differences[:most]:
+            raw = d["tolerance"] in ("digest", "sha256", "runs", "sealed")
+            lines.append(f"              {d['field']}: recorded {_short(d['recorded'], raw)}, "
+                         f"recomputed {_short(d['recomputed'], raw)} ({d['tolerance']})")
+        if len(differences) > most:
+            lines.append(f"              … and {len(differences) - most} more (--json lists "
+                         f"them all)")
+        if r.details.get("reason") and r.verdict == "undecided":
+            lines.append(f"              {r.details['reason']}")
         if r.witness and r.witness.get("cli"):
             lines.append(f"              witness: {r.witness['cli']}")
     return "\n".join(lines)
+
+
+def _short(value, raw: bool = False, width: int = 100) -> str:
+    """A recorded or recomputed value in a line: quantities as Python literals, digests and
+    descriptions as they are."""
+    text = str(value) if raw or value == ABSENT else repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -14,8 +14,9 @@ Run one from Python::
     summary = run_study("figure1", out="out/figure1", size="small")
 
 Every study writes, under its folder, PNG + PDF figures, the CSV of the plotted numbers, a sidecar
-per figure (a verify Report whose records ``amsgrad-theory verify --sidecar F`` replays) and
-``summary.json``.
+per figure (a sealed verify Report: ``amsgrad-theory verify --sidecar F`` recomputes its records
+and checks its seal) and ``summary.json``. A run replaces its folder whole, in one step, when it
+is complete (:func:`~.base.staged`): the folder always holds one whole run.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from ..errors import InputError, unknown_name
 from ..plots import write_json
 from . import bound, claims, figure1, frameworks, phase, theorem1, tran_phong
-from .base import SIZES, Context, Study
+from .base import SIZES, Context, Study, is_run_folder, staged
 
 #: every study, in the order ``all`` runs them
 STUDIES: dict[str, Study] = {study.name: study for study in (
@@ -54,9 +55,14 @@ def get_study(name: str) -> Study:
     return available[name]
 
 
-def check_output_folder(out: str | os.PathLike) -> Path:
-    """Create ``out`` (and parents) and prove it writable, before any work; else InputError."""
-    path = Path(out)
+def check_output_folder(out: str | os.PathLike, *, whole_run: bool = False) -> Path:
+    """Create ``out`` (and parents) and prove it writable, before any work; else InputError.
+
+    ``whole_run``: ``out`` is to be replaced by one run of reproduce (:func:`~.base.staged`),
+    so it must be empty or hold a run reproduce wrote (its ``summary.json``) — never a folder
+    of other files, which the swap would remove — and its parent must be writable too.
+    """
+    path = Path(os.path.realpath(out)) if whole_run else Path(out)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -64,12 +70,21 @@ def check_output_folder(out: str | os.PathLike) -> Path:
                                           f"{exc.strerror or exc}") from None
     if not path.is_dir():
         raise InputError("out", str(out), "not a folder")
-    probe = path / f".write-probe-{os.getpid()}"
-    try:
-        probe.write_text("probe", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError("out", str(out), f"not writable: {exc.strerror or exc}") from None
+    probes = [path / f".write-probe-{os.getpid()}"]
+    if whole_run:
+        if not is_run_folder(path):
+            names = sorted(p.name for p in path.iterdir())
+            raise InputError("out", str(out), f"holds files reproduce did not write "
+                                              f"({', '.join(names[:3])}{', …' if names[3:] else ''}"
+                                              f"); a run replaces its folder whole: give a new "
+                                              f"or empty folder, or one reproduce wrote")
+        probes.append(path.with_name(f".{path.name}.write-probe-{os.getpid()}"))
+    for probe in probes:
+        try:
+            probe.write_text("probe", encoding="utf-8")
+            probe.unlink()
+        except OSError as exc:
+            raise InputError("out", str(out), f"not writable: {exc.strerror or exc}") from None
     return path
 
 
@@ -85,32 +100,47 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
     ``parameters``: a parameters object of the study (overrides ``size``), e.g.
     ``figure1.Figure1Parameters(online_steps=10**6)``. Returns the summary (also written as
     ``summary.json``).
+
+    ``out`` is replaced whole, in one step, once the run is complete (:func:`~.base.staged`:
+    the run is written beside it first, its sidecars sealed, every file fsynced); until then it
+    keeps the previous run, and an interrupted run leaves it untouched. ``out`` must be new,
+    empty or a folder reproduce wrote (InputError otherwise).
     """
     if size not in SIZES:
         raise InputError("size", size, "must be one of " + ", ".join(SIZES))
+    command = command or equivalent_command(name, out, size)
     if name == "all":
         if parameters is not None:
             raise InputError("parameters", parameters, "give parameters for one study, not all")
-        root = check_output_folder(out)
-        command = command or equivalent_command(name, out, size)
+        root = check_output_folder(out, whole_run=True)
         t0 = time.perf_counter()
-        results = {}
-        for study_name in studies():
-            results[study_name] = run_study(study_name, root / study_name, size=size,
-                                            quiet=quiet, command=command)
-        summary = {"study": "all", "size": size, "command": command,
-                   "wall_time_s": time.perf_counter() - t0, "studies": results,
-                   "status": _overall(results.values())}
-        write_json(root / "summary.json", summary)
+        with staged(root) as staging:
+            results = {study_name: _run_one(study, study.parameters_for(size),
+                                            staging / study_name, size, quiet, command)
+                       for study_name, study in studies().items()}
+            summary = {"study": "all", "size": size, "command": command,
+                       "wall_time_s": time.perf_counter() - t0, "studies": results,
+                       "status": _overall(results.values())}
+            write_json(staging / "summary.json", summary)
         return summary
     study = get_study(name)
     params = parameters if parameters is not None else study.parameters_for(size)
-    folder = check_output_folder(out)
-    ctx = Context(out=folder, study=study.name, size=size if parameters is None else "custom",
-                  quiet=quiet, command=command or equivalent_command(name, out, size))
+    folder = check_output_folder(out, whole_run=True)
+    with staged(folder) as staging:
+        summary = _run_one(study, params, staging, size if parameters is None else "custom",
+                           quiet, command)
+    return summary
+
+
+def _run_one(study: Study, params: Any, folder: Path, size: str, quiet: bool,
+             command: str) -> dict:
+    """Run ``study`` into ``folder`` (a staging folder): figures, sealed sidecars, summary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = Context(out=folder, study=study.name, size=size, quiet=quiet, command=command)
     t0 = time.perf_counter()
     summary = study.run(params, ctx)
     wall = time.perf_counter() - t0
+    ctx.seal()
     summary = {"study": study.name, "title": study.title, "size": ctx.size,
                "command": ctx.command, "parameters": _params_dict(params),
                "wall_time_s": wall, "figures": ctx.figures, **summary}

@@ -1,18 +1,35 @@
-"""What every study shares: its description and its run context.
+"""What every study shares: its description, its run context and its output folder.
 
 A study is a module of :mod:`amsgrad_theory.reproduce` that defines ``STUDY``, a :class:`Study`:
 a name, a title, a parameters dataclass (its defaults are the ``small`` size; ``sizes`` holds
 the overrides of the other sizes) and ``run(parameters, context) -> summary``. The run draws its
 figures through :meth:`Context.save_figure` (PNG, PDF, CSV and a sidecar of check records) and
 returns a JSON-friendly summary; :func:`amsgrad_theory.reproduce.run_study` writes that summary
-as ``summary.json`` next to the figures.
+as ``summary.json`` next to the figures, after :meth:`Context.seal` has sealed every sidecar
+(:func:`~amsgrad_theory.records.seal_report`: the SHA-256 of its figure's PNG, PDF and CSV and
+of the study's tables, the binding of each claim to its recipe, each quantity's tolerance).
+
+One run, one folder (:func:`staged`): a study writes into a fresh folder ``.OUT.tmp-PID``
+beside its output folder; once every file is written, sealed and fsynced, that folder takes
+the place of ``OUT`` in one atomic exchange (``renameat2(RENAME_EXCHANGE)`` on Linux; two
+renames elsewhere, where ``OUT`` is briefly absent but never mixed). So ``OUT`` holds one
+whole run, old or new — never a new figure beside an old summary; an interrupted run leaves the
+old one as it was. Leftovers of runs that were killed (``.OUT.tmp-PID``, ``.OUT.old-PID``
+whose process is gone) are removed by the next run.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import errno
+import functools
+import json
+import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +38,8 @@ from tqdm import tqdm
 
 from ..engine import RunSpec
 from ..errors import InputError
-from ..plots import save_figure, write_json, write_text
-from ..records import Record, Report
+from ..plots import _deferred_interrupts, save_figure, write_json, write_text
+from ..records import Record, Report, file_sha256, seal_report
 from ..verify.checks import run_check
 
 #: the sizes every study accepts (``small`` is the default: a few minutes for ``all``)
@@ -68,6 +85,8 @@ class Context:
     command: str | None = None
     files: list[str] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
+    #: the study's tables beside its figures (write_csv, write_text): every sidecar vouches
+    tables: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- progress
     def bar(self, total: float, desc: str, unit: str = "step"):
@@ -104,19 +123,34 @@ class Context:
         return entry
 
     def write_csv(self, name: str, table) -> str:
-        path = write_text(self.out / name, table.to_csv())
-        self.files.append(str(path))
-        return str(path)
+        return self.write_text(name, table.to_csv())
 
     def write_json(self, name: str, data: Any) -> str:
         path = write_json(self.out / name, data)
         self.files.append(str(path))
         return str(path)
 
+    def write_report(self, name: str, report: Report) -> str:
+        """A report without a figure, sealed (it vouches for its records only)."""
+        return self.write_json(name, seal_report(report.to_dict()))
+
     def write_text(self, name: str, text: str) -> str:
         path = write_text(self.out / name, text)
         self.files.append(str(path))
+        self.tables.append(path.name)
         return str(path)
+
+    def seal(self) -> None:
+        """Seal every figure's sidecar: it vouches for its PNG, PDF and CSV and for the
+        study's tables (:func:`~amsgrad_theory.records.seal_report`). Called once the study
+        has written everything, in its staging folder."""
+        for figure in self.figures:
+            files = figure["files"]
+            vouched = [files[k] for k in files if k != "json"] + self.tables
+            path = self.out / files["json"]
+            data = json.loads(path.read_text(encoding="utf-8"))
+            write_json(path, seal_report(data, {name: file_sha256(self.out / name)
+                                                for name in vouched}))
 
 
 def _count(values) -> dict[str, int]:
@@ -131,3 +165,130 @@ def checked(name: str, spec: RunSpec, view=None, **args) -> Record:
     if view is not None:
         return run_check(name, spec, _result=view, **args)
     return run_check(name, spec, **args)
+
+
+# ------------------------------------------------------------------------------------------
+# one run, one folder
+# ------------------------------------------------------------------------------------------
+
+def _sibling(out: Path, kind: str, pid: int | None = None) -> Path:
+    return out.with_name(f".{out.name}.{kind}-{os.getpid() if pid is None else pid}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:         # another user's process
+        return True
+    return True
+
+
+def remove_leftovers(out: Path) -> list[Path]:
+    """Remove ``.OUT.tmp-PID`` and ``.OUT.old-PID`` beside ``out`` whose process is gone (runs
+    of reproduce that were killed); a live process's are left alone. Returns what went."""
+    gone = []
+    for kind in ("tmp", "old"):
+        for path in out.parent.glob(f".{out.name}.{kind}-*"):
+            pid = path.name.rsplit("-", 1)[1]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` may be replaced by a run: empty (but for leftovers ``.*.tmp-PID``), or
+    holding the ``summary.json`` of a run of reproduce."""
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+        if isinstance(summary, dict) and "study" in summary:
+            return True
+    except (OSError, ValueError):
+        pass
+    return all(p.name.startswith(".") and ".tmp-" in p.name for p in path.iterdir())
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` (and itself) to the disk."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            _fsync(Path(root) / name)
+        _fsync(Path(root))
+
+
+@functools.cache
+def _renameat2():
+    """libc's ``renameat2`` (Linux, glibc ≥ 2.28), or None."""
+    if os.name != "posix":
+        return None
+    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                       ctypes.c_uint]
+    return fn
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step; False where the system or the file system cannot."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in(staging: Path, out: Path) -> None:
+    """Put the finished folder ``staging`` in the place of ``out`` (atomically where the
+    system allows) and remove the run it replaces."""
+    _fsync_tree(staging)
+    old = None
+    with _deferred_interrupts():
+        if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+            os.replace(staging, out)
+        elif _exchange(staging, out):
+            old = staging
+        else:
+            old = _sibling(out, "old")
+            os.replace(out, old)
+            os.replace(staging, out)
+    _fsync(out.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A fresh, empty folder beside ``out`` to write one run into; on leaving the block it
+    replaces ``out`` (:func:`swap_in`), on any exception — KeyboardInterrupt included — it is
+    removed and ``out`` is left as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
+    staging = _sibling(out, "tmp")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        yield staging
+        swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

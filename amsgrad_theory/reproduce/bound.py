@@ -197,8 +197,8 @@ def run(p: BoundParameters, ctx: Context) -> dict:
             run_id = f"regression-{name}"
             rec = checked("bound_violated", spec, view, bound=name,
                           claim=f"the printed {name} is violated: the realized "
-                                f"{BOUNDS[name].lhs} exceeds it ({label_of(spec)})")
-            rec.source = BOUNDS[name].source
+                                f"{BOUNDS[name].lhs} exceeds it ({label_of(spec)})",
+                          source=BOUNDS[name].source)
             records.append(rec)
             note_ratio(name, rec, run_id, rec.verdict == "pass")   # pass: it is violated
             valid = [b.name for b in applicable_bounds(view) if b.status != "printed"]

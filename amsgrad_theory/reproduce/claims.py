@@ -455,8 +455,8 @@ def run(p: ClaimsParameters, ctx: Context) -> dict:
                 row = {"sequence": seq_label, "variant": variant}
                 for name in ("vhat_nondecreasing", "corrected_step_nonincreasing",
                              "effective_step_nonincreasing"):
-                    rec = checked(name, spec, view)
-                    rec.claim = f"{variant} on g = {seq_label}: {rec.claim}"
+                    rec = checked(name, spec, view, claim=f"{variant} on g = {seq_label}: "
+                                                          f"{checked(name, spec, view).claim}")
                     impl_records.append(rec)
                     row[name] = rec.verdict
                 row["eta_hat_max_increase"] = view.instances[0].corrected_step.max_increase
@@ -476,9 +476,9 @@ def run(p: ClaimsParameters, ctx: Context) -> dict:
                            hyperparameters={"alpha": "0.001"})
             view = run_specs([spec])[0]
             for name in ("vhat_nondecreasing", "corrected_step_nonincreasing"):
-                rec = checked(name, spec, view)
-                rec.claim = f"{variant} in torch:cpu:{dtype} (the toolkit's update rule): " \
-                            f"{rec.claim}"
+                rec = checked(name, spec, view,
+                              claim=f"{variant} in torch:cpu:{dtype} (the toolkit's update "
+                                    f"rule): {checked(name, spec, view).claim}")
                 impl_records.append(rec)
     impl_records.append(checked(
         "claim_out_of_reach", _nominal(p), None,

@@ -241,8 +241,8 @@ def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[
         rec = checked("checkpoint_window", spec, view, series=series, statistic=stat, op="in",
                       value=[expected - tol, expected + tol],
                       claim=f"literature.md §5.3: {alg} ({tag}) on Figure 1 online has {what} = "
-                            f"{expected:.4g} ± {tol:g} at T = {T}")
-        rec.source = "shared/reference/literature.md §5 item 3 (VERIFIED-NUM)"
+                            f"{expected:.4g} ± {tol:g} at T = {T}",
+                      source="shared/reference/literature.md §5 item 3 (VERIFIED-NUM)")
         records.append(rec)
         rows.append({"claim": rec.claim, "expected": expected, "measured": rec.details["value"],
                      "verdict": rec.verdict})
@@ -253,8 +253,9 @@ def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[
                       start_fraction=p.window, scale=2 * _mu(spec),
                       claim=f"literature.md §5.4: stochastic AMSGrad (α_t = {alpha}/√t, seed "
                             f"{seed}) is still far from −1 after T = {T} steps: late mean x̄ "
-                            f"has (x̄+1)/2 ≥ 0.05 (x̄ ≥ −0.9)")
-        rec.source = "shared/reference/literature.md §5 item 4 (VERIFIED-NUM, another RNG)"
+                            f"has (x̄+1)/2 ≥ 0.05 (x̄ ≥ −0.9)",
+                      source="shared/reference/literature.md §5 item 4 (VERIFIED-NUM, another "
+                             "RNG)")
         records.append(rec)
         rows.append({"claim": rec.claim, "expected": ">= 0.05", "measured": rec.details["value"],
                      "verdict": rec.verdict})
@@ -425,7 +426,7 @@ def run(p: Figure1Parameters, ctx: Context) -> dict:
     out = {"results": results, "source": SOURCE}
     if facts is not None:
         rep, rows = facts
-        ctx.write_json("figure1-facts.json", rep.to_dict())
+        ctx.write_report("figure1-facts.json", rep)
         out["facts"] = rows
         out["facts_contradicted"] = [r for r in rows if r["verdict"] != "pass"]
     return out

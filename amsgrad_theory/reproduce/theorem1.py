@@ -109,6 +109,7 @@ def records_for(p: Theorem1Parameters, C: int, adam_spec, adam_view, ams_spec,
 #: literature.md §5 item 1: (C, α, Adam's R_T/T at T = 30000)
 FACTS = ((3, "0.5", 0.669), (5, "0.5", 2.003), (10, "0.5", 5.336),
          (3, "1", 0.669), (5, "1", 2.003), (10, "1", 5.336))
+FACT_SOURCE = "shared/reference/literature.md §5 item 1 (VERIFIED-NUM)"
 
 
 def facts_report(p: Theorem1Parameters, ctx: Context, bar):
@@ -122,8 +123,8 @@ def facts_report(p: Theorem1Parameters, ctx: Context, bar):
         rec = checked("checkpoint_window", spec, view, series="average_regret",
                       statistic="last", op="in", value=[bound(C), fact + 0.0015],
                       claim=f"literature.md §5.1: Adam, C = {C}, α = {alpha}: R_T/T ≈ {fact} "
-                            f"(within [(2C−4)/3, {fact + 0.0015:.4f}]) at T = {T}")
-        rec.source = "shared/reference/literature.md §5 item 1 (VERIFIED-NUM)"
+                            f"(within [(2C−4)/3, {fact + 0.0015:.4f}]) at T = {T}",
+                      source=FACT_SOURCE)
         records.append(rec)
         rows.append({"claim": rec.claim, "expected": fact, "measured": rec.details["value"],
                      "verdict": rec.verdict})
@@ -133,8 +134,7 @@ def facts_report(p: Theorem1Parameters, ctx: Context, bar):
             rec = checked("checkpoint_window", spec, view, series=series, statistic="last",
                           op=op, value=value,
                           claim=f"literature.md §5.1: AMSGrad, C = {C}, α = {alpha}: {what} at "
-                                f"T = {T}")
-            rec.source = "shared/reference/literature.md §5 item 1 (VERIFIED-NUM)"
+                                f"T = {T}", source=FACT_SOURCE)
             records.append(rec)
             rows.append({"claim": rec.claim, "expected": what, "measured": rec.details["value"],
                          "verdict": rec.verdict})
@@ -216,7 +216,7 @@ def run(p: Theorem1Parameters, ctx: Context) -> dict:
                           for r in finals]}
     if facts is not None:
         rep, rows = facts
-        ctx.write_json("theorem1-facts.json", rep.to_dict())
+        ctx.write_report("theorem1-facts.json", rep)
         out["facts"] = rows
         out["facts_contradicted"] = [r for r in rows if r["verdict"] != "pass"]
     return out

@@ -118,11 +118,11 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
                 claim=f"the paper's replacement of 1/(1−β1,t) by 1/(1−β1) fails on Example 3.2's "
                       f"sequence at T = {T}"))
         for T in holds_at:
-            rec = checked("proof_step", example.with_(steps=T), chain=chain,
-                          step="theorem4.paper-replacement")
-            rec.claim = (f"on Example 3.2's sequence the replacement step holds again at T = "
-                         f"{T} (it is not valid in general: the failures above)")
-            records.append(rec)
+            records.append(checked(
+                "proof_step", example.with_(steps=T), chain=chain,
+                step="theorem4.paper-replacement",
+                claim=f"on Example 3.2's sequence the replacement step holds again at T = {T} "
+                      f"(it is not valid in general: the failures above)"))
         searches = []
         for ch, st in links:
             if st.name == "convexity" and ch != chain:

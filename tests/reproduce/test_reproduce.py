@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -109,8 +110,11 @@ def test_study_writes_complete_figures_with_valid_sidecars(tiny_run, name):
         assert data["versions"]["amsgrad_theory"]
         for record in data["records"]:
             assert record["details"]["recipe"]["check"], record["claim"]
+        assert {fig["files"][k] for k in ("png", "pdf", "csv")} <= set(data["seal"]["files"])
+        assert len(data["seal"]["records"]) == len(data["records"])
     assert json.loads((folder / "summary.json").read_text())["study"] == name
     assert not list(folder.glob(".*.tmp-*"))
+    assert not list(folder.parent.glob(f".{folder.name}.*"))      # no staging folder left
 
 
 @pytest.mark.parametrize("name", FAST_STUDIES)
@@ -315,34 +319,30 @@ def test_phase_records_one_search_per_grid_point_and_family(tiny_run):
 
 
 # ------------------------------------------------------------------------------------------
-# interruption: no half-written figure or sidecar
+# one run, one folder: staged beside it, swapped in whole; interruption leaves the old run
 # ------------------------------------------------------------------------------------------
 
-def _assert_no_partial_figures(folder: Path) -> None:
-    assert not list(folder.glob(".*.tmp-*")), list(folder.glob(".*"))
-    stems = {p.stem for p in folder.iterdir() if p.suffix in (".png", ".pdf", ".csv", ".json")
-             and p.name != "summary.json"}
-    for stem in stems:
-        files = [folder / f"{stem}.{ext}" for ext in ("png", "pdf", "csv", "json")]
-        present = [f.exists() for f in files]
-        assert all(present) or not any(present), (stem, present)
-        if all(present):
-            validate_report(json.loads(files[-1].read_text()))
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def test_interrupt_while_writing_a_figure_leaves_no_partial_files(tmp_path, monkeypatch):
+def test_interrupt_while_writing_a_figure_keeps_the_previous_run_whole(tiny_run, tmp_path,
+                                                                     monkeypatch):
+    import shutil
+
     import amsgrad_theory.plots as plots
     from amsgrad_theory.reproduce import run_study
 
+    out = tmp_path / "out"
+    shutil.copytree(tiny_run("theorem1")[0], out)          # the previous, whole run
+    before = _contents(out)
     original = plots._figure_writer
-    calls = {"n": 0}
 
     def interrupting(fig, fmt):
         write = original(fig, fmt)
 
         def wrapped(tmp):
-            calls["n"] += 1
-            if calls["n"] == 4:        # the second figure's PDF: half written, then ^C
+            if fmt == "pdf":            # the PDF: half written, then ^C
                 tmp.write_bytes(b"%PDF-1.4 half")
                 raise KeyboardInterrupt
             write(tmp)
@@ -350,11 +350,9 @@ def test_interrupt_while_writing_a_figure_leaves_no_partial_files(tmp_path, monk
 
     monkeypatch.setattr(plots, "_figure_writer", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        run_study("figure1", tmp_path, size="tiny", quiet=True)
-    _assert_no_partial_figures(tmp_path)
-    assert (tmp_path / "figure1-online.json").exists()          # the first figure completed
-    assert not (tmp_path / "figure1-stochastic.png").exists()   # the second never appears
-    assert not (tmp_path / "summary.json").exists()
+        run_study("theorem1", out, size="tiny", quiet=True)
+    assert _contents(out) == before                      # the old run, byte for byte
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]   # no staging folder left
 
 
 def test_interrupt_during_the_runs_leaves_nothing(tmp_path, monkeypatch):
@@ -374,9 +372,74 @@ def test_interrupt_during_the_runs_leaves_nothing(tmp_path, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(sim, "simulate", interrupting)
+    out = tmp_path / "out"
+    out.mkdir()
     with pytest.raises(KeyboardInterrupt):
-        run_study("theorem1", tmp_path, size="tiny", quiet=True)
-    assert [p.name for p in tmp_path.iterdir()] == []
+        run_study("theorem1", out, size="tiny", quiet=True)
+    assert [p.name for p in out.iterdir()] == []
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_run_replaces_its_folder_whole(tiny_run, tmp_path):
+    """A new run never leaves an old file beside it: the folder is swapped, not overwritten."""
+    import shutil
+
+    from amsgrad_theory.reproduce import run_study
+
+    out = tmp_path / "out"
+    shutil.copytree(tiny_run("theorem1")[0], out)
+    (out / "stale-figure.png").write_bytes(b"an older run's figure")
+    (out / ".theorem1.png.tmp-1").write_bytes(b"a killed write")
+    run_study("theorem1", out, size="tiny", quiet=True)
+    names = {p.name for p in out.iterdir()}
+    assert names == {"summary.json", "theorem1.png", "theorem1.pdf", "theorem1.csv",
+                     "theorem1.json"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_an_out_holding_other_files_is_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["reproduce", "theorem1", "--size", "tiny", "--out", str(out), "--quiet"]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_leftovers_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from amsgrad_theory.reproduce.base import remove_leftovers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    out = tmp_path / "out"
+    (tmp_path / f".out.tmp-{dead}").mkdir()
+    (tmp_path / f".out.tmp-{dead}" / "figure.png").write_bytes(b"half")
+    (tmp_path / f".out.old-{dead}").mkdir()
+    (tmp_path / f".out.tmp-{os.getppid()}").mkdir()          # a run still going
+    (tmp_path / f".other.tmp-{dead}").mkdir()                # another folder's
+    remove_leftovers(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f".out.tmp-{os.getppid()}", f".other.tmp-{dead}"])
+
+
+def test_swap_in_fsyncs_then_exchanges(tmp_path, monkeypatch):
+    from amsgrad_theory.reproduce import base
+
+    out, staging = tmp_path / "out", tmp_path / ".out.tmp-1"
+    out.mkdir()
+    (out / "old.txt").write_text("old run")
+    staging.mkdir()
+    (staging / "new.txt").write_text("new run")
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(base.os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    base.swap_in(staging, out)
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert len(synced) >= 3         # the file, the staging folder, the parent folder
 
 
 def test_write_group_is_all_or_nothing(tmp_path):
