@@ -4,19 +4,19 @@ Example:
   amsgrad-theory sweep --algorithm adam --algorithm amsgrad --problem reddi-theorem2 \\
       --grid C=[3,5,10,20] --grid beta1=[0,0.5,0.9] --grid beta2=[0.9,0.99,0.999] \\
       --steps 20000 --out sweep.csv --json
-Rows go to the CSV chunk by chunk; --resume skips chunks an interrupted run finished.
+Rows go to the CSV chunk by chunk, each with a digest; --resume keeps the intact rows of an
+interrupted run of the same sweep (any --chunk-size) and runs the rest; a second sweep on the
+same --out is refused while one runs (see amsgrad_theory.engine.sweep for the guarantees).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 
 from tqdm import tqdm
 
-from ..engine.sweep import grid, parse_values, run_sweep
+from ..engine.sweep import grid, parse_seeds, parse_values, run_sweep
 from ..errors import InputError
 
 
@@ -36,7 +36,8 @@ def add_arguments(p) -> None:
     p.add_argument("--x0", default=None)
     p.add_argument("--out", "-o", default="sweep.csv", metavar="CSV",
                    help="CSV of results (default sweep.csv); the summary goes to CSV.json")
-    p.add_argument("--resume", action="store_true", help="skip chunks already in the CSV")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the intact rows already in the CSV and run the rest")
     p.add_argument("--chunk-size", type=int, default=4096, help="instances per batch")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", "-q", action="store_true")
@@ -48,17 +49,14 @@ def run(args) -> int:
     axes = {}
     for entry in args.grid:
         name, eq, values = entry.partition("=")
-        if not eq or not name.strip():
+        name = name.strip()
+        if not eq or not name:
             raise InputError("grid", entry, "expected NAME=VALUES")
-        vals = parse_values(values)
-        if not vals:
-            raise InputError("grid", entry, "no values")
-        axes[name.strip()] = vals
-    seeds = [int(v) for v in parse_values(args.seeds)] if args.seeds else None
+        if name in axes:
+            raise InputError("grid", entry, f"axis {name!r} given twice")
+        axes[name] = parse_values(values, name)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     configs = grid(args.algorithm, args.problem, axes, seeds)
-    out = Path(args.out)
-    if not out.parent.exists() or not _writable(out.parent):
-        raise InputError("out", args.out, "directory does not exist or is not writable")
     bar = None
     callback = None
     if not args.quiet:
@@ -69,30 +67,33 @@ def run(args) -> int:
             bar.update(done - bar.n)
     try:
         result = run_sweep(configs, steps=args.steps, arithmetic=args.arithmetic, x0=args.x0,
-                           csv_path=out, resume=args.resume, chunk_size=args.chunk_size,
+                           csv_path=args.out, resume=args.resume, chunk_size=args.chunk_size,
                            progress=callback)
     finally:
         if bar is not None:
             bar.close()
+    out = result.csv_path
     summary = dict(result.summary)
     summary["csv"] = str(out)
     summary["command"] = " ".join(sys.argv)
     summary_path = out.with_name(out.name + ".json") if out.suffix != ".json" else \
         out.with_suffix(".summary.json")
-    summary_path.write_text(json.dumps(summary, indent=2))
+    try:
+        summary_path.write_text(json.dumps(summary, indent=2))
+    except OSError as exc:
+        raise InputError("out", args.out, f"cannot write the summary {summary_path}: "
+                         f"{exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        errors = f", {summary['errors']} failed (see the error column)" \
+            if summary["errors"] else ""
         print(f"{summary['rows']} configurations, {args.steps} steps each, in "
-              f"{summary['wall_time_s']:.3g} s → {out} (summary {summary_path})")
+              f"{summary['wall_time_s']:.3g} s{errors} → {out} (summary {summary_path})")
         for algo, s in summary["algorithms"].items():
-            a = s["average_regret"]
-            print(f"  {algo}: R_T/T median {a['median']:.4g} (min {a['min']:.4g}, "
-                  f"max {a['max']:.4g}); η increases in "
+            a = {k: "—" if v is None else f"{v:.4g}" for k, v in s["average_regret"].items()}
+            print(f"  {algo}: R_T/T median {a['median']} (min {a['min']}, "
+                  f"max {a['max']}); η increases in "
                   f"{100 * s['fraction_with_effective_step_increase']:.0f} %, η̂ in "
                   f"{100 * s['fraction_with_corrected_step_increase']:.0f} % of runs")
     return 0
-
-
-def _writable(path: Path) -> bool:
-    return os.access(path, os.W_OK)

@@ -3,31 +3,63 @@
 A configuration is a :class:`GridPoint` — (variant, problem spec, the grid's values of the
 problem parameters and hyperparameters, seed) — which becomes a
 :class:`~amsgrad_theory.engine.run.RunSpec` once steps, arithmetic and start point are fixed.
-GridPointurations that can share a batch (:func:`~amsgrad_theory.engine.run.batch_key`) run as one
-:func:`~amsgrad_theory.engine.simulate.simulate` call with one instance each, in chunks of at
-most ``chunk_size`` instances.
+Configurations that can share a batch (:func:`~amsgrad_theory.engine.run.batch_key`) run as
+one :func:`~amsgrad_theory.engine.simulate.simulate` call with one instance each, in chunks of
+at most ``chunk_size`` instances.
 
-Resumable: each finished chunk appends its rows to the CSV and is recorded in
-``<csv>.progress.json`` (written atomically); a re-run with ``resume=True`` skips recorded
-chunks, so an interrupted sweep loses at most the chunk that was running. A changed grid is
-detected (a fingerprint of the configuration list) and refused instead of mixing results.
+What survives a fault (a kill at any moment, a full disk, a deleted file, a second writer):
+
+* **The CSV is its own journal.** Every row carries ``key``, a digest of the run it describes
+  (:func:`run_key`: variant, problem spec with its grid values and seed, steps, arithmetic,
+  hyperparameters, start point — everything that changes a row), and, last, ``digest``, a
+  SHA-256 prefix of all its other fields. A chunk's rows are appended, flushed and fsync'd
+  before the next chunk starts. A torn write (a kill or ``ENOSPC`` in the middle of a row)
+  leaves a last row whose digest does not check.
+* **A configuration is done iff its intact row is in the CSV.** ``resume=True`` reads the
+  CSV, keeps the rows whose digest checks and whose key is a configuration of this sweep (one
+  per configuration), discards the rest, and rewrites the CSV with the kept rows (temporary
+  file, fsync, :func:`os.replace`) before appending. So the chunk size may change between
+  runs, a torn row is recomputed, and a deleted CSV is recomputed, never skipped.
+* **The settings are checked.** ``<csv>.progress.json`` (written atomically) records the
+  sweep's row-defining settings (:func:`settings`) and the fingerprint of its ordered
+  configuration keys; a resume whose settings differ is refused with an
+  :class:`~amsgrad_theory.errors.InputError` naming what differs, and so are rows of another
+  sweep (their keys are not this sweep's) when that file is gone.
+* **One writer.** The sweep holds an exclusive, non-blocking :func:`fcntl.flock` on
+  ``<csv>.lock`` from before it touches any file until it returns; a second sweep on the same
+  CSV is refused at once. The kernel drops the lock when its holder dies, so a killed sweep
+  never leaves a stale lock (the empty lock file stays, on purpose: removing it would race).
+* **Same bytes.** When the last chunk is done the CSV holds one row per configuration, in
+  configuration order (``config`` ascending; rewritten atomically where the chunks ran in
+  another order), so with the same chunk size an interrupted and resumed sweep leaves the same
+  bytes as an uninterrupted one. ``chunk`` records which chunk of its run computed a row.
+* **A failing instance is a row.** An instance that meets a non-finite value
+  (:class:`~amsgrad_theory.errors.NumericalError`) gets a row with the error text in
+  ``error`` and empty numbers; its siblings in the chunk are run again without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import hashlib
+import io
 import itertools
 import json
+import math
 import os
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from ..algorithms import HYPERPARAMETERS, get_variant
-from ..errors import InputError
+from ..errors import InputError, NumericalError
 from ..problems import parse_sequence, split_spec
 from ..records import versions
 from .run import RunSpec, batches, run_batch
@@ -35,7 +67,17 @@ from .run import RunSpec, batches, run_batch
 COLUMNS = ("config", "chunk", "algorithm", "problem", "arithmetic", "steps", "seed",
            "parameters", "regret", "average_regret", "loss", "comparator_loss", "final_x",
            "effective_step_increases", "max_effective_step_increase",
-           "corrected_step_increases", "max_corrected_step_increase", "vhat_decreases")
+           "corrected_step_increases", "max_corrected_step_increase", "vhat_decreases",
+           "error", "key", "digest")
+#: the version of the CSV and progress-file layout (a resume refuses files of another)
+FORMAT = 2
+#: the most configurations one sweep may hold (checked before any list is built)
+MAX_CONFIGURATIONS = 1_000_000
+#: the settings that change a row, each with the flag that sets it
+SETTINGS = {"algorithm": "--algorithm", "problem": "--problem", "grid": "--grid",
+            "seeds": "--seeds", "steps": "--steps", "arithmetic": "--arithmetic", "x0": "--x0"}
+_RANGE = re.compile(r"(-?\d+):(-?\d+)")
+_INTEGER = re.compile(r"-?\d+")
 
 
 @dataclass(frozen=True)
@@ -70,24 +112,87 @@ class GridPoint:
                        self.hyperparameters(), None if x0 is None else str(x0))
 
 
-def parse_values(text: str) -> list[str]:
-    """``[0.1,0.3]`` (JSON list), ``a,b,c``, or ``start:stop`` (integers, stop excluded)."""
+def parse_values(text: str, argument: str = "grid") -> list[str]:
+    """``[0.1,0.3]`` (JSON list; numbers keep their decimal text, arrays stay JSON),
+    ``a,b,c``, or ``start:stop`` (integers, stop excluded).
+
+    Raises :class:`InputError` naming ``argument`` for malformed JSON, an empty list or
+    range, a value given twice, or more than :data:`MAX_CONFIGURATIONS` values.
+    """
     text = text.strip()
     if text.startswith("["):
-        return [str(v) for v in parse_sequence(text)]
-    if ":" in text and text.replace(":", "").replace("-", "").isdigit():
-        lo, hi = (int(v) for v in text.split(":"))
-        return [str(v) for v in range(lo, hi)]
-    return [v.strip() for v in text.split(",") if v.strip()]
+        try:
+            values = [_value_text(argument, text, v) for v in parse_sequence(text)]
+        except InputError as exc:
+            raise InputError(argument, text, exc.message) from None
+        except RecursionError:
+            raise InputError(argument, text, "nested too deeply") from None
+    elif _RANGE.fullmatch(text.replace(" ", "")):
+        lo, hi = (int(v) for v in text.replace(" ", "").split(":"))
+        if hi - lo > MAX_CONFIGURATIONS:
+            raise InputError(argument, text, f"{hi - lo} values; a sweep holds at most "
+                             f"{MAX_CONFIGURATIONS} configurations")
+        values = [str(v) for v in range(lo, hi)]
+    else:
+        values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise InputError(argument, text, "no values" + (" (start:stop needs start < stop)"
+                                                        if ":" in text else ""))
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise InputError(argument, text, f"value {v!r} given twice")
+        seen.add(v)
+    return values
+
+
+def _value_text(argument: str, text: str, value, nested: bool = False) -> str:
+    """One value of a JSON list as the text a spec takes: numbers (decimal text, never a
+    binary float) and strings as given, arrays as JSON."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value) if nested else value
+    if isinstance(value, list):
+        return "[" + ",".join(_value_text(argument, text, v, True) for v in value) + "]"
+    raise InputError(argument, text, f"{json.dumps(value)} is not a number, a string or an "
+                     "array")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: ``start:stop``, ``[s1,s2,…]`` or ``s1,s2``; integers, each once."""
+    values = parse_values(text, "seeds")
+    for v in values:
+        if not _INTEGER.fullmatch(v):
+            raise InputError("seeds", text, f"{v!r} is not an integer (expected start:stop, "
+                             "[s1,s2,…] or s1,s2)")
+    return [int(v) for v in values]
 
 
 def grid(algorithms: list[str], problem: str, axes: dict[str, list[str]],
          seeds: list[int] | None = None) -> list[GridPoint]:
-    """The product of ``axes`` (name → values) for each algorithm and seed."""
+    """The product of ``axes`` (name → values) for each algorithm and seed.
+
+    Every configuration must differ from every other (a repeated algorithm, or ``seed`` both
+    an axis and ``seeds``, is refused), and there are at most :data:`MAX_CONFIGURATIONS`.
+    """
+    for k, algorithm in enumerate(algorithms):
+        get_variant(algorithm)   # validates the name
+        if algorithm in algorithms[:k]:
+            raise InputError("algorithm", algorithm, "given twice")
+    if seeds is not None:
+        if not seeds:
+            raise InputError("seeds", "[]", "no seeds")
+        if "seed" in axes:
+            raise InputError("grid", "seed=…", "the seeds are given twice (--grid seed=… "
+                             "and --seeds); give them once")
+    size = len(algorithms) * math.prod(len(v) for v in axes.values()) * len(seeds or [None])
+    if size > MAX_CONFIGURATIONS:
+        raise InputError("grid", " × ".join(str(len(v)) for v in axes.values()) or "[]",
+                         f"{size} configurations; a sweep holds at most {MAX_CONFIGURATIONS}")
     names = list(axes)
     out = []
     for algorithm in algorithms:
-        get_variant(algorithm)   # validates the name
         for values in itertools.product(*(axes[n] for n in names)):
             params = tuple(zip(names, values))
             for seed in (seeds if seeds else [None]):
@@ -95,15 +200,37 @@ def grid(algorithms: list[str], problem: str, axes: dict[str, list[str]],
     return out
 
 
-def fingerprint(configs: list[GridPoint], steps: int, arithmetic: str) -> str:
-    h = hashlib.sha256(f"{steps}|{arithmetic}".encode())
+def run_key(spec: RunSpec) -> str:
+    """A digest of everything that changes a row of ``spec`` (its whole :class:`RunSpec`)."""
+    text = json.dumps({"format": FORMAT, **spec.to_dict()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fingerprint(keys: list[str]) -> str:
+    """The sweep's identity: a digest of its configurations' :func:`run_key` values, in order."""
+    return hashlib.sha256("|".join(keys).encode()).hexdigest()[:16]
+
+
+def settings(configs: list[GridPoint], steps: int, arithmetic: str, x0=None) -> dict:
+    """The row-defining settings of a sweep, as its flags give them (:data:`SETTINGS`)."""
+    axes: dict[str, list[str]] = {}
     for c in configs:
-        h.update(repr((c.algorithm, c.problem, c.parameters, c.seed)).encode())
-    return h.hexdigest()[:16]
+        for name, value in c.parameters:
+            values = axes.setdefault(name, [])
+            if value not in values:
+                values.append(value)
+    return {"algorithm": list(dict.fromkeys(c.algorithm for c in configs)),
+            "problem": list(dict.fromkeys(c.problem for c in configs)),
+            "grid": axes,
+            "seeds": list(dict.fromkeys(c.seed for c in configs if c.seed is not None)),
+            "steps": steps, "arithmetic": arithmetic,
+            "x0": None if x0 is None else str(x0)}
 
 
 @dataclass
 class SweepResult:
+    """The rows (one dict of CSV texts per configuration, in order) and the summary."""
+
     csv_path: Path | None
     rows: list[dict]
     summary: dict = field(default_factory=dict)
@@ -112,7 +239,11 @@ class SweepResult:
 def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float64",
               x0=None, csv_path: str | Path | None = None, resume: bool = False,
               chunk_size: int = 4096, progress=None) -> SweepResult:
-    """Run every configuration; write rows to ``csv_path`` chunk by chunk (see module doc)."""
+    """Run every configuration; write its row to ``csv_path`` (see the module doc for what a
+    fault can and cannot do to it). ``resume``: keep the intact rows of an interrupted run of
+    the same sweep and run only the configurations without one. ``progress(done, total)``
+    counts instance-steps and is called after each chunk is committed.
+    """
     if not configs:
         raise InputError("grid", "[]", "the sweep has no configurations")
     if chunk_size < 1:
@@ -121,106 +252,300 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
     specs = [c.spec(steps, arithmetic, x0) for c in configs]
     for spec in specs:
         spec.validate()
-    fp = fingerprint(configs, steps, arithmetic)
-    done_chunks: set[int] = set()
-    progress_path = None
-    rows: list[dict] = []
+    keys = [run_key(spec) for spec in specs]
+    index = {key: i for i, key in enumerate(keys)}
+    if len(index) < len(keys):
+        i = next(i for i, key in enumerate(keys) if index[key] != i)
+        raise InputError("grid", f"configuration {i}", f"is the same run as configuration "
+                         f"{index[keys[i]]}: {specs[i].cli()}")
+    plan = list(batches(specs, chunk_size))
+    journal = None
     if csv_path is not None:
-        csv_path = Path(csv_path)
-        progress_path = csv_path.with_name(csv_path.name + ".progress.json")
-        if resume and progress_path.exists():
-            state = json.loads(progress_path.read_text())
-            if state.get("fingerprint") != fp:
-                raise InputError("resume", str(csv_path), "the CSV belongs to a different sweep "
-                                 "(grid, steps or arithmetic changed)")
-            done_chunks = set(state.get("chunks", []))
-            if csv_path.exists():
-                with csv_path.open(newline="") as fh:
-                    rows = [r for r in csv.DictReader(fh) if int(r["chunk"]) in done_chunks]
-        elif csv_path.exists() and not resume:
-            csv_path.unlink()
-        # rewrite the CSV with exactly the rows of completed chunks (drops a partial chunk)
-        _write_rows(csv_path, rows, header=True, mode="w")
-    total_work = steps * len(configs)
-    done_work = steps * sum(1 for r in rows)
-    started = time.perf_counter()
-    sim_time = 0.0
-    for chunk, indices in enumerate(batches(specs, chunk_size)):
-        if chunk in done_chunks:
+        journal = _Journal(_out_path(csv_path), keys, plan,
+                           {"settings": settings(configs, steps, arithmetic, x0),
+                            "fingerprint": fingerprint(keys), "configurations": len(configs),
+                            "steps": steps, "arithmetic": arithmetic})
+    with journal.open(resume) if journal is not None else contextlib.nullcontext():
+        rows = dict(journal.rows) if journal is not None else {}
+        resumed = len(rows)
+        total_work = steps * len(configs)
+        started = time.perf_counter()
+        sim_time = 0.0
+        for chunk, indices in enumerate(plan):
+            todo = [i for i in indices if i not in rows]
+            if not todo:
+                continue
+            t0 = time.perf_counter()
+            fresh = _run_chunk(configs, specs, keys, todo, chunk)
+            sim_time += time.perf_counter() - t0
+            if journal is not None:
+                journal.append(fresh)
+            rows.update(fresh)
+            if progress is not None:
+                progress(steps * len(rows), total_work)
+        if journal is not None:
+            journal.finish()
+        wall = time.perf_counter() - started
+    ordered = [dict(zip(COLUMNS, rows[i])) for i in range(len(configs))]
+    summary = summarize(ordered, steps=steps, arithmetic=arithmetic, wall=wall,
+                        sim_time=sim_time, configurations=len(configs))
+    summary["resumed_rows"] = resumed
+    summary["discarded_rows"] = journal.discarded if journal is not None else 0
+    return SweepResult(csv_path=journal.path if journal is not None else None, rows=ordered,
+                       summary=summary)
+
+
+def _run_chunk(configs: list[GridPoint], specs: list[RunSpec], keys: list[str],
+               todo: list[int], chunk: int) -> dict[int, list[str]]:
+    """Rows (CSV texts) of configurations ``todo``, run as one batch; an instance that fails
+    numerically is taken out, given its error text, and the rest are run again."""
+    pending = list(todo)
+    rows: dict[int, list[str]] = {}
+    while pending:
+        try:
+            table = run_batch([specs[i] for i in pending]).table()
+        except NumericalError as exc:
+            if not 0 <= exc.instance < len(pending):
+                raise
+            # the text of the instance's own run (no batch position: it depends on the chunk)
+            error = str(NumericalError(exc.what, exc.step, exc.coordinate))
+            i = pending.pop(exc.instance)
+            rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, error)
             continue
-        chunk_configs = [configs[i] for i in indices]
-        t0 = time.perf_counter()
-        table = run_batch([specs[i] for i in indices]).table()
-        sim_time += time.perf_counter() - t0
-        new_rows = []
-        for j, (i, c) in enumerate(zip(indices, chunk_configs)):
-            new_rows.append({
-                "config": i, "chunk": chunk, "algorithm": c.algorithm,
-                "problem": specs[i].problem, "arithmetic": arithmetic, "steps": steps,
-                "seed": "" if c.seed is None else c.seed,
-                "parameters": json.dumps(dict(c.parameters)),
-                "regret": _num(table["regret"][j]),
-                "average_regret": _num(table["average_regret"][j]),
-                "loss": _num(table["loss"][j]),
-                "comparator_loss": _num(table["comparator_loss"][j]),
-                "final_x": json.dumps([float(v) for v in table["final_x"][j]]),
-                "effective_step_increases": int(table["effective_step_increases"][j]),
-                "max_effective_step_increase": _num(table["max_effective_step_increase"][j]),
-                "corrected_step_increases": int(table["corrected_step_increases"][j]),
-                "max_corrected_step_increase": _num(table["max_corrected_step_increase"][j]),
-                "vhat_decreases": int(table["vhat_decreases"][j]),
-            })
-        rows.extend(new_rows)
-        done_chunks.add(chunk)
-        if csv_path is not None:
-            _write_rows(csv_path, new_rows, header=False, mode="a")
-            _atomic_json(progress_path, {"fingerprint": fp, "chunks": sorted(done_chunks),
-                                         "configurations": len(configs), "steps": steps,
-                                         "arithmetic": arithmetic})
-        done_work += steps * len(indices)
-        if progress is not None:
-            progress(done_work, total_work)
-    wall = time.perf_counter() - started
-    summary = summarize(rows, steps=steps, arithmetic=arithmetic, wall=wall, sim_time=sim_time,
-                        configurations=len(configs))
-    return SweepResult(csv_path=csv_path, rows=rows, summary=summary)
+        for j, i in enumerate(pending):
+            rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], table, j, "")
+        break
+    return rows
 
 
-def _num(value) -> float | str:
-    value = float(value)
-    return value if np.isfinite(value) else ""
+def _row(i: int, chunk: int, config: GridPoint, spec: RunSpec, key: str, table, j: int,
+         error: str) -> list[str]:
+    """Row ``i`` as the CSV's texts, in :data:`COLUMNS` order, its digest last."""
+    fields = {"config": str(i), "chunk": str(chunk), "algorithm": config.algorithm,
+              "problem": spec.problem, "arithmetic": spec.arithmetic, "steps": str(spec.steps),
+              "seed": "" if config.seed is None else str(config.seed),
+              "parameters": json.dumps(dict(config.parameters)), "error": error, "key": key}
+    if table is not None:
+        for name in ("regret", "average_regret", "loss", "comparator_loss",
+                     "max_effective_step_increase", "max_corrected_step_increase"):
+            fields[name] = _num(table[name][j])
+        for name in ("effective_step_increases", "corrected_step_increases",
+                     "vhat_decreases"):
+            fields[name] = str(int(table[name][j]))
+        fields["final_x"] = json.dumps([float(v) for v in table["final_x"][j]])
+    texts = [fields.get(name, "") for name in COLUMNS[:-1]]
+    return texts + [_digest(texts)]
 
 
-def _write_rows(path: Path, rows: list[dict], *, header: bool, mode: str) -> None:
-    with path.open(mode, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        if header:
-            writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+def _num(value) -> str:
+    value = float("nan" if value is None else value)
+    return repr(value) if np.isfinite(value) else ""
+
+
+def _digest(texts: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
+
+
+def _out_path(path: str | Path) -> Path:
+    """``csv_path`` checked: a file name in an existing directory."""
+    if not str(path).strip():
+        raise InputError("out", str(path), "empty path")
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("out", str(path), "is a directory; give a file name such as "
+                         f"{path / 'sweep.csv'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError("out", str(path), f"{parent} is a file, not a directory")
+            break
+    if not path.parent.is_dir():
+        raise InputError("out", str(path), f"directory {path.parent} does not exist")
+    return path
+
+
+class _Journal:
+    """The CSV of a sweep, its progress file and its lock (the guarantees: module doc)."""
+
+    def __init__(self, path: Path, keys: list[str], plan: list[list[int]], manifest: dict):
+        self.path = path
+        self.keys = keys
+        self.plan = plan
+        self.manifest = {"format": FORMAT, **manifest, "chunks": []}
+        self.progress = path.with_name(path.name + ".progress.json")
+        self.rows: dict[int, list[str]] = {}      # config index → texts, as in the file
+        self.order: list[int] = []                # config indices in file order
+        self.discarded = 0
+
+    @contextlib.contextmanager
+    def open(self, resume: bool) -> Iterator[None]:
+        """Hold the lock while the sweep runs; first read (``resume``) and rewrite the CSV."""
+        with self._lock():
+            with self._writing():
+                if resume:
+                    self._check_settings()
+                    self._read()
+                else:
+                    self.progress.unlink(missing_ok=True)
+                self._rewrite(sorted(self.rows))
+                self.manifest["chunks"] = [c for c, indices in enumerate(self.plan)
+                                           if all(i in self.rows for i in indices)]
+                _atomic_write(self.progress, json.dumps(self.manifest, indent=2))
+            yield
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A file operation of the journal: its OSError (a full disk…) becomes InputError."""
+        try:
+            yield
+        except OSError as exc:
+            raise InputError("out", str(self.path), f"{exc.strerror or exc} "
+                             f"({exc.filename or self.path}); the rows committed so far are "
+                             "kept: remove the cause and rerun with --resume") from None
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise InputError("out", str(self.path), f"cannot create its lock file {lock}: "
+                             f"{exc.strerror or exc}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError("out", str(self.path), f"another sweep is writing it (it "
+                                 f"holds {lock}); wait for it to finish, or choose another "
+                                 "--out") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def _refuse(self, why: str) -> InputError:
+        return InputError("resume", str(self.path), why + "; rerun without --resume to start "
+                          "over, or choose another --out")
+
+    def _check_settings(self) -> None:
+        if not self.progress.exists():
+            return              # the rows' own keys decide (_read)
+        try:
+            old = json.loads(self.progress.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self._refuse(f"its progress file {self.progress.name} is not JSON "
+                               f"({exc})") from None
+        if not (isinstance(old, dict) and old.get("format") == FORMAT
+                and isinstance(old.get("settings"), dict)
+                and isinstance(old.get("fingerprint"), str)):
+            raise self._refuse(f"its progress file {self.progress.name} was not written by "
+                               "this version of sweep")
+        new = self.manifest["settings"]
+        differ = [f"{flag} {_brief(old['settings'].get(name))} (now {_brief(new[name])})"
+                  for name, flag in SETTINGS.items() if old["settings"].get(name) != new[name]]
+        if differ:
+            raise self._refuse("it holds a sweep with other settings: " + ", ".join(differ))
+        if old["fingerprint"] != self.manifest["fingerprint"]:
+            raise self._refuse("it holds the same settings in another order of configurations "
+                               "(the order of --algorithm and --grid flags)")
+
+    def _read(self) -> None:
+        """Keep the CSV's intact rows of this sweep; count the torn or repeated ones."""
+        if not self.path.exists():
+            return
+        index = {key: i for i, key in enumerate(self.keys)}
+        foreign = 0
+        with self.path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader, None)
+                if header is not None and header != list(COLUMNS):
+                    raise self._refuse("its header is not a sweep CSV header of this version")
+                for texts in reader:
+                    if len(texts) != len(COLUMNS) or texts[-1] != _digest(texts[:-1]):
+                        self.discarded += 1
+                        continue
+                    i = index.get(texts[COLUMNS.index("key")])
+                    if i is None or texts[0] != str(i):
+                        foreign += 1
+                    elif i in self.rows:
+                        self.discarded += 1
+                    else:
+                        self.rows[i] = texts
+            except csv.Error:     # e.g. a NUL byte: what follows is not trusted
+                self.discarded += 1
+        if foreign:
+            raise self._refuse(f"{foreign} of its rows belong to another sweep (their "
+                               "configurations are not this one's)")
+
+    def _rewrite(self, order: list[int]) -> None:
+        """The CSV with the rows ``order`` (header first), replaced atomically."""
+        _atomic_write(self.path, _csv_text([list(COLUMNS)] + [self.rows[i] for i in order]))
+        self.order = list(order)
+
+    def append(self, rows: dict[int, list[str]]) -> None:
+        """Commit a chunk's rows: appended, flushed and fsync'd."""
+        with self._writing():
+            _append(self.path, _csv_text(list(rows.values())))
+        self.rows.update(rows)
+        self.order.extend(rows)
+
+    def finish(self) -> None:
+        """Every row in configuration order; the progress file lists every chunk done."""
+        with self._writing():
+            if self.order != sorted(self.order):
+                self._rewrite(sorted(self.order))
+            self.manifest["chunks"] = list(range(len(self.plan)))
+            _atomic_write(self.progress, json.dumps(self.manifest, indent=2))
+
+
+def _brief(value, width: int = 60) -> str:
+    """``value`` for a message: a long list by its ends and length, anything else cut short."""
+    if isinstance(value, list) and len(value) > 6:
+        return f"[{value[0]!r}, {value[1]!r}, …, {value[-1]!r}] ({len(value)} values)"
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def _write(path: Path, text: str, mode: str) -> None:
+    """Write ``text`` (``mode`` ``a``: at the end; ``w``: as all of ``path``) and fsync it."""
+    with path.open(mode, newline="", encoding="utf-8") as fh:
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def _atomic_json(path: Path, data: dict) -> None:
+def _append(path: Path, text: str) -> None:
+    _write(path, text, "a")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """``path`` holds ``text`` or its old content, never a mix (fsync, then os.replace)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    _write(tmp, text, "w")
     os.replace(tmp, path)
 
 
 def summarize(rows: list[dict], *, steps: int, arithmetic: str, wall: float, sim_time: float,
               configurations: int) -> dict:
-    """Per-algorithm aggregates of a sweep's rows."""
+    """Per-algorithm aggregates of a sweep's rows (rows with an ``error`` count as errors)."""
     by_algo: dict[str, list[dict]] = {}
     for r in rows:
         by_algo.setdefault(r["algorithm"], []).append(r)
     per = {}
     for algo, rs in by_algo.items():
-        avg = np.array([float(r["average_regret"]) for r in rs if r["average_regret"] != ""])
-        inc = np.array([int(r["effective_step_increases"]) for r in rs])
-        hat = np.array([int(r["corrected_step_increases"]) for r in rs])
+        ok = [r for r in rs if not r.get("error")]
+        avg = np.array([float(r["average_regret"]) for r in ok if r["average_regret"] != ""])
+        inc = np.array([int(r["effective_step_increases"]) for r in ok])
+        hat = np.array([int(r["corrected_step_increases"]) for r in ok])
         per[algo] = {
             "configurations": len(rs),
+            "errors": len(rs) - len(ok),
             "average_regret": {"min": float(avg.min()) if avg.size else None,
                                "median": float(np.median(avg)) if avg.size else None,
                                "max": float(avg.max()) if avg.size else None},
@@ -228,6 +553,7 @@ def summarize(rows: list[dict], *, steps: int, arithmetic: str, wall: float, sim
             "fraction_with_corrected_step_increase": float(np.mean(hat > 0)) if hat.size else 0,
         }
     return {"configurations": configurations, "rows": len(rows), "steps": steps,
-            "arithmetic": arithmetic, "wall_time_s": wall, "simulation_time_s": sim_time,
+            "arithmetic": arithmetic, "errors": sum(p["errors"] for p in per.values()),
+            "wall_time_s": wall, "simulation_time_s": sim_time,
             "instance_steps_per_s": (len(rows) * steps / sim_time) if sim_time > 0 else None,
             "algorithms": per, "versions": versions()}

@@ -1,13 +1,19 @@
-"""Sweeps: batched grids to CSV, resumable after an interruption."""
+"""Sweeps: batched grids to CSV, resumable after an interruption, whatever the fault
+(kills and torn rows: also tests/core/test_sweep_faults.py)."""
 
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import json
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
+import amsgrad_theory.engine.sweep as sweep_module
 from amsgrad_theory import simulate
 from amsgrad_theory.cli import main
 from amsgrad_theory.engine.sweep import grid, parse_values, run_sweep
@@ -83,3 +89,217 @@ def test_cli_sweep(tmp_path, capsys):
     code = main(["sweep", "-a", "amsgrad", "-p", "reddi-online", "--seeds", "0:2",
                  "--steps", "10", "--out", str(out), "--quiet"])
     assert code == 2
+
+
+# --------------------------------------------------------------------------------------------
+# issue 11: work that survives every fault
+# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------
+# issue 11: work that survives every fault
+# --------------------------------------------------------------------------------------------
+
+FLAGS = ["sweep", "-a", "amsgrad", "-a", "adam", "-p", "random-linear:d=2",
+         "--grid", "alpha=[0.1,0.2,0.3]", "--seeds", "0:12", "--steps", "50", "--quiet"]
+
+
+def sweep(path, *extra) -> int:
+    """The CLI sweep of FLAGS into ``path``."""
+    return main([*FLAGS, "--out", str(path), *extra])
+
+
+def cli(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def body(path):
+    """The CSV's rows without the columns that record how they were computed."""
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: v for k, v in r.items() if k not in ("chunk", "digest")} for r in rows]
+
+
+def interrupted(path, chunk_size, chunks):
+    """A CLI sweep of FLAGS stopped (KeyboardInterrupt) after ``chunks`` chunks."""
+    original, calls = sweep_module._append, []
+
+    def append_then_stop(*args):
+        original(*args)
+        calls.append(1)
+        if len(calls) == chunks:
+            raise KeyboardInterrupt
+
+    sweep_module._append = append_then_stop
+    try:
+        assert sweep(path, "--chunk-size", str(chunk_size)) == 130
+    finally:
+        sweep_module._append = original
+
+
+def test_resume_with_another_chunk_size_keeps_every_configuration(tmp_path, capsys):
+    base, path = tmp_path / "base.csv", tmp_path / "s.csv"
+    assert sweep(base, "--chunk-size", "6") == 0
+    interrupted(path, 5, 3)
+    assert len(body(path)) == 15
+    assert sweep(path, "--chunk-size", "6", "--resume") == 0
+    capsys.readouterr()
+    assert len(body(path)) == 72 and body(path) == body(base)
+
+
+@pytest.mark.parametrize("changed, needle", [
+    (["--x0", "0.5"], "--x0"), (["--steps", "60"], "--steps"),
+    (["--arithmetic", "float32"], "--arithmetic"), (["--seeds", "0:11"], "--seeds"),
+    (["--grid", "beta2=[0.9]"], "--grid"), (["-a", "adamx"], "--algorithm"),
+    (["-p", "random-linear:d=3"], "--problem"),
+])
+def test_resume_refuses_a_changed_row_defining_flag(tmp_path, capsys, changed, needle):
+    path = tmp_path / "s.csv"
+    interrupted(path, 5, 2)
+    before = path.read_bytes()
+    code, _, err = cli([*FLAGS, *changed, "--out", str(path), "--resume"], capsys)
+    assert code == 2 and needle in err and "resume=" in err and "Traceback" not in err
+    assert path.read_bytes() == before
+
+
+def tear_last_row(path):
+    data = path.read_bytes()
+    last = data.rstrip(b"\n").rfind(b"\n") + 1
+    os.truncate(path, last + (len(data) - last) // 2)   # mid-row, as a kill or a short write
+
+
+def garble_rows(path):
+    data = path.read_bytes().split(b"\r\n")
+    data[5] = data[5].replace(b"amsgrad", b"adamxxx")    # a changed field
+    data[9] = b"\x00garbage"
+    path.write_bytes(b"\r\n".join(data))
+
+
+@pytest.mark.parametrize("fault", [tear_last_row, Path.unlink, garble_rows])
+def test_resume_recomputes_what_a_fault_broke(tmp_path, capsys, fault):
+    base, path = tmp_path / "base.csv", tmp_path / "s.csv"
+    assert sweep(base) == 0 and sweep(path) == 0
+    fault(path)                         # the progress file stays: it says every chunk is done
+    for _ in range(2):                  # the second resume finds the CSV whole
+        assert sweep(path, "--resume") == 0
+        assert path.read_bytes() == base.read_bytes()
+    capsys.readouterr()
+
+
+def test_disk_full_mid_row_exits_2_and_resumes(tmp_path, capsys, monkeypatch):
+    base, path = tmp_path / "base.csv", tmp_path / "s.csv"
+    assert sweep(base, "--chunk-size", "4") == 0
+    original, calls = sweep_module._append, []
+
+    def short_write(target, text):
+        calls.append(1)
+        if len(calls) == 3:
+            original(target, text[: len(text) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        original(target, text)
+
+    monkeypatch.setattr(sweep_module, "_append", short_write)
+    code, _, err = cli([*FLAGS, "--out", str(path), "--chunk-size", "4"], capsys)
+    assert code == 2 and "No space left" in err and "--resume" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(sweep_module, "_append", original)
+    for _ in range(2):
+        assert sweep(path, "--chunk-size", "4", "--resume") == 0
+        assert path.read_bytes() == base.read_bytes()
+    capsys.readouterr()
+
+
+def test_a_second_writer_is_refused_at_once(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    assert sweep(path) == 0
+    before = path.read_bytes()
+    with open(tmp_path / "s.csv.lock", "w") as lock:     # a sweep holding the lock
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for extra in ([], ["--resume"]):
+            code, _, err = cli([*FLAGS, "--out", str(path), *extra], capsys)
+            assert code == 2 and "another sweep is writing it" in err and "s.csv.lock" in err
+    assert path.read_bytes() == before
+
+
+def test_a_failing_instance_gets_an_error_row_and_its_siblings_run(tmp_path):
+    configs = grid(["amsgrad"], "reddi-online", {"C": ["3", "1e400", "5"]})
+    out = run_sweep(configs, steps=20, csv_path=tmp_path / "s.csv")
+    rows = body(tmp_path / "s.csv")
+    assert [r["config"] for r in rows] == ["0", "1", "2"] and out.summary["errors"] == 1
+    assert rows[1]["error"] == "non-finite gradient at step t=1, coordinate i=0"
+    assert rows[1]["regret"] == "" and rows[0]["error"] == rows[2]["error"] == ""
+    for row, c in ((rows[0], "3"), (rows[2], "5")):
+        assert float(row["regret"]) == float(simulate("amsgrad", f"reddi-online:C={c}",
+                                                      steps=20).regret)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--seeds", "a:b"], "seeds='a:b'"),
+    (["--seeds", "1.5"], "seeds='1.5'"),
+    (["--seeds", '["x"]'], "seeds='[\"x\"]'"),
+    (["--seeds", "0:100000000"], "seeds='0:100000000'"),
+    (["--seeds", "5:1"], "seeds='5:1'"),
+    (["--seeds", "0:0"], "seeds='0:0'"),
+    (["--seeds", "[1,1]"], "seeds='[1,1]'"),
+    (["--grid", "alpha=[0.1]", "--grid", "alpha=[0.2]"], "grid='alpha=[0.2]'"),
+    (["--grid", "beta1=[nan]"], "beta1='[nan]'"),
+    (["--grid", "seed=[1]", "--seeds", "0:2"], "grid="),
+    (["-a", "amsgrad"], "algorithm='amsgrad'"),
+    (["--out", "DIR"], "out='DIR'"),
+    (["--out", "FILE/x.csv"], "out='FILE/x.csv'"),
+    (["--out", ""], "out=''"),
+    (["--out", "/proc/x.csv"], "out='/proc/x.csv'"),
+])
+def test_bad_sweep_input_exits_2_naming_the_argument(tmp_path, capsys, extra, needle):
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "FILE").write_text("")
+    extra = [str(tmp_path / e) if e in ("DIR", "FILE/x.csv") else e for e in extra]
+    needle = needle.replace("'DIR", f"'{tmp_path}/DIR").replace("'FILE", f"'{tmp_path}/FILE")
+    argv = ["sweep", "-a", "amsgrad", "-p", "reddi-online", "--steps", "5", "--quiet",
+            "--out", str(tmp_path / "s.csv"), *extra]
+    code, out, err = cli(argv, capsys)
+    assert code == 2 and needle in err and "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize("progress", [
+    "{chunks: [0",                                               # not JSON
+    "[1, 2]",
+    '{"fingerprint": "0123456789abcdef", "chunks": [0, 1]}',     # the old format
+    '{"fingerprint": "0123456789abcdef", "chunks": null}',
+    '{"format": 2, "fingerprint": "x", "settings": "all"}',
+    "\udcff\x00",                                                # not UTF-8
+])
+def test_malformed_progress_file_exits_2(tmp_path, capsys, progress):
+    path = tmp_path / "s.csv"
+    interrupted(path, 5, 2)
+    (tmp_path / "s.csv.progress.json").write_bytes(progress.encode("utf-8", "surrogateescape"))
+    code, _, err = cli([*FLAGS, "--out", str(path), "--resume"], capsys)
+    assert code == 2 and "resume=" in err and "progress" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", ["config,regret\n0,1.5\n",
+                                     "config,chunk,algorithm\n0,zero,adam\n"])
+def test_foreign_csv_exits_2(tmp_path, capsys, content):
+    path = tmp_path / "s.csv"
+    path.write_text(content)
+    code, _, err = cli([*FLAGS, "--out", str(path), "--resume"], capsys)
+    assert code == 2 and "resume=" in err and "header" in err and "Traceback" not in err
+    assert path.read_text() == content
+
+
+def test_rows_of_another_sweep_are_refused_without_progress_file(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    assert sweep(path, "--x0", "0.5") == 0
+    (tmp_path / "s.csv.progress.json").unlink()
+    code, _, err = cli([*FLAGS, "--out", str(path), "--resume"], capsys)
+    assert code == 2 and "another sweep" in err and "Traceback" not in err
+
+
+def test_gradient_sequence_and_array_grids(tmp_path, capsys):
+    for extra in (["-p", "gradient-sequence:g=[1,0]"],
+                  ["-p", "gradient-sequence:g=[1,0],set=none", "--grid", "tail=[0,1]"],
+                  ["-p", "gradient-sequence", "--grid", "g=[[1,0],[2,0]]"]):
+        code, _, err = cli(["sweep", "-a", "amsgrad", "--steps", "6", "--quiet",
+                            "--out", str(tmp_path / "g.csv"), *extra], capsys)
+        assert code == 0, err
+    assert parse_values('[1, [1, 0.10], "box"]') == ["1", "[1,0.10]", "box"]
