@@ -28,19 +28,24 @@ class InputError(AmsgradTheoryError, ValueError):
 
 
 class NumericalError(AmsgradTheoryError, ArithmeticError):
-    """A non-finite gradient, loss or iterate met during a run (the run stops there)."""
+    """A run left its arithmetic's range (the run stops there): a non-finite gradient, loss or
+    iterate at a step; a moment or a bound term that overflowed, or a second moment that
+    underflowed to zero, found at the end of the chunk of steps ``since..step``."""
 
-    def __init__(self, what: str, step: int, coordinate: int | None, instance: int = 0):
+    def __init__(self, what: str, step: int, coordinate: int | None, instance: int = 0, *,
+                 kind: str = "non-finite", since: int | None = None):
         self.what = what
         self.step = step
+        self.since = step if since is None else since
+        self.kind = kind
         self.coordinate = coordinate
         self.instance = instance
-        where = f"step t={step}"
+        where = f"step t={step}" if self.since == step else f"a step in t={self.since}..{step}"
         if coordinate is not None:
             where += f", coordinate i={coordinate}"
         if instance:
             where += f", instance b={instance}"
-        super().__init__(f"non-finite {what} at {where}")
+        super().__init__(f"{kind} {what} at {where}")
 
 
 def unknown_name(argument: str, value: str, valid: list[str] | tuple[str, ...]) -> InputError:
