@@ -163,7 +163,7 @@ def gradient_sequences(*, kind: str = "any", min_size: int = 2, max_size: int = 
                     would fall below ``min_magnitude`` become 0.
     ``"spiky"``     adversarial: a base level b with spikes S = k·b every P steps, signs as in
                     Reddi et al.'s Theorem 1 stream (+S, then −b), or one late spike in a
-                    constant stream (the S6 sequence of implementations.md).
+                    constant stream.
     ``"any"``       one of the above (``"plain"`` first, so shrinking prefers it).
 
     ``allow_negative=False`` draws magnitudes only.

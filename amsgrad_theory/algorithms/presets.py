@@ -10,12 +10,12 @@ from ..errors import InputError, unknown_name
 from .variant import Variant
 
 REDDI = ("Reddi, Kale, Kumar, 'On the Convergence of Adam and Beyond', ICLR 2018 "
-         "(arXiv:1904.09237)")
+         "(arXiv:1904.09237) [reddi2018]")
 TORCH = ("PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam and _multi_tensor_adam "
-         "(identical arithmetic; measured by `amsgrad-theory fidelity`)")
-KERAS = "Keras 3.15 keras/src/optimizers/adam.py (keras-team/keras @ 3422977a)"
+         "(identical arithmetic; measured by `amsgrad-theory fidelity`) [pytorch-2.13]")
+KERAS = "Keras 3.15 keras/src/optimizers/adam.py (keras-team/keras @ 3422977a) [keras-3.15]"
 OPTAX = ("optax optax/_src/transform.py::scale_by_amsgrad and alias.py::amsgrad "
-         "(google-deepmind/optax @ 2edbcbe2, 0.2.8)")
+         "(google-deepmind/optax @ 2edbcbe2, 0.2.8) [optax-0.2.8]")
 #: PyTorch's CPU square root (MKL) is not correctly rounded: its models are exact when run in
 #: torch arithmetic (``--arithmetic torch:cpu:DTYPE``)
 _TORCH_NUMERICS = {"exact_in": "torch"}
@@ -53,7 +53,7 @@ _VARIANTS = [
     Variant(
         name="adam-kingma-ba", title="Adam (Kingma & Ba, Algorithm 1)",
         source="Kingma & Ba, 'Adam: A Method for Stochastic Optimization', ICLR 2015 "
-        "(arXiv:1412.6980v9), Algorithm 1: m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), "
+        "(arXiv:1412.6980v9) [kingma2015], Algorithm 1: m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), "
         "θ −= α m̂/(√v̂ + ε).",
         correct_m=True, correct_v="before-max", alpha_schedule="constant",
         projection="euclidean", defaults=_FRAMEWORK_DEFAULTS,
@@ -70,7 +70,7 @@ _VARIANTS = [
     Variant(
         name="adamx", title="AdamX (Tran & Phong, Algorithm 2)",
         source="Tran Thi Phuong & Le Trieu Phong, 'On the Convergence Proof of AMSGrad and a New "
-        "Version', IEEE Access 7 (2019) 61706–61716 (arXiv:1904.03590), Algorithm 2: "
+        "Version', IEEE Access 7 (2019) 61706–61716 (arXiv:1904.03590) [tran2019], Algorithm 2: "
         "v̂_t = max(((1−β1,t)/(1−β1,t−1))² v̂_{t−1}, v_t).",
         max_rule="adamx", beta1_schedule="exp-decay", alpha_schedule="inv-sqrt",
         projection="weighted",
@@ -78,15 +78,17 @@ _VARIANTS = [
     ),
     Variant(
         name="rmsprop", title="RMSprop",
-        source="Tieleman & Hinton, Lecture 6.5 (2012); semantics of torch.optim.RMSprop "
-        "(v = α v + (1−α) g², θ −= lr g/(√v + ε)); Reddi et al. note it is Adam with β1 = 0.",
+        source="Tieleman & Hinton, Lecture 6.5 (2012) [tieleman2012]; semantics of "
+        "torch.optim.RMSprop (v = α v + (1−α) g², θ −= lr g/(√v + ε)); Reddi et al. note it is "
+        "Adam with β1 = 0.",
         first_moment="none", max_rule="none", alpha_schedule="constant", projection="euclidean",
         defaults={"alpha": "0.01", "beta2": "0.99", "eps": "1e-8"},
         notes="beta2 plays the role of torch's RMSprop 'alpha' (the smoothing constant).",
     ),
     Variant(
         name="adagrad", title="AdaGrad (diagonal)",
-        source="Duchi, Hazan, Singer, 'Adaptive Subgradient Methods', JMLR 12 (2011); "
+        source="Duchi, Hazan, Singer, 'Adaptive Subgradient Methods', JMLR 12 (2011) "
+        "[duchi2011]; "
         "v_t = Σ g², θ −= α g/(√v_t + ε) as torch.optim.Adagrad; equals Reddi et al.'s "
         "ψ_t = diag(Σ g²)/t with α_t = α/√t.",
         first_moment="none", second_moment="sum", max_rule="none", alpha_schedule="constant",
@@ -95,7 +97,7 @@ _VARIANTS = [
     Variant(
         name="sgd", title="Projected online gradient descent",
         source="Zinkevich, 'Online Convex Programming and Generalized Infinitesimal Gradient "
-        "Ascent', ICML 2003; Reddi et al. Algorithm 1 with φ_t = g_t, ψ_t = I.",
+        "Ascent', ICML 2003 [zinkevich2003]; Reddi et al. Algorithm 1 with φ_t = g_t, ψ_t = I.",
         first_moment="none", second_moment="none", max_rule="none", alpha_schedule="inv-sqrt",
         projection="euclidean", defaults={"alpha": "0.1"},
     ),
@@ -112,7 +114,8 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-pytorch-fused", title="torch.optim.Adam(amsgrad=True, fused=True) on the CPU",
-        source="PyTorch 2.13 aten/src/ATen/native/cpu/FusedAdamKernel.cpp (vector body): as "
+        source="PyTorch 2.13 aten/src/ATen/native/cpu/FusedAdamKernel.cpp (vector body) "
+        "[pytorch-2.13]: as "
         "amsgrad-pytorch, but √(1−β2^t) by std::sqrt and the lanes' √ correctly rounded.",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="scaled",
         m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
@@ -125,8 +128,9 @@ _VARIANTS = [
         name="amsgrad-pytorch-differentiable",
         title="torch.optim.Adam(amsgrad=True, differentiable=True) (the capturable branch)",
         source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam's capturable/differentiable "
-        "branch: 1 − β^t from the float32 `step` tensor, step_size = (1/bc1)·lr, denom = "
-        "√vmax/(√bc2·(−step_size)) + ε/(−step_size), θ.addcdiv_(m, denom).",
+        "branch [pytorch-2.13]: 1 − β^t from the float32 `step` tensor, step_size = "
+        "(1/bc1)·lr, denom = √vmax/(√bc2·(−step_size)) + ε/(−step_size), "
+        "θ.addcdiv_(m, denom).",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="capturable",
         m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",
         powers_in="float32", coefficients_in="float32", defaults=_FRAMEWORK_DEFAULTS,
@@ -155,8 +159,8 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-keras-jit", title="keras.optimizers.Adam(amsgrad=True), jax backend, jitted",
-        source=KERAS + " under jax.jit (model.fit with jit_compile='auto'): XLA contracts "
-        "m + (g−m)(1−β1) and v + (g·g − v)(1−β2) into fused multiply-adds.",
+        source=KERAS + " under jax.jit [jax2018] (model.fit with jit_compile='auto'): XLA "
+        "contracts m + (g−m)(1−β1) and v + (g·g − v)(1−β2) into fused multiply-adds.",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="folded",
         m_form="fma-lerp", v_form="fma-lerp", alpha_schedule="constant",
         projection="euclidean", defaults=_KERAS_DEFAULTS, **_KERAS_NUMERICS,
@@ -165,7 +169,7 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-keras-torch", title="keras.optimizers.Adam(amsgrad=True), torch backend",
-        source="Keras 3.15 keras/src/backend/torch/optimizers/torch_adam.py: "
+        source="Keras 3.15 keras/src/backend/torch/optimizers/torch_adam.py [keras-3.15]: "
         "m = m·β1 + g·(1−β1) and v = v·β2 + g²·(1−β2) by torch's _foreach_mul_/_foreach_add_ "
         "(one fused multiply-add each), α_t in the variable dtype.",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="folded",
@@ -186,8 +190,8 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-optax-jit", title="optax.amsgrad under jax.jit (update and apply_updates)",
-        source=OPTAX + " jitted with optax.apply_updates: XLA contracts β1·μ + (1−β1)·g, "
-        "β2·ν + (1−β2)·g² and θ + u into fused multiply-adds.",
+        source=OPTAX + " jitted [jax2018] with optax.apply_updates: XLA contracts "
+        "β1·μ + (1−β1)·g, β2·ν + (1−β2)·g² and θ + u into fused multiply-adds.",
         max_rule="running-max", correct_m=True, correct_v="before-max", eps_root_inside=True,
         alpha_schedule="constant", projection="euclidean", defaults=_FRAMEWORK_DEFAULTS,
         m_form="fma-convex", v_form="fma-convex", x_form="fma", **_OPTAX_NUMERICS,
@@ -196,7 +200,8 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-optax-raw-nu", title="optax.amsgrad(bias_correction_nu=False)",
-        source="optax ≥ 0.2.7 (PR #1423) scale_by_amsgrad with bias_correction_nu=False: "
+        source="optax ≥ 0.2.7 (PR #1423) scale_by_amsgrad with bias_correction_nu=False "
+        "[optax-0.2.8; optax-issue1389]: "
         "ν̂max = max(ν̂max, ν) over the raw ν, μ still corrected.",
         max_rule="running-max", correct_m=True, correct_v="none", eps_root_inside=True,
         alpha_schedule="constant", projection="euclidean", defaults=_FRAMEWORK_DEFAULTS,
@@ -204,7 +209,8 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-seed", title="The seed article's 'Adam with AMSGrad' pseudocode",
-        source="The article this project started from (shared/reference/000_0455b6ca59842add.txt): "
+        source="The tutorial article 'Adam with AMSGrad' this project started from "
+        "[seed-article]: "
         "m̂ = m/(1−β1^t); v_hat = max(v_hat, v_t) over the uncorrected v; "
         "θ −= α m̂/(√v_hat + ε).",
         max_rule="running-max", correct_m=True, correct_v="none", alpha_schedule="constant",
@@ -212,7 +218,8 @@ _VARIANTS = [
     ),
     Variant(
         name="amsgrad-adamw-pytorch", title="torch.optim.AdamW(amsgrad=True)",
-        source="PyTorch 2.13 torch/optim/adamw.py (Adam with decoupled_weight_decay=True): "
+        source="PyTorch 2.13 torch/optim/adamw.py (Adam with decoupled_weight_decay=True) "
+        "[pytorch-2.13]: "
         "θ ← θ(1 − lr·wd), then the amsgrad-pytorch step.",
         max_rule="running-max", correct_m=True, correct_v="after-max", step_form="scaled",
         m_form="torch-lerp", v_form="torch", alpha_schedule="constant", projection="euclidean",

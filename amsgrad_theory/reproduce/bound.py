@@ -38,8 +38,8 @@ from .base import Context, Study, checked
 
 SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorem 4 and Corollary 1 (three versions); Tran & "
           "Phong, IEEE Access 2019, Theorem 4.1; Kingma & Ba, ICLR 2015, Theorem 4.1; the "
-          "corrected and constant-β1 bounds derived in amsgrad_theory.symbolic; "
-          "shared/reference/literature.md §1.6–§2")
+          "corrected and constant-β1 bounds derived in amsgrad_theory.symbolic "
+          "[reddi2017openreview; reddi2018; reddi2019arxiv; tran2019; kingma2015]")
 
 #: the bound families drawn on the exp-decay and constant-β1 panels
 EXP_DECAY_BOUNDS = ("theorem4-openreview", "theorem4-iclr", "theorem4-arxiv", "theorem4-derived",

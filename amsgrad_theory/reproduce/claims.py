@@ -1,6 +1,7 @@
 """The seed article's claims about "Adam with AMSGrad", each confirmed, refuted or out of reach.
 
-The article (shared/reference/000_0455b6ca59842add.txt) makes checkable statements; each becomes
+The article (an unsigned online tutorial, "Adam with AMSGrad", whose address was not recorded
+[seed-article]; each claim is quoted below) makes checkable statements; each becomes
 one or more records (replayable: ``amsgrad-theory verify --sidecar``) and one row of
 ``claims.md``/``claims.csv`` with a verdict:
 
@@ -45,8 +46,8 @@ from ..verify.checks import register
 from ..verify.run_checks import checkpoint_series, growth
 from .base import Context, Study, checked
 
-SEED_ARTICLE = "shared/reference/000_0455b6ca59842add.txt"
-SOURCE = f"the seed article ({SEED_ARTICLE}); Reddi et al. ICLR 2018 §5"
+SEED_ARTICLE = "the tutorial article 'Adam with AMSGrad' this project started from [seed-article]"
+SOURCE = f"{SEED_ARTICLE}; Reddi, Kale & Kumar, ICLR 2018, Section 5 [reddi2018]"
 MAX_VARIANTS = ("amsgrad", "amsgrad-optax", "amsgrad-optax-raw-nu", "amsgrad-seed", "adamx",
                 "amsgrad-pytorch", "amsgrad-adamw-pytorch", "amsgrad-keras")
 

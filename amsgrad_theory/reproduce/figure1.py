@@ -1,6 +1,6 @@
 """Figure 1 of Reddi, Kale & Kumar (ICLR 2018): Adam goes to the worst point, AMSGrad does not.
 
-Problem (literature.md §1.9; ``reddi-figure1``): F = [−1, 1],
+Problem (Reddi, Kale & Kumar 2018, Section 5 [reddi2018]; ``reddi-figure1``): F = [−1, 1],
 f_t(x) = 1010·x if t mod 101 = 1, else −10·x. A period sums to 10·x, so x* = −1; sitting at
 x = +1 costs 2·1010 − 100·20 = 20 per period, R_t/t → 20/101 ≈ 0.198. Stochastic version
 (``reddi-figure1-stochastic``): f_t(x) = 1010·x with probability p = 0.01, else −10·x;
@@ -11,15 +11,15 @@ the worst point +1).
 
 Algorithms: the paper's Adam and AMSGrad (no bias correction, projection onto F), β1 = 0.9,
 β2 = 0.99 as in the paper, x_1 = 0. The paper states no step size. The runs use
-α_t = α/√t (the theory's schedule; α = 0.5 is the formalisation's choice for Theorem 1,
-literature.md §1.5) with α ∈ {0.1, 0.5, 1}, and constant α ∈ {10⁻³, 10⁻²} (the remark after
+α_t = α/√t (the theory's schedule; α = 0.5 is the Lean formalisation's choice for Theorem 1
+[lean-adambeyond]) with α ∈ {0.1, 0.5, 1}, and constant α ∈ {10⁻³, 10⁻²} (the remark after
 Theorem 1: the example holds for constant steps too; torchbearer's reimplementation uses 10⁻³).
 Measured (small size, T = 10⁷): Adam sits at +1 for every α (R_t/t ≥ 0.19 throughout the last
 decade); AMSGrad with α = 0.5/√t has x_t ≤ −0.99 over the last decade and R_T/T ≈ 0.011.
 Stochastic: after 10⁶ steps at α = 0.5/√t AMSGrad is still far from −1 on most seeds
-(literature.md §5.4 reports x_T ≈ −0.61 for its own RNG); at T = 10⁷ with α = 1/√t its late mean
-iterate is within 0.2 of −1 on every seed, so the pass thresholds of the stochastic records are
-stated for α = 1/√t and T = 10⁷.
+(an earlier independent measurement found x_T ≈ −0.61 with another RNG); at T = 10⁷ with
+α = 1/√t its late mean iterate is within 0.2 of −1 on every seed, so the pass thresholds of the
+stochastic records are stated for α = 1/√t and T = 10⁷.
 
 Every threshold is a field of :class:`Figure1Parameters`, printed on the figure and stored in
 the records.
@@ -37,7 +37,7 @@ from ..verify.run_checks import checkpoint_series, window_rate_value
 from .base import Context, Study, checked
 
 SOURCE = ("Reddi, Kale, Kumar, 'On the Convergence of Adam and Beyond', ICLR 2018, Figure 1 "
-          "and Section 5 (synthetic experiments); shared/reference/literature.md §1.9, §5")
+          "and Section 5 (synthetic experiments) [reddi2018]")
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Figure1Parameters:
     constant_amsgrad_x_max: float = -0.9
     stochastic_adam_position_min: float = 0.95
     stochastic_amsgrad_position_max: float = 0.1
-    #: the literature.md §5 comparisons run at this T (None: skip them)
+    #: the comparisons with earlier measurements (FACTS_ONLINE) run at this T (None: skip them)
     facts_steps: int | None = 1_000_000
 
 
@@ -210,7 +210,8 @@ def stochastic_records(p: Figure1Parameters, runs) -> list[Record]:
     return recs
 
 
-#: literature.md §5 items 3 and 4, as (algorithm, schedule, α, what, expected, tolerance)
+#: earlier independent measurements on the Figure 1 sequences (hypotheses here, re-measured),
+#: as (algorithm, schedule, α, what, expected, tolerance)
 FACTS_ONLINE = (
     ("amsgrad", "inv-sqrt", "0.5", "x_T", -0.997, 0.002),
     ("amsgrad", "inv-sqrt", "1", "x_T", -0.995, 0.002),
@@ -229,7 +230,7 @@ FACTS_ONLINE = (
 
 
 def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[dict]]:
-    """Compare with the numbers of literature.md §5 (VERIFIED-NUM there: hypotheses here)."""
+    """Compare with earlier independent measurements (hypotheses here, re-measured)."""
     T = p.facts_steps
     specs = [_spec(p, alg, sched, alpha, T, ONLINE) for alg, sched, alpha, *_ in FACTS_ONLINE]
     stoch = [s for s in stochastic_specs(p, T, {"inv-sqrt": ("0.5",)})]
@@ -240,9 +241,10 @@ def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[
         tag = f"α_t = {alpha}/√t" if sched == "inv-sqrt" else f"α = {alpha}"
         rec = checked("checkpoint_window", spec, view, series=series, statistic=stat, op="in",
                       value=[expected - tol, expected + tol],
-                      claim=f"literature.md §5.3: {alg} ({tag}) on Figure 1 online has {what} = "
+                      claim=f"earlier measurement: {alg} ({tag}) on Figure 1 online has {what} = "
                             f"{expected:.4g} ± {tol:g} at T = {T}",
-                      source="shared/reference/literature.md §5 item 3 (VERIFIED-NUM)")
+                      source="Reddi, Kale & Kumar 2018, Figure 1 (online) [reddi2018]; the "
+                             "expected value is an earlier independent measurement")
         records.append(rec)
         rows.append({"claim": rec.claim, "expected": expected, "measured": rec.details["value"],
                      "verdict": rec.verdict})
@@ -251,15 +253,15 @@ def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[
             continue
         rec = checked("window_rate", spec, view, series="expected_regret", op=">=", value=0.05,
                       start_fraction=p.window, scale=2 * _mu(spec),
-                      claim=f"literature.md §5.4: stochastic AMSGrad (α_t = {alpha}/√t, seed "
+                      claim=f"earlier measurement: stochastic AMSGrad (α_t = {alpha}/√t, seed "
                             f"{seed}) is still far from −1 after T = {T} steps: late mean x̄ "
                             f"has (x̄+1)/2 ≥ 0.05 (x̄ ≥ −0.9)",
-                      source="shared/reference/literature.md §5 item 4 (VERIFIED-NUM, another "
-                             "RNG)")
+                      source="Reddi, Kale & Kumar 2018, Figure 1 (stochastic) [reddi2018]; "
+                             "an earlier independent measurement, another RNG")
         records.append(rec)
         rows.append({"claim": rec.claim, "expected": ">= 0.05", "measured": rec.details["value"],
                      "verdict": rec.verdict})
-    rep = ctx.report("Figure 1: the numbers of literature.md §5 items 3–4, re-measured", records,
+    rep = ctx.report("Figure 1: earlier measured numbers, re-measured", records,
                      parameters={"steps": T, "beta1": p.beta1, "beta2": p.beta2, "x0": p.x0},
                      seeds={"stochastic": list(p.seeds)})
     return rep, rows

@@ -9,7 +9,8 @@ For each variant the run's trace gives, per step t (coordinate 0):
   al.'s Theorem 4 ⇔ η non-increasing).
 
 PyTorch and Keras take the max over the *raw* v and correct after it, which is the paper's
-AMSGrad with the step schedule α_t = γ·ρ(t), ρ(t) = √(1−β2^t)/(1−β1^t) (implementations.md §4):
+AMSGrad with the step schedule α_t = γ·ρ(t), ρ(t) = √(1−β2^t)/(1−β1^t) (PyTorch 2.13
+torch/optim/adam.py [pytorch-2.13]; Keras 3.15 keras/src/optimizers/adam.py [keras-3.15]):
 η_t = γρ(t)/(√v̂_t + ε√(1−β2^t)) for PyTorch and γρ(t)/(√v̂_t + ε̂) for Keras. ρ, from
 :func:`amsgrad_theory.symbolic.bias.rho`, is overlaid on the η panels through this identity
 (checked to 1e-12 per step by the ``rho_identity`` records); its certified minimum is at
@@ -20,12 +21,13 @@ The shaded window marks the leading steps on which the real ``torch.optim.Adam(a
 is bit-identical to ``torch.optim.Adam(amsgrad=False)`` on the same sequence (the audit's
 :func:`~amsgrad_theory.verify.audit_checks.amsgrad_equivalence`, torch's single-tensor path,
 float64): while the zero-initialised raw v is still rising, max(v̂, v) = v and the max never
-binds (implementations.md §5.4).
+binds (PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam [pytorch-2.13]).
 
 Sequences (one coordinate; x_1 = 0, no projection): "spike then small" (1, 0.05, 0.05, …),
 "spike then zero" (1, 0, 0, …) and g_t = 1/√t (6 significant digits). Keras and optax are the
-toolkit's models of them (``amsgrad-keras``, ``amsgrad-optax``; implementations.md §5.2–5.3
-measured the real libraries against the same formulas), since neither library is installed here.
+toolkit's models of them (``amsgrad-keras``, ``amsgrad-optax``, bit-exact against Keras 3.15.1
+and optax 0.2.8 [keras-3.15; optax-0.2.8], README "Fidelity to the frameworks"), so the study
+runs where neither library is installed.
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ from ..symbolic.bias import rho_minimum
 from ..verify.run_checks import growth, rho_prediction, rho_values
 from .base import Context, Study, checked
 
-SOURCE = ("shared/reference/implementations.md §0, §4, §5; Reddi et al. ICLR 2018 Algorithm 2; "
-          "PyTorch torch/optim/adam.py; Keras 3 adam.py; optax scale_by_amsgrad")
+SOURCE = ("Reddi et al. ICLR 2018 Algorithm 2 [reddi2018]; PyTorch 2.13 torch/optim/adam.py "
+          "[pytorch-2.13]; Keras 3.15 keras/src/optimizers/adam.py [keras-3.15]; optax 0.2.8 "
+          "optax/_src/transform.py::scale_by_amsgrad [optax-0.2.8]")
 
 VARIANTS = ("amsgrad", "amsgrad-pytorch", "amsgrad-keras", "amsgrad-optax", "amsgrad-seed")
 LABELS = {"amsgrad": "paper (α/√t)", "amsgrad-pytorch": "PyTorch", "amsgrad-keras": "Keras",
           "amsgrad-optax": "optax", "amsgrad-seed": "seed article"}
-#: variants whose η̂ and η are non-increasing by construction (implementations.md §4)
+#: variants whose η̂ and η are non-increasing by construction (a running max, a non-increasing
+#: step size and no correction applied after the max)
 MONOTONE = ("amsgrad", "amsgrad-optax", "amsgrad-seed")
 
 
@@ -200,7 +204,7 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
          loc="lower right")
     handles, labels = axes[1][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7.5,
-               title="Keras and optax: the toolkit's models (implementations.md §5.2–5.3); the "
+               title="Keras and optax: the toolkit's models (bit-exact: README, Fidelity); the "
                      "window: real torch.optim.Adam. Re-check: amsgrad-theory verify --sidecar "
                      "frameworks-effective-step.json", title_fontsize=7)
     fig.suptitle("Effective steps of AMSGrad as published and as implemented (same gradients, "
@@ -229,7 +233,7 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
             "highlights": highlights, "source": SOURCE}
 
 
-#: literature.md §5 item 17: (0.9, 0.999) → minimum 0.1522 at t = 12
+#: an earlier independent computation: (0.9, 0.999) → minimum 0.1522 at t = 12
 RHO_FACT = (("0.9", "0.999"), 12, 0.1522)
 
 
@@ -253,7 +257,7 @@ def rho_figure(p: FrameworksParameters, ctx: Context) -> list[dict]:
                     fontsize=7, color=line.get_color())
         for t, v in zip(ts, values):
             table.add(b1, b2, t, v)
-        src = " (literature.md §5 item 17: t = 12, 0.1522)" if (b1, b2) == RHO_FACT[0] else ""
+        src = " (earlier computation: t = 12, 0.1522)" if (b1, b2) == RHO_FACT[0] else ""
         records.append(checked("rho_minimum", nominal, None, beta1=b1, beta2=b2,
                                expected_t=expected,
                                claim=f"ρ(t) = √(1−β2^t)/(1−β1^t) for (β1, β2) = ({b1}, {b2}) "

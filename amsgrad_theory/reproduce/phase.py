@@ -1,6 +1,6 @@
 """Where Adam fails: the smallest bad C over a (β1, β2) grid, for Theorems 2 and 3 of Reddi et al.
 
-Families (literature.md §1.5):
+Families (Reddi, Kale & Kumar 2018, Theorems 2 and 3 [reddi2018]):
 
 * Theorem 2 (online, period C): f_t(x) = C·x if t mod C = 1, else −x, on F = [−1, 1]
   (``periodic-linear:C=C,c=1,period=C``). A period sums to x, so x* = −1, and sitting at the
@@ -51,8 +51,8 @@ from ..verify.checks import register
 from ..verify.run_checks import checkpoint_series
 from .base import Context, Study, checked
 
-SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorems 2 and 3 (β1 < √β2) and their constructions; "
-          "shared/reference/literature.md §1.5")
+SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorems 2 and 3 (β1 < √β2) and their constructions "
+          "[reddi2018]")
 FAMILIES = ("theorem2", "theorem3")
 TITLES = {"theorem2": "Theorem 2 family (online, period C)",
           "theorem3": "Theorem 3 family (stochastic, p = (1+δ)/(C+1))"}

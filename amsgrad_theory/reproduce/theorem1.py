@@ -1,9 +1,9 @@
 """Theorem 1 of Reddi et al.: Adam's average regret does not vanish; AMSGrad's does.
 
-Problem (literature.md §1.5; ``reddi-online:C=C``): F = [−1, 1], f_t(x) = C·x if t mod 3 = 1,
-else −x, C > 2; a block of three steps sums to (C − 2)·x, so x* = −1. Adam with β1 = 0,
-β2 = 1/(1 + C²), α_t = α/√t, started at x_1 = 1, returns to x = 1 after every block:
-x_{3k+1} = 1 for all k (the proof's structure), so each block costs at least
+Problem (Reddi, Kale & Kumar 2018, Theorem 1 [reddi2018]; ``reddi-online:C=C``): F = [−1, 1],
+f_t(x) = C·x if t mod 3 = 1, else −x, C > 2; a block of three steps sums to (C − 2)·x, so
+x* = −1. Adam with β1 = 0, β2 = 1/(1 + C²), α_t = α/√t, started at x_1 = 1, returns to x = 1
+after every block: x_{3k+1} = 1 for all k (the proof's structure), so each block costs at least
 C·2 − 2 − 2 = 2C − 4 against x* = −1 and
 
     R_T / T ≥ (2C − 4)/3        (R_t ≥ (2C − 4)·t/3 at every t, see below).
@@ -15,7 +15,7 @@ The bound holds at every t, not only at block ends: with x_{3k+1} = 1, step 3k+1
 steps 3k+2, 3k+3 cost −x_t − 1 ≥ −2 each, so R_{3k+1} ≥ (2C − 4)k + 2C and
 R_{3k+2} ≥ (2C − 4)k + 2C − 2, both ≥ (2C − 4)(3k + j)/3.
 
-Step size: α = 0.5 (the Lean formalisation's α_t = (1/2)/√t, literature.md §1.5; the paper
+Step size: α = 0.5 (the Lean formalisation's α_t = (1/2)/√t [lean-adambeyond]; the paper
 asks α small enough). The records: Adam's R_t/t ≥ (2C−4)/3 at every checkpoint of the last
 decade and x_t = 1 exactly at every t ≡ 1 (mod 3) of a traced run; AMSGrad's R_T/T ≤ a stated
 threshold, x_T within 0.01 of −1, and sublinear regret.
@@ -33,8 +33,8 @@ from ..records import Record
 from ..verify.run_checks import checkpoint_series
 from .base import Context, Study, checked
 
-SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorem 1 and its proof (Appendix A); "
-          "shared/reference/literature.md §1.5, §5 item 1")
+SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorem 1 and its proof (Appendix A) "
+          "[reddi2018]")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Theorem1Parameters:
     window: float = 0.1
     amsgrad_average_regret_max: float = 0.01
     amsgrad_x_max: float = -0.99
-    #: literature.md §5 item 1, re-measured at this T (None: skip)
+    #: the earlier measurements of FACTS, re-measured at this T (None: skip)
     facts_steps: int | None = 30_000
 
 
@@ -106,10 +106,12 @@ def records_for(p: Theorem1Parameters, C: int, adam_spec, adam_view, ams_spec,
     return recs
 
 
-#: literature.md §5 item 1: (C, α, Adam's R_T/T at T = 30000)
+#: earlier independent measurements (hypotheses here, re-measured): (C, α, Adam's R_T/T at
+#: T = 30000)
 FACTS = ((3, "0.5", 0.669), (5, "0.5", 2.003), (10, "0.5", 5.336),
          (3, "1", 0.669), (5, "1", 2.003), (10, "1", 5.336))
-FACT_SOURCE = "shared/reference/literature.md §5 item 1 (VERIFIED-NUM)"
+FACT_SOURCE = ("Reddi, Kale & Kumar 2018, Theorem 1 [reddi2018]; the expected values are an "
+               "earlier independent measurement")
 
 
 def facts_report(p: Theorem1Parameters, ctx: Context, bar):
@@ -122,7 +124,7 @@ def facts_report(p: Theorem1Parameters, ctx: Context, bar):
     for (C, alpha, fact), spec, view in zip(FACTS, specs[:n], views[:n]):
         rec = checked("checkpoint_window", spec, view, series="average_regret",
                       statistic="last", op="in", value=[bound(C), fact + 0.0015],
-                      claim=f"literature.md §5.1: Adam, C = {C}, α = {alpha}: R_T/T ≈ {fact} "
+                      claim=f"earlier measurement: Adam, C = {C}, α = {alpha}: R_T/T ≈ {fact} "
                             f"(within [(2C−4)/3, {fact + 0.0015:.4f}]) at T = {T}",
                       source=FACT_SOURCE)
         records.append(rec)
@@ -133,12 +135,12 @@ def facts_report(p: Theorem1Parameters, ctx: Context, bar):
                                         ("average_regret", "<", 0.01, "R_T/T < 0.01")):
             rec = checked("checkpoint_window", spec, view, series=series, statistic="last",
                           op=op, value=value,
-                          claim=f"literature.md §5.1: AMSGrad, C = {C}, α = {alpha}: {what} at "
+                          claim=f"earlier measurement: AMSGrad, C = {C}, α = {alpha}: {what} at "
                                 f"T = {T}", source=FACT_SOURCE)
             records.append(rec)
             rows.append({"claim": rec.claim, "expected": what, "measured": rec.details["value"],
                          "verdict": rec.verdict})
-    rep = ctx.report("Theorem 1: the numbers of literature.md §5 item 1, re-measured", records,
+    rep = ctx.report("Theorem 1: earlier measured numbers, re-measured", records,
                      parameters={"steps": T, "x0": p.x0})
     return rep, rows
 

@@ -2,10 +2,10 @@
 
 The proof of Reddi et al.'s Theorem 4 bounds Σ_t c_t(D_t − D_{t+1}), c_{t,i} =
 √v̂_{t,i}/(2α_t(1−β1,t)), D_t = (x_{t,i} − x*_i)², by replacing 1/(1−β1,t) with 1/(1−β1) *before*
-the Abel summation (literature.md §2.1). That enlarges the coefficients of terms D_t − D_{t+1} of
-either sign, so it is not an upper bound in general. Tran & Phong (IEEE Access 2019) give the
-counterexample: Reddi et al.'s synthetic cost (the Figure 1 sequence), x_1 = 1, β1 = 0.9, β1,t =
-β1·0.001^{t−1}, β2 = 0.999, α_t = 0.001/√t, T = 2.
+the Abel summation (Tran & Phong 2019, eq. (3.1) [tran2019]). That enlarges the coefficients
+of terms D_t − D_{t+1} of either sign, so it is not an upper bound in general. Tran & Phong
+(IEEE Access 2019) give the counterexample: Reddi et al.'s synthetic cost (the Figure 1
+sequence), x_1 = 1, β1 = 0.9, β1,t = β1·0.001^{t−1}, β2 = 0.999, α_t = 0.001/√t, T = 2.
 
 This study runs that example through the ``theorem4`` chain of
 :mod:`amsgrad_theory.symbolic.steps` (every link evaluated on the trajectory by
@@ -31,7 +31,7 @@ from .base import Context, Study, checked
 
 SOURCE = ("Tran Thi Phuong & Le Trieu Phong, 'On the Convergence Proof of AMSGrad and a New "
           "Version', IEEE Access 7 (2019), Example 3.2 and Lemma 3.1; Reddi et al. ICLR 2018, "
-          "proof of Theorem 4; shared/reference/literature.md §2.1")
+          "proof of Theorem 4 [tran2019; reddi2018]")
 
 
 @dataclass(frozen=True)

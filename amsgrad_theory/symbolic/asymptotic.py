@@ -1,7 +1,7 @@
 """Limits and orders in T that never trust one route.
 
 sympy's ``limit`` is fast and usually right, but not always: ``limit(harmonic(T, 1/2)/sqrt(T),
-T, oo)`` returns 0 in sympy 1.14 although the true value is 2 (perf-baseline.md §5). Every limit
+T, oo)`` returns 0 in sympy 1.14 although the true value is 2 (README, "Findings"). Every limit
 here is therefore computed twice — by sympy and by evaluating the expression in mpmath at
 T = 10^8, 10^32, …, 10^65536 — and reported with both values and whether they agree.
 

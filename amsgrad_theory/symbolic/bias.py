@@ -1,6 +1,6 @@
 """Bias correction, derived: unrolled EMAs, their expectations, and the step multiplier ρ(t).
 
-Kingma & Ba §3 (literature.md §3): with m_0 = v_0 = 0 the EMAs unroll to
+Kingma & Ba 2015, Section 3 [kingma2015]: with m_0 = v_0 = 0 the EMAs unroll to
 
     m_t = (1−β1) Σ_{j=1}^t β1^{t−j} g_j,        v_t = (1−β2) Σ_{j=1}^t β2^{t−j} g_j²,
 
@@ -16,8 +16,10 @@ expectations come out of ``sympy.summation``.
 
 Frameworks that take the running max of the *raw* v and correct afterwards (PyTorch, Keras)
 run the paper's AMSGrad with the step schedule α·ρ(t), ρ(t) = √(1−β2^t)/(1−β1^t)
-(implementations.md §4). ρ → 1, is not monotone, and after a step s at which the max froze the
-m̂-step can grow by up to 1/√(1−β2^s): :func:`rho_minimum`, :func:`rise_supremum`.
+(PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam [pytorch-2.13]; Keras 3.15
+keras/src/optimizers/adam.py [keras-3.15]). ρ → 1, is not monotone, and after a step s at which
+the max froze the m̂-step can grow by up to 1/√(1−β2^s): :func:`rho_minimum`,
+:func:`rise_supremum`.
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def rho_limit() -> Record:
     return Record(claim="ρ(t) = √(1−β2^t)/(1−β1^t) → 1 as t → ∞", method="symbolic",
                   verdict="pass" if ok else "fail", name="rho-limit",
                   details={"sympy_(0.9,0.999)": str(sym), "numeric": check.to_dict()},
-                  source="implementations.md §4")
+                  source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam: step_size = "
+                  "lr/(1−β1^t), denom = √v̂/√(1−β2^t) + ε [pytorch-2.13]")
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,8 @@ class RhoMinimum:
                      "exact_continuous": None if self.exact is None else str(self.exact),
                      "checked_up_to": self.checked_up_to,
                      "route": "ball arithmetic over 1..N, tail ρ(n) ≥ √(1−β2^n)"},
-            source="implementations.md §4; literature.md §4")
+            source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam: step_size = "
+            "lr/(1−β1^t), denom = √v̂/√(1−β2^t) + ε [pytorch-2.13]")
 
 
 def _stationary_point(b1: Fraction, b2: Fraction) -> mpmath.mpf:
@@ -278,7 +282,8 @@ def rise_supremum() -> Record:
                         "1/√(1−β2^s) (the supremum over t of √((1−β2^t)/(1−β2^s)))",
                   method="symbolic", verdict="pass" if ok else "fail", name="rho-rise",
                   details={"sympy": str(sym), "numeric_(0.999, s=10)": check.to_dict()},
-                  source="implementations.md §4")
+                  source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam: the max over "
+                  "the raw v, √(1−β2^t) applied after it [pytorch-2.13]")
 
 
 def rise_factor(beta2: str | Fraction, s_step: int) -> float:

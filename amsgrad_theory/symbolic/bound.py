@@ -590,7 +590,7 @@ def tran_phong_t0(schedule: str, beta1: Fraction, lam: Fraction | None = None,
                   limit: int = 10 ** 7) -> int:
     """The least t0 ≥ 1 with n(1−β1,n+1)² ≤ (n+1)(1−β1,n)² for every n ≥ t0.
 
-    This is the sufficient condition of Tran & Phong's Lemma 4.3 (literature.md §2.1), decided
+    This is the sufficient condition of Tran & Phong's Lemma 4.3 (2019) [tran2019], decided
     rigorously: in arb balls at 256 bits (every rounding enclosed), in exact rationals where two
     balls overlap (exact powers λ^{n−1} = 999^{n−1}/1000^{n−1} cost seconds per thousand n).
     Beyond the scan the condition holds for ever: for

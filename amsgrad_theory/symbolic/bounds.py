@@ -2,12 +2,13 @@
 
 Notation (:mod:`~amsgrad_theory.symbolic.symbols`): V_T = Σ_i √v̂_{T,i}, N_T = Σ_i ‖g_{1:T,i}‖₂,
 B_T = Σ_t Σ_i β1,t √v̂_{t,i}/α_t, E_T = Σ_t α_t ‖V̂_t^{-1/4} m_t‖², A_T = Σ_{t=2}^T β1,t √(t−1),
-L_T = 1 + ln T, γ = β1/√β2. Sources and their reliability tags are those of
-``shared/reference/literature.md`` (CONFIRMED = read in the source; CONFIRMED-2nd = read in a
-secondary source; RECALLED = unverified); each :class:`~.bound.Bound` repeats the tag in its
-``source``.
+L_T = 1 + ln T, γ = β1/√β2. Each :class:`~.bound.Bound` names its source in ``source`` (the
+paper, version and theorem, with its key in ``paper/references.bib``) and says where a constant
+was read in a secondary source rather than in the paper itself (a transcription by a Lean 4
+formalization, or a verbatim quotation by Tran & Phong 2019).
 
-Versions of Reddi et al.'s Theorem 4 (literature.md §1.7):
+Versions of Reddi et al.'s Theorem 4 (Reddi, Kale & Kumar 2017, 2018, 2019
+[reddi2017openreview; reddi2018; reddi2019arxiv]):
 
 ===============  =========================  ========================  ==========
 version          first term                 second term               third term
@@ -25,7 +26,7 @@ with Λ = α√L_T N_T/((1−β1)²(1−γ)√(1−β2)) (Lemma 2's bound on E_T
 1/(1−β1) ≤ 1/(1−β1)²; (b) is not implied by (d) (its second coefficient is half of (d)'s).
 
 The constant-β1 bound (:data:`CONSTANT_BETA1`) is derived here from the decomposition
-g_t = (m_t − β1 m_{t−1})/(1−β1) (literature.md §2.3, after Alacaoglu et al. 2020), with a
+g_t = (m_t − β1 m_{t−1})/(1−β1) (after Alacaoglu et al. 2020 [alacaoglu2020]), with a
 sharper momentum-energy lemma (:data:`LEMMA2_CONSTANT`); every step is a named inequality of
 the ``constant-beta1`` chain in :mod:`~amsgrad_theory.symbolic.steps`.
 """
@@ -61,15 +62,16 @@ V, Ng, Bs, E, A = S.V_T, S.N_T, S.B_T, S.E_T, S.A_T
 LOG = 1 + sp.log(T)
 
 REDDI = "Reddi, Kale, Kumar, 'On the Convergence of Adam and Beyond'"
-OPENREVIEW = (REDDI + ", OpenReview double-blind submission (Oct 2017) [literature.md S1, "
-              "CONFIRMED]")
+OPENREVIEW = (REDDI + ", OpenReview double-blind submission (Oct 2017) "
+              "[reddi2017openreview]")
 ICLR = (REDDI + ", ICLR 2018 camera-ready, as quoted verbatim ('Theorem A') by Tran & Phong, "
-        "IEEE Access 7 (2019) 61706 [literature.md S3, CONFIRMED]")
+        "IEEE Access 7 (2019) 61706 [reddi2018; tran2019]")
 ARXIV = (REDDI + ", arXiv:1904.09237 (2019), as transcribed by a Lean 4 formalization "
-         "[literature.md S4, CONFIRMED-2nd: the PDF itself was not read]")
+         "(the PDF itself was not read) [reddi2019arxiv; lean-adambeyond]")
 TRAN = ("Tran Thi Phuong & Le Trieu Phong, 'On the Convergence Proof of AMSGrad and a New "
-        "Version', IEEE Access 7 (2019) 61706–61716 (arXiv:1904.03590)")
-KINGMA = "Kingma & Ba, 'Adam: A Method for Stochastic Optimization', arXiv:1412.6980v9"
+        "Version', IEEE Access 7 (2019) 61706–61716 (arXiv:1904.03590) [tran2019]")
+KINGMA = ("Kingma & Ba, 'Adam: A Method for Stochastic Optimization', ICLR 2015, "
+          "arXiv:1412.6980v9 [kingma2015]")
 HERE = "derived here (amsgrad_theory.symbolic)"
 
 #: the Lemma 2 term every Reddi-type bound carries: E_T/(1−β1) with Lemma 2 for E_T
@@ -111,8 +113,9 @@ _BOUNDS: list[Bound] = [
         rhs=D ** 2 * sp.sqrt(T) * V / (2 * alpha * (1 - beta1))
         + D ** 2 * Bs / (1 - beta1) + THIRD,
         source=HERE + ": the proof of Reddi et al.'s Theorem 4 with the true 1/(1−β1,t) "
-        "weights kept through the Abel summation (literature.md §1.7 'what the proof actually "
-        "gives'; steps: symbolic.steps chain 'theorem4')", status="derived here",
+        "weights kept through the Abel summation (as the Lean formalization's "
+        "`amsgrad_regret_moment` does before its final weakening [lean-adambeyond]; steps: "
+        "symbolic.steps chain 'theorem4')", status="derived here",
         assumptions=THEOREM4),
     Bound(
         name="corollary1-openreview",
@@ -127,8 +130,8 @@ _BOUNDS: list[Bound] = [
         title="Corollary 1 (β1,t = β1λ^{t−1}): arXiv 1904.09237, as transcribed",
         rhs=D ** 2 * sp.sqrt(T) * V / (alpha * (1 - beta1))
         + beta1 * D ** 2 * G / ((1 - beta1) ** 2 * (1 - lam) ** 2) + THIRD,
-        source=ARXIV + ", Corollary 1: second term β1D∞²G∞/((1−β1)²(1−λ)²) CONFIRMED-2nd; the "
-        "first and third terms are taken from Theorem 4 (c) (not confirmed separately)",
+        source=ARXIV + ", Corollary 1: second term β1D∞²G∞/((1−β1)²(1−λ)²); the first and "
+        "third terms are taken from Theorem 4 (c) (not confirmed separately)",
         status="printed", assumptions=COROLLARY1, schedules=("exp-decay",),
         notes="The second term lacks the factor d/α (scale-inconsistent)."),
     Bound(
@@ -137,7 +140,8 @@ _BOUNDS: list[Bound] = [
         rhs=D ** 2 * sp.sqrt(T) * V / (alpha * (1 - beta1))
         + d * beta1 * D ** 2 * G / (alpha * (1 - beta1) ** 2 * (1 - lam) ** 2) + THIRD,
         source="Theorem 4 (c) with B_T ≤ dG∞β1/(α(1−λ)²) (Σ_t λ^{t−1}√t ≤ 1/(1−λ)², "
-        "√v̂ ≤ G∞); the factor d/α restored as in literature.md §1.7 [S4]",
+        "√v̂ ≤ G∞); the factor d/α restored as in the Lean formalization's "
+        "`amsgrad_regret_lambda` [reddi2019arxiv; lean-adambeyond]",
         status="corrected", assumptions=COROLLARY1, schedules=("exp-decay",)),
     Bound(
         name="corollary1-corrected-derived",
@@ -155,20 +159,21 @@ _BOUNDS: list[Bound] = [
         / ((1 - beta1) ** 2 * (1 - gamma) * sp.sqrt(1 - beta2)),
         source=HERE + ": Theorem 4 (d) with B_T ≤ dG∞β1(2√T−1)/α (Σ 1/√t ≤ 2√T − 1) and "
         "Lemma 2 without the log (Σ_j |g_{j,i}|/√j ≤ G∞(2√T − 1)); the paper's claim 'a "
-        "regret of O(√T)' [S1] made explicit",
+        "regret of O(√T)' [reddi2017openreview] made explicit",
         status="derived here",
         assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_INV_T, A_AMSGRAD), schedules=("inv-t",)),
     Bound(
         name="lemma2", title="Lemma 2 (momentum energy), with the log factor", lhs=E,
         rhs=alpha * sp.sqrt(LOG) * Ng / ((1 - beta1) * (1 - gamma) * sp.sqrt(1 - beta2)),
-        source=REDDI + ", Lemma 2 (appendix), as transcribed by the Lean formalization "
-        "[literature.md §1.6, S4, CONFIRMED-2nd]",
+        source=REDDI + ", arXiv:1904.09237, Lemma 2 (appendix), as transcribed by the Lean "
+        "formalization [reddi2019arxiv; lean-adambeyond]",
         status="printed", assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_BETA1_T, A_VHAT_GE_V)),
     Bound(
         name="lemma2-no-log", title="Lemma 2 without the log factor (closing remark)", lhs=E,
         rhs=2 * alpha * d * G * sp.sqrt(T) / ((1 - beta1) * (1 - gamma) * sp.sqrt(1 - beta2)),
         source=REDDI + ", closing remark of the Lemma 2 proof: Σ_t |g_{t,i}|/√t ≤ 2G∞√T "
-        "(Tran & Phong Lemma 2.5) [literature.md §1.6, S4, CONFIRMED-2nd]",
+        "(Tran & Phong Lemma 2.5), as transcribed by the Lean formalization "
+        "[reddi2019arxiv; tran2019; lean-adambeyond]",
         status="printed", assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_BETA1_T, A_VHAT_GE_V)),
     Bound(
         name="lemma2-constant-beta1",
@@ -188,7 +193,7 @@ _BOUNDS: list[Bound] = [
         + d * D ** 2 * G / (2 * alpha * (1 - beta1) * (1 - lam) ** 2)
         + alpha * sp.sqrt(LOG) * Ng / ((1 - beta1) ** 2 * sp.sqrt(1 - beta2) * (1 - gamma)),
         source=TRAN + ", Theorem 4.1 (case β1,t = β1λ^{t−1}), as formalized in Lean "
-        "[literature.md §2.1, S4, CONFIRMED-2nd]; t0 from Lemma 4.3's sufficient condition",
+        "[lean-adambeyond]; t0 from Lemma 4.3's sufficient condition",
         status="printed", assumptions=COROLLARY1, schedules=("exp-decay",)),
     Bound(
         name="tran-phong-4.1-inv-t",
@@ -198,7 +203,7 @@ _BOUNDS: list[Bound] = [
         + d * D ** 2 * G * sp.sqrt(T) / (alpha * (1 - beta1))
         + alpha * sp.sqrt(LOG) * Ng / ((1 - beta1) ** 2 * sp.sqrt(1 - beta2) * (1 - gamma)),
         source=TRAN + ", Theorem 4.1 (case β1,t = β1/t: 'the second term becomes "
-        "dD∞²G∞√T/(α(1−β1))') [literature.md §2.1, S4, CONFIRMED-2nd]",
+        "dD∞²G∞√T/(α(1−β1))'), as formalized in Lean [lean-adambeyond]",
         status="printed", assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_INV_T, A_AMSGRAD),
         schedules=("inv-t",)),
     Bound(
@@ -207,7 +212,7 @@ _BOUNDS: list[Bound] = [
         + d * D ** 2 * G * A / (2 * alpha * (1 - beta1) ** 2)
         + alpha * sp.sqrt(LOG) * Ng / ((1 - beta1) ** 2 * sp.sqrt(1 - beta2) * (1 - gamma)),
         source=TRAN + ", Theorem 5.1, with (1−β1)² in the second term as the Lean "
-        "formalization states it [literature.md §2.1, S4, CONFIRMED-2nd]",
+        "formalization states it [lean-adambeyond]",
         status="corrected", assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_BETA1_T, A_ADAMX)),
     Bound(
         name="adamx-5.1-printed", title="AdamX Theorem 5.1 (Tran & Phong), as printed",
@@ -215,7 +220,7 @@ _BOUNDS: list[Bound] = [
         + d * D ** 2 * G * A / (2 * alpha * (1 - beta1))
         + alpha * sp.sqrt(LOG) * Ng / ((1 - beta1) ** 2 * sp.sqrt(1 - beta2) * (1 - gamma)),
         source=TRAN + ", Theorem 5.1 as printed: (1−β1) in the second term, per the Lean "
-        "formalization's note [literature.md §2.1, S4, CONFIRMED-2nd; the source not read]",
+        "formalization's note; the printed source not read [lean-adambeyond]",
         status="printed", assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_BETA1_T, A_ADAMX)),
     Bound(
         name="adamnc-5-openreview", title="AdamNC Theorem 5: OpenReview submission, as printed",
@@ -248,20 +253,21 @@ _BOUNDS: list[Bound] = [
         + alpha * (1 + beta1) * G * Ng
         / ((1 - beta1) * sp.sqrt(1 - beta2) * (1 - S.gamma_KB) ** 2)
         + d * D ** 2 * G * sp.sqrt(1 - beta2) / (2 * alpha * (1 - beta1) * (1 - lam) ** 2),
-        source=KINGMA + ", Theorem 4.1 [literature.md §3, S5, CONFIRMED]: V_T = Σ_i √v̂_{T,i} "
+        source=KINGMA + ", Theorem 4.1: V_T = Σ_i √v̂_{T,i} "
         "with the bias-corrected v̂_T = v_T/(1−β2^T), D_2 the ℓ2 diameter, γ = β1²/√β2",
         status="printed",
         assumptions=(*BASIC, A_GAMMA_KB, A_ALPHA_T, A_EXP, A_LAMBDA, A_KINGMA_BA),
         schedules=("exp-decay",),
-        notes="Its proof is known to be flawed (Reddi et al.; Bock et al. 2018). Its second "
+        notes="Its proof is known to be flawed (Reddi et al. 2018; Bock et al. 2018 "
+              "[reddi2018; bock2018]). Its second "
               "term α G∞ N_T is not invariant under x ↦ kx (it scales like 1/k)."),
     Bound(
         name="constant-beta1-energy",
         title="Constant β1: the data-dependent bound before the energy lemma",
         rhs=D ** 2 * sp.sqrt(T) * V / (2 * alpha) + (1 + beta1) * E / (2 * (1 - beta1))
         + beta1 * d * D * G / (1 - beta1),
-        source=HERE + ": g_t = (m_t − β1 m_{t−1})/(1−β1) (literature.md §2.3, after "
-        "Alacaoglu et al. 2020), projection one-step inequality without (1−β1,t) weights, "
+        source=HERE + ": g_t = (m_t − β1 m_{t−1})/(1−β1) (after Alacaoglu et al. 2020 "
+        "[alacaoglu2020]), projection one-step inequality without (1−β1,t) weights, "
         "Cauchy–Schwarz on ⟨m_{t−1}, x_{t−1} − x_t⟩; chain 'constant-beta1' in symbolic.steps",
         status="derived here",
         assumptions=(*BASIC, A_ALPHA_T, A_CONSTANT, A_AMSGRAD), schedules=("constant",)),
@@ -272,7 +278,7 @@ _BOUNDS: list[Bound] = [
         + (1 + beta1) * alpha * sp.sqrt(LOG) * Ng / (2 * (1 - gamma) * sp.sqrt(1 - beta2))
         + beta1 * d * D * G / (1 - beta1),
         source=HERE + ": 'constant-beta1-energy' with 'lemma2-constant-beta1'; the shape "
-        "follows literature.md §2.3 (Alacaoglu et al. 2020, constants not confirmed there), "
+        "follows Alacaoglu et al. 2020 [alacaoglu2020] (their constants not confirmed), "
         "the constants are this toolkit's own",
         status="derived here",
         assumptions=(*BASIC, A_GAMMA, A_ALPHA_T, A_CONSTANT, A_AMSGRAD), schedules=("constant",)),

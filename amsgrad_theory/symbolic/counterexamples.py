@@ -1,4 +1,5 @@
-"""The counterexamples of Reddi et al., analysed symbolically (literature.md §1.5, §1.9, §5).
+"""The counterexamples of Reddi et al., analysed symbolically (Reddi, Kale & Kumar 2018,
+Theorems 1, 3 and 6, Section 5 and Figure 1 [reddi2018]).
 
 * Theorem 1: F = [−1, 1], f_t(x) = Cx when t ≡ 1 (mod 3), −x otherwise. A block of three steps
   sums to (C − 2)x, so x* = −1 when C > 2, and sitting at x = +1 costs 2C − 4 per block:
@@ -52,7 +53,7 @@ def theorem1() -> list[Record]:
                   details={"block_loss": str(periodic_block_loss(C, 1, 3)),
                            "regret_per_block": str(regret), "condition_on_C": str(condition),
                            "average_regret_lower_bound": str(regret / 3)},
-                  source="Reddi et al. Theorem 1 [literature.md §1.5]")
+                  source="Reddi, Kale & Kumar 2018, Theorem 1 [reddi2018]")
     # the formalization's note: 1/√(3t+3) ≥ 1/√(2(3t+1)) ⇔ 3t + 3 ≤ 6t + 2 ⇔ t ≥ 1/3
     where = sp.solve_univariate_inequality(3 * tt + 3 <= 2 * (3 * tt + 1), tt, relational=False)
     fails_at_0 = not (1 / sp.sqrt(3) >= 1 / sp.sqrt(2))
@@ -61,7 +62,8 @@ def theorem1() -> list[Record]:
                   verdict="fail" if fails_at_0 else "pass", name="theorem1-proof-gap",
                   witness={"t": 0, "lhs": "1/sqrt(3)", "rhs": "1/sqrt(2)"},
                   details={"holds_for": str(where)},
-                  source="Lean formalization note [literature.md §1.5, S4]")
+                  source="Reddi, Kale & Kumar, arXiv:1904.09237, proof of Theorem 1, as noted by "
+                  "the Lean formalization [reddi2019arxiv; lean-adambeyond]")
     return [rec1, rec2]
 
 
@@ -74,7 +76,7 @@ def theorem3() -> Record:
                   method="symbolic", verdict="pass" if identity == 0 else "fail",
                   name="theorem3-identity",
                   details={"pC - (1-p) - delta": str(identity), "p < 1 for delta in": str(inside)},
-                  source="Reddi et al. Theorem 3 [literature.md §1.5]")
+                  source="Reddi, Kale & Kumar 2018, Theorem 3 [reddi2018]")
 
 
 def theorem6() -> list[Record]:
@@ -97,7 +99,8 @@ def theorem6() -> list[Record]:
                   name="theorem6-beta2",
                   details={"beta2": str(beta2), "beta2_in_(0,1)_for_C_in": str(in_unit),
                            "beta2*C**2": str(scaled)},
-                  source="Reddi et al. Theorem 6 proof [literature.md §1.5, S4, S12]")
+                  source="Reddi, Kale & Kumar, arXiv:1904.09237, Appendix F, proof of Theorem 6 "
+                  "[reddi2019arxiv]")
     rec2 = Record(claim="the displayed identity √((β2C² + 1 − β2)/2) = √(1 − β2 + ε/C²) of "
                         "Theorem 6's proof holds for ε > 0", method="symbolic",
                   verdict="fail" if negative_for == sp.Interval.open(sp.sqrt(2), sp.oo)
@@ -105,7 +108,8 @@ def theorem6() -> list[Record]:
                   witness={"C": "2", "epsilon_needed": str(eps_value.subs(C, 2))},
                   details={"epsilon_that_makes_it_true": str(eps_value),
                            "negative_for_C_in": str(negative_for)},
-                  source="Lean formalization note [literature.md §1.5, S4]")
+                  source="Reddi, Kale & Kumar, arXiv:1904.09237, proof of Theorem 6, as noted by "
+                  "the Lean formalization [reddi2019arxiv; lean-adambeyond]")
     return [rec1, rec2]
 
 
@@ -120,7 +124,7 @@ def figure1() -> Record:
                   name="figure1-per-step-regret",
                   details={"period_loss": str(periodic_block_loss(1010, 10, 101)),
                            "regret_per_period": str(regret), "per_step": str(per_step)},
-                  source="Reddi et al. §5, Figure 1 [literature.md §1.9, §5 item 3]")
+                  source="Reddi, Kale & Kumar 2018, Section 5, Figure 1 [reddi2018]")
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ def harmonic_log() -> Record:
           and sp.simplify(x / (1 + x) - 1 / (N + 1)).subs(x, 1 / N) == 0)
     return _record("harmonic-log", "Σ_{n=1}^N 1/n ≤ 1 + ln N for N ≥ 1", ok,
                    "induction; the step 1/(N+1) ≤ ln(1+1/N) by φ(0) = 0, φ' ≥ 0",
-                   "Tran & Phong Lemma 2.4; the Lean `harmonic_le` [literature.md §1.6]",
+                   "Tran & Phong 2019, Lemma 2.4; the Lean `harmonic_le` "
+                   "[tran2019; lean-adambeyond]",
                    derivative=derivative)
 
 
@@ -72,7 +73,7 @@ def inv_sqrt_sum() -> Record:
     ok = gap == 1 and sp.simplify(lhs_times - (2 * N + 1)) == 0
     return _record("inv-sqrt-sum", "Σ_{n=1}^N 1/√n ≤ 2√N − 1 for N ≥ 1", ok,
                    "induction; the step reduces to (2N+1)² − 4N(N+1) = 1", "Tran & Phong "
-                   "Lemma 2.5 (with 2√N); literature.md §1.6", gap=gap)
+                   "2019, Lemma 2.5 (with 2√N) [tran2019]", gap=gap)
 
 
 def sqrt_sum() -> Record:
@@ -101,7 +102,7 @@ def arithmetico_geometric() -> Record:
     return _record("arithmetico-geometric", "Σ_{t≥1} t λ^{t−1} = 1/(1−λ)² for 0 < λ < 1; "
                    "hence Σ_{t≥1} λ^{t−1}√t ≤ 1/(1−λ)²", ok,
                    "sympy summation (λ = 1/(1+u)); finite form by induction",
-                   "Tran & Phong Lemma 2.3 (second half); literature.md §1.6", infinite=infinite)
+                   "Tran & Phong 2019, Lemma 2.3 (second half) [tran2019]", infinite=infinite)
 
 
 def geometric() -> list[Record]:
@@ -112,13 +113,14 @@ def geometric() -> list[Record]:
     ok = sp.simplify(value - lam_of_u / (1 - lam_of_u)) == 0
     off = sp.simplify(1 / (1 - lam_of_u) - value)
     correct = _record("geometric", "Σ_{t≥1} λ^t = λ/(1−λ) for 0 < λ < 1", ok,
-                      "sympy summation (λ = 1/(1+u))", "literature.md §2.1", value=value)
+                      "sympy summation (λ = 1/(1+u))", "Tran & Phong 2019, Lemma 2.3, "
+                      "corrected [tran2019]", value=value)
     misprint = Record(
         claim="Tran & Phong Lemma 2.3 as printed: Σ_{t≥1} λ^t = 1/(1−λ)", method="symbolic",
         verdict="fail" if off == 1 else "pass", name="geometric-as-printed",
         witness={"lambda": "1/2", "sum": "1", "printed": "2"},
         details={"route": "sympy summation: printed − true = " + str(off)},
-        source="Tran & Phong (2019), Lemma 2.3 (misprint noted in literature.md §2.1)")
+        source="Tran & Phong (2019), Lemma 2.3, as printed [tran2019]")
     return [correct, misprint]
 
 
@@ -130,7 +132,7 @@ def gamma_tail() -> Record:
     ok = sp.simplify(geometric_sum - 1 / (1 - g_of_u)) == 0
     return _record("gamma-tail", "Σ_{t≥j} γ^{t−j}/√t ≤ 1/((1−γ)√j) for 0 ≤ γ < 1", ok,
                    "termwise 1/√t ≤ 1/√j (t ≥ j), geometric sum by sympy",
-                   "Reddi et al. Lemma 2 step (c); literature.md §1.6",
+                   "Reddi, Kale & Kumar 2018, Lemma 2, step (c) [reddi2018]",
                    geometric_sum=geometric_sum)
 
 
@@ -150,7 +152,8 @@ def abel() -> Record:
     return _record("abel", "Σ_{t=1}^T c_t(D_t − D_{t+1}) = c_1 D_1 + Σ_{t=2}^T D_t(c_t − c_{t−1})"
                    " − c_T D_{T+1}", exact and step,
                    "exact identity for T = 1..6; induction step T → T+1 an identity",
-                   "summation by parts; literature.md §1.3, §5 item 13")
+                   "summation by parts; as used in the proof of Reddi, Kale & Kumar "
+                   "2018, Theorem 4 [reddi2018]")
 
 
 def abel_coefficient() -> Record:
@@ -178,7 +181,9 @@ def abel_coefficient() -> Record:
                    ok_identity and ok_sign,
                    "2(1−β1)(1−β1,t)(right − left) = qr + bpr + pwe(e+r) (sympy identity) "
                    "with non-negative p, q, b, r, w and e = 1 − β1 > 0",
-                   "literature.md §1.7 (the Lean `abel_beta_le`)", certificate=certificate)
+                   "Reddi, Kale & Kumar, arXiv:1904.09237, appendix, proof of Theorem 4, "
+                   "as formalized in Lean (`abel_beta_le`) [reddi2019arxiv; lean-adambeyond]",
+                   certificate=certificate)
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,8 @@ LEMMAS: dict[str, Lemma] = {lem.name: lem for lem in [
                 - sp.Function("a")(t - 1) / (2 * (1 - sp.Function("beta")(t - 1))),
                 (sp.Function("a")(t) - sp.Function("a")(t - 1)
                  + sp.Function("beta")(t) * sp.Function("a")(t - 1)) / (2 * (1 - S.beta1))),
-          abel_coefficient, "literature.md §1.7",
+          abel_coefficient, "Reddi, Kale & Kumar, arXiv:1904.09237, proof of Theorem 4; "
+          "Lean `abel_beta_le` [reddi2019arxiv; lean-adambeyond]",
           ("a_t ≥ a_{t−1} ≥ 0", "0 ≤ β1,t, β1,t−1 ≤ β1 < 1")),
 ]}
 

@@ -94,7 +94,8 @@ def _build() -> dict[str, object]:
     out["rho"] = Derivation(
         "rho", "bias-correction",
         "ρ(t) = √(1−β2^t)/(1−β1^t): PyTorch's AMSGrad step multiplier; → 1, minimum at t*",
-        sp.Eq(sp.Function("rho")(S.t), bias.RHO), "implementations.md §4; literature.md §4",
+        sp.Eq(sp.Function("rho")(S.t), bias.RHO),
+        "PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam [pytorch-2.13]",
         "derived here", ("0 < β1 < β2 < 1",),
         lambda: [bias.rho_limit(), bias.rho_minimum("0.9", "0.999").record(),
                  bias.rho_minimum("0.9", "0.99").record()], "1", "t")
@@ -102,7 +103,8 @@ def _build() -> dict[str, object]:
         "rho-rise", "bias-correction",
         "after step s the bias-corrected AMSGrad m̂-step can grow by up to 1/√(1−β2^s)",
         sp.Le(sp.sqrt((1 - S.beta2 ** S.t) / (1 - S.beta2 ** S.s)),
-              1 / sp.sqrt(1 - S.beta2 ** S.s)), "implementations.md §4", "derived here",
+              1 / sp.sqrt(1 - S.beta2 ** S.s)),
+        "PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam [pytorch-2.13]", "derived here",
         ("t ≥ s ≥ 1", "0 < β2 < 1", "the max not refreshed after s"),
         lambda: [bias.rise_supremum()], "1", "t")
     for lemma in LEMMAS.values():

@@ -382,8 +382,8 @@ def bound_on_trajectory(name: str) -> sp.Expr:
     return BOUNDS[name].rhs.subs(DEFINITIONS).subs(STATISTICS)
 
 
-REDDI = "Reddi et al., proof of Theorem 4 (appendix)"
-TP = "Tran & Phong (2019), Lemma 3.1 / eq. (3.1)"
+REDDI = "Reddi et al., proof of Theorem 4 (appendix) [reddi2018]"
+TP = "Tran & Phong (2019), Lemma 3.1 / eq. (3.1) [tran2019]"
 
 _CONVEXITY = ProofStep(
     name="convexity", chain="common",
@@ -399,7 +399,7 @@ THEOREM4_STEPS: tuple[ProofStep, ...] = (
         lhs=sum_i(sp.sqrt(vhat[t, i]) * dist2(t + 1)),
         rhs=sum_i(sp.sqrt(vhat[t, i])
                   * (x[t, i] - alpha_t[t] * zdiv(m[t, i], sp.sqrt(vhat[t, i])) - xstar[i]) ** 2),
-        source="McMahan & Streeter (2010), Lemma 4, as used by " + REDDI),
+        source="McMahan & Streeter (2010), Lemma 4 [mcmahan2010], as used by " + REDDI),
     ProofStep(
         name="theorem4.young", chain="theorem4", scope="per-step", steps=(2, T),
         statement="−β1,t⟨m_{t−1}, x_t − x*⟩ ≤ β1,t[α_{t−1}‖V̂_{t−1}^{−1/4}m_{t−1}‖²/2 + "
@@ -450,7 +450,8 @@ THEOREM4_STEPS: tuple[ProofStep, ...] = (
         * (sum_i(sp.sqrt(vhat[T, i]) / alpha_t[T])
            + sum_t(beta1_t[t] * sum_i(sp.sqrt(vhat[t - 1, i]) / alpha_t[t - 1]), 2, T)),
         requires="α_t non-increasing, v̂_t non-decreasing, β1,1 = β1, |x_{t,i} − x*_i| ≤ D∞",
-        source="literature.md §1.7 (the Lean `abel_beta_le`); derived here"),
+        source="Reddi, Kale & Kumar, arXiv:1904.09237, proof of Theorem 4; the Lean "
+        "`abel_beta_le` [reddi2019arxiv; lean-adambeyond]; derived here"),
     ProofStep(
         name="theorem4.paper-replacement", chain="theorem4", valid=False,
         statement="the paper's step: Σ_t c_t(D_t − D_{t+1}) ≤ Σ_t Σ_i √v̂_{t,i}(D_t − D_{t+1})/"
@@ -492,7 +493,8 @@ CONSTANT_BETA1_STEPS: tuple[ProofStep, ...] = (
         rhs=sum_t(sum_i(m[t, i] * (x[t, i] - xstar[i])))
         + S.beta1 / (1 - S.beta1) * sum_i(m[T, i] * (x[T, i] - xstar[i]))
         + S.beta1 / (1 - S.beta1) * sum_t(sum_i(m[t - 1, i] * (x[t - 1, i] - x[t, i])), 2, T),
-        requires="β1,t = β1 for all t", source="literature.md §2.3 (after Alacaoglu et al. 2020)"),
+        requires="β1,t = β1 for all t",
+        source="after Alacaoglu, Malitsky, Mertikopoulos & Cevher 2020 [alacaoglu2020]"),
     ProofStep(
         name="constant-beta1.projection", chain="constant-beta1", scope="per-step",
         statement="⟨m_t, x_t − x*⟩ ≤ Σ_i √v̂_{t,i}(D_t − D_{t+1})/(2α_t) + α_t‖V̂_t^{−1/4}m_t‖²/2",

@@ -13,10 +13,11 @@ An audit of TARGET (see :mod:`~amsgrad_theory.verify.audit_subjects`) has four s
                  and checks v̂ non-decreasing, η̂ and η non-increasing and every step finite
                  (:mod:`~amsgrad_theory.verify.audit_invariants`). Each failing invariant comes
                  with its hypothesis-shrunk smallest gradient sequence. Known results (torch 2.13,
-                 implementations.md §0): with constant lr, η̂ rises 41.4 % on g = (1, 0) and η rises
-                 at t = 13 on (1, 0×12), because torch takes the max over the raw v and divides by
-                 √(1−β2^t) after it — AMSGrad with the hidden step size α·√(1−β2^t)/(1−β1^t);
-                 with α_t = α/√t (a LambdaLR scheduler) every invariant holds.
+                 torch/optim/adam.py [pytorch-2.13]; README "Findings"): with constant lr, η̂
+                 rises 41.4 % on g = (1, 0) and η rises at t = 13 on (1, 0×12), because torch
+                 takes the max over the raw v and divides by √(1−β2^t) after it — AMSGrad with
+                 the hidden step size α·√(1−β2^t)/(1−β1^t); with α_t = α/√t (a LambdaLR
+                 scheduler) every invariant holds.
 ``paths``        every torch code path (single, foreach, fused, differentiable; capturable where
                  it runs) in float64 and float32, step for step against the exact model
                  (``amsgrad-pytorch`` / ``amsgrad-adamw-pytorch`` run by ``simulate``), largest
@@ -414,7 +415,8 @@ def audit(target: str | Callable, *, schedule: str = "constant", dtype: str | No
                     details={k: entry.get(k) for k in (
                         "max_ulps", "state_max_relative", "theta_max_over_lr",
                         "effective_step_max_relative", "bit_identical_to_model")},
-                    source="shared/reference/implementations.md §3.1, §6"))
+                    source="PyTorch 2.13 torch/optim/adam.py: _single_tensor_adam, "
+                    "_multi_tensor_adam, _fused_adam [pytorch-2.13]"))
             paths.append(entry)
         tick("paths", len(configs), len(configs))
 
@@ -430,7 +432,9 @@ def audit(target: str | Callable, *, schedule: str = "constant", dtype: str | No
             claim=f"{label} with amsgrad is bit-identical to {plain.label} for the first "
             f"{equivalence['identical_steps']} of {equivalence['steps']} steps on "
             f"{equivalence_sequence}", method="float", verdict="pass",
-            details=equivalence, source="shared/reference/implementations.md §5.4"))
+            details=equivalence, source="PyTorch 2.13 torch/optim/adam.py, "
+            "_single_tensor_adam: max(max_exp_avg_sq, exp_avg_sq) over the raw v "
+            "[pytorch-2.13]"))
         tick("equivalence", 1, 1)
 
     # ------------------------------------------------------------------ state_dict
@@ -444,7 +448,8 @@ def audit(target: str | Callable, *, schedule: str = "constant", dtype: str | No
             "continues bit-identically", method="float",
             verdict="pass" if state.get("round_trip_identical") and state.get(
                 "max_state_preserved") else "fail",
-            details=state, source="fairseq#3965; implementations.md §7"))
+            details=state, source="fairseq#3965; PyTorch 2.13 torch/optim/optimizer.py, "
+            "Optimizer.load_state_dict [fairseq-issue3965; pytorch-2.13]"))
         if kind == "builtin":
             checkpoint = checkpoint_flag_override(BUILTIN_TARGETS[label][0], hyper)
             notes.append("torch's load_state_dict restores the checkpoint's 'amsgrad' flag: an "

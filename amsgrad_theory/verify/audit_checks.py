@@ -6,12 +6,14 @@
   θ_t and of each state tensor, in units in the last place of the path's dtype,
   ulps(a, b) = |a − b| / ulp(max(|a|, |b|)).
 * :func:`amsgrad_equivalence` counts the leading steps on which ``amsgrad=True`` is bit-identical
-  to ``amsgrad=False`` (implementations.md §5.4: while the zero-initialised raw v is rising,
+  to ``amsgrad=False`` (PyTorch 2.13 torch/optim/adam.py [pytorch-2.13]: while the
+  zero-initialised raw v is rising,
   max(v̂, v) = v and the max never binds, even though the corrected v/(1−β2^t) falls).
 * :func:`state_dict_round_trip` saves the optimizer mid-run, loads the state into a fresh
   optimizer from the same factory and checks that both continue bit-identically and that the
-  max state survived (fairseq#3965; the ``amsgrad`` flag of a checkpoint overrides the
-  constructor's, implementations.md §7).
+  max state survived (fairseq#3965 [fairseq-issue3965]; the ``amsgrad`` flag of a checkpoint
+  overrides the constructor's: PyTorch 2.13 torch/optim/optimizer.py,
+  ``Optimizer.load_state_dict`` [pytorch-2.13]).
 """
 
 from __future__ import annotations
@@ -44,10 +46,9 @@ def _f32(values) -> np.ndarray:
 def named_sequence(name: str, T: int) -> np.ndarray:
     """One of :data:`NAMED_SEQUENCES`, T steps, every value exact in float32.
 
-    ``one-then-zeros`` (S1 of implementations.md), ``one-then-0.05`` (S2), ``inv-sqrt``
-    g_t = 1/√t (S4), ``gaussian`` iid N(0, 1) from numpy's default_rng(0) (S5), ``late-spike``
-    0.1 with one 1.0 at t = ⌊T/2⌋ + 1 (S6, shortened), ``jumps`` ±0.3 with ×5 every 7th step,
-    ``constant`` 1.0, ``pair`` (1, 0) (S3; T is ignored).
+    ``one-then-zeros``, ``one-then-0.05``, ``inv-sqrt`` g_t = 1/√t, ``gaussian`` iid N(0, 1)
+    from numpy's default_rng(0), ``late-spike`` 0.1 with one 1.0 at t = ⌊T/2⌋ + 1, ``jumps``
+    ±0.3 with ×5 every 7th step, ``constant`` 1.0, ``pair`` (1, 0) (T is ignored).
     """
     t = np.arange(1, T + 1, dtype=np.float64)
     if name == "pair":
@@ -110,7 +111,8 @@ def _deviation(real: np.ndarray, model: np.ndarray, dtype: str, steps: int) -> d
 
 
 def path_tolerance(path: str, dtype: str, device: str = "cpu") -> dict:
-    """How closely a path must follow the exact model to *agree* (implementations.md §6).
+    """How closely a path must follow the exact model to *agree* (README, "Fidelity to the
+    frameworks").
 
     ``state_relative`` bounds |a − b|/max(|a|, |b|) of every state tensor; ``theta_over_lr``
     bounds |θ − θ_model|/γ (a drift in units of the step size, scale-free where θ crosses 0).

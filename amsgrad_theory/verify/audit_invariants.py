@@ -8,16 +8,16 @@ used, β1, β2, ε read from its param group):
   (m_t = g_t for variants without a first moment);
 * effective step on the raw momentum:  η_t = −Δ_t / m_t;
 * on the momentum the implementation divides:  η̂_t = η_t·(1 − β1^t) where the model corrects
-  m (implementations.md §1: "eta_hat_t = eta_raw_t·(1−β1^t)", = γ/(√v̂_t/√(1−β2^t) + ε) for
-  PyTorch), else η̂_t = η_t;
+  m (η̂_t = γ/(√v̂_t/√(1−β2^t) + ε) for PyTorch 2.13, torch/optim/adam.py,
+  _single_tensor_adam [pytorch-2.13]), else η̂_t = η_t;
 * the maxed second moment the step divided by, by inverting the model's step form
   (:mod:`~amsgrad_theory.algorithms.variant`): with F_t the factor on m_t (``scaled``:
   γ_t/(1−β1^t); ``folded``: γ_t√(1−β2^t)/(1−β1^t); ``normalized``: γ_t/(1−β1^t) or γ_t) and
   D_t = F_t/η_t the denominator, √v̂_t = √(1−β2^t)(D_t − ε) (``scaled``), else D_t − ε
   (v̂_t = (D_t − ε)² − ε_root where ε_root sits inside the root).
 
-Invariants (Reddi et al. 2018, Algorithm 2 and the condition Γ_t ⪰ 0 of Theorem 4; the
-framework readings of implementations.md §0):
+Invariants (Reddi et al. 2018, Algorithm 2 and the condition Γ_t ⪰ 0 of Theorem 4
+[reddi2018], read for the frameworks' effective steps η and η̂ defined above):
 
 ``finite_steps``           every step runs and leaves the parameters finite;
 ``vhat_nondecreasing``     v̂_t ≥ v̂_{t−1} (the running max is kept, and written back);
@@ -57,16 +57,16 @@ CLAIMS = {
     "eta_nonincreasing": "the effective step η_t on the raw momentum m_t never increases "
                          "(Γ_t ⪰ 0, Reddi et al. 2018, Theorem 4)",
 }
-SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Algorithm 2 and Theorem 4 (Γ_t ⪰ 0); "
-          "shared/reference/implementations.md §0, §4")
+SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Algorithm 2 and Theorem 4 (Γ_t ⪰ 0) [reddi2018]; "
+          "PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam [pytorch-2.13]")
 
 
 def default_rtol(dtype: str, path: str = "single") -> float:
     """Relative tolerance of a violation: rounding must never count as one.
 
     float64: 1e-9; float32: 1e-5; the differentiable/capturable paths compute 1 − β^t in the
-    float32 ``step`` tensor (≈1e-5 relative even for float64 parameters, implementations.md
-    §6): 1e-4.
+    float32 ``step`` tensor (≈1e-5 relative even for float64 parameters; PyTorch 2.13
+    torch/optim/adam.py, _single_tensor_adam's capturable branch [pytorch-2.13]): 1e-4.
     """
     if path in ("differentiable", "capturable"):
         return 1e-4

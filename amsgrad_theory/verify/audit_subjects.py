@@ -23,7 +23,8 @@ Targets (:func:`resolve_target`):
                          ``torch.optim.Optimizer`` (``MODULE`` may also be a path to a ``.py``
                          file); model ``amsgrad-pytorch`` unless another is given.
 
-torch code paths (implementations.md §3.1, §6): ``single`` (foreach=False), ``foreach``,
+torch code paths (PyTorch 2.13 torch/optim/adam.py [pytorch-2.13]): ``single``
+(foreach=False), ``foreach``,
 ``fused`` (the CPU kernel), ``differentiable`` (the capturable branch's arithmetic: 1 − β^t in
 the float32 ``step`` tensor); ``capturable`` is tried and reported unavailable on the CPU. On a
 CUDA machine the same paths also run on ``cuda``.

@@ -22,7 +22,8 @@ Checks on one run's trace (short runs):
 * ``step_growth``  max_t η_t / min_{s≤t} η_s of an effective step (``eta`` or ``eta_hat``) and its
   first increase, vs a threshold (1 ⇔ never increases);
 * ``rho_identity``  a framework AMSGrad (PyTorch ``scaled``, Keras ``folded``) is the paper's
-  AMSGrad with α_t = lr·ρ(t), ρ(t) = √(1−β2^t)/(1−β1^t) (implementations.md §4): the traced
+  AMSGrad with α_t = lr·ρ(t), ρ(t) = √(1−β2^t)/(1−β1^t) (PyTorch 2.13 torch/optim/adam.py
+  [pytorch-2.13]; Keras 3.15 keras/src/optimizers/adam.py [keras-3.15]): the traced
   η_t equals lr·ρ(t)/(√v̂_t + ε√(1−β2^t)) (PyTorch) or lr·ρ(t)/(√v̂_t + ε) (Keras) to ``rtol``,
   with ρ from :func:`amsgrad_theory.symbolic.bias.rho`.
 
@@ -342,8 +343,12 @@ def rho_values(steps: int, beta1: str, beta2: str) -> list[float]:
 
 
 def rho_prediction(variant, hp: dict, vhat, steps: int) -> list[float]:
-    """η_t of a framework AMSGrad predicted as the paper's AMSGrad with α_t = lr·ρ(t)."""
+    """η_t of a framework AMSGrad predicted as the paper's AMSGrad with α_t = lr·ρ(t), lr as
+    the framework stores it (Keras keeps its learning rate in float32: 0.001 is
+    0.0010000000474974513, 4.7e-8 away, far more than the identity's 1e-12)."""
     lr, eps = float(hp["alpha"]), float(hp["eps"])
+    if variant.learning_rate_in == "float32":
+        lr = float(np.float32(lr))
     b2 = float(hp["beta2"])
     rho = rho_values(steps, hp["beta1"], hp["beta2"])
     out = []
@@ -380,7 +385,8 @@ def rho_identity(spec: RunSpec, rtol: float = 1e-12, claim: str | None = None,
         details={"max_relative_deviation": worst, "rtol": rtol, "steps_compared": int(ok.sum()),
                  "rho_source": "amsgrad_theory.symbolic.bias.rho"},
         witness=None if verdict != "fail" else {"cli": spec.cli()},
-        source="shared/reference/implementations.md §4")
+        source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam [pytorch-2.13]; Keras "
+        "3.15 keras/src/optimizers/adam.py [keras-3.15]")
 
 
 @register("rho_minimum")
@@ -395,7 +401,8 @@ def rho_minimum_check(spec: RunSpec, beta1: str, beta2: str, expected_t: int,
         method="certified", verdict=verdict,
         details={"t_integer": m.t_integer, "value": float(m.value),
                  "t_continuous": float(m.t_continuous), "checked_up_to": m.checked_up_to},
-        source="implementations.md §4; literature.md §5 item 17")
+        source="ρ(t) of PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam "
+        "[pytorch-2.13]")
 
 
 def sequence_of(spec: RunSpec):
@@ -439,4 +446,5 @@ def torch_amsgrad_equivalence(spec: RunSpec, expected_identical: int, x0: float 
                        f"the first {expected_identical} of {spec.steps} steps",
         method="float", verdict=verdict, details={**eq, "torch": torch.__version__,
                                                   "expected_identical": expected_identical},
-        source="shared/reference/implementations.md §5.4")
+        source="PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam: max(max_exp_avg_sq, "
+        "exp_avg_sq) over the raw v [pytorch-2.13]")

@@ -16,7 +16,8 @@ T1 = 30_000
 
 @pytest.fixture(scope="module")
 def theorem1():
-    """Theorem 1 (facts sheet §1.5): C ∈ {3, 5, 10}, β1 = 0, β2 = 1/(1+C²), α/√t, x_1 = 1."""
+    """Theorem 1 (Reddi, Kale & Kumar 2018 [reddi2018]): C ∈ {3, 5, 10}, β1 = 0,
+    β2 = 1/(1+C²), α/√t, x_1 = 1."""
     cases = [(C, a) for C in (3, 5, 10) for a in ("0.5", "1")]
     problem = get_problem("reddi-online:C=3", instances=[{"C": str(C)} for C, _ in cases])
     hps = [{"alpha": a, "beta1": "0", "beta2": f"1/{1 + C * C}"} for C, a in cases]
@@ -61,7 +62,8 @@ def test_pytorch_amsgrad_corrected_step_rises_41_percent_on_1_0():
     r = simulate("amsgrad-pytorch", "gradient-sequence:g=[1,0],set=none", steps=2)
     tr = r.instances[0].corrected_step
     assert tr.nonincreasing is False and tr.first_increase_step == 2
-    # implementations.md §0: eta_hat 1.0000e-3 → 1.41386e-3 (= √(1 + β2) up to ε)
+    # torch 2.13 [pytorch-2.13], README "Findings": eta_hat 1.0000e-3 → 1.41386e-3
+    # (= √(1 + β2) up to ε)
     assert tr.max_increase == pytest.approx(0.41386, abs=5e-5)
     assert r.instances[0].effective_step.nonincreasing is True
 

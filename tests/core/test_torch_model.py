@@ -78,7 +78,8 @@ def test_torch_arithmetic_model_is_bit_exact_on_cpu():
 @pytest.mark.parametrize("path", ["foreach", "fused"])
 def test_paths_against_model(path):
     """foreach is torch's single-tensor path bit for bit; fused rounds differently (a few ulp
-    per step in exp_avg_sq, implementations.md §6)."""
+    per step in exp_avg_sq; PyTorch 2.13 aten/src/ATen/native/cpu/FusedAdamKernel.cpp
+    [pytorch-2.13])."""
     rng = np.random.default_rng(3)
     grads = np.round(rng.standard_normal((100, 4)), 5).tolist()
     p = torch.zeros(4, dtype=torch.float64, requires_grad=True)

@@ -210,9 +210,9 @@ def test_frameworks_window_and_growth(tiny_run):
     spike_small = next(v for k, v in windows.items() if "0.05" in k)
     spike_zero = next(v for k, v in windows.items() if "(1, 0, 0" in k)
     inv_sqrt = next(v for k, v in windows.items() if "√t" in k)
-    assert spike_small == 300            # implementations.md §5.4: the max never binds
+    assert spike_small == 300            # torch 2.13 [pytorch-2.13]: the max never binds
     assert spike_zero == 1               # raw v decays at t = 2: the max binds at once
-    assert inv_sqrt == 200               # implementations.md §5.4: 200 steps for 1/√t
+    assert inv_sqrt == 200               # torch 2.13 [pytorch-2.13]: 200 steps for 1/√t
     growth = {(r["variant"], r["sequence"]): r["eta_hat_growth"]
               for r in summary["results"]["effective_steps"]}
     for (variant, _), g in growth.items():
@@ -227,8 +227,9 @@ def test_frameworks_window_and_growth(tiny_run):
 def test_bound_valid_bounds_hold_and_the_printed_refutations_stand(tiny_run):
     folder, summary = tiny_run("bound")
     assert summary["valid_bounds_violated"] == []
-    # literature.md §2–3 and the symbolic module's scale check: the OpenReview (a) statements
-    # lack α in the first term; Kingma & Ba's Theorem 4.1 fails on Theorem 1's sequence
+    # the papers [reddi2017openreview; kingma2015] and the symbolic module's scale check: the
+    # OpenReview (a) statements lack α in the first term; Kingma & Ba's Theorem 4.1 fails on
+    # Theorem 1's sequence
     assert {"theorem4-openreview", "corollary1-openreview", "kingma-ba-4.1"} <= \
         set(summary["printed_refuted"])
     records = _records(folder, "bound")
@@ -276,7 +277,8 @@ def test_tran_phong_example_fails_at_the_replacement_step(tiny_run):
     assert ex["first_failure"] == "theorem4.paper-replacement"
     assert ex["valid_links_hold"]
     step = next(s for s in ex["steps"] if s["name"] == "theorem4.paper-replacement")
-    # literature.md §5 item 5 (VERIFIED-NUM): 1998.6 with the true weights vs 1820.7
+    # Tran & Phong 2019, Example 3.2's run [tran2019]; the sums are an earlier independent
+    # measurement: 1998.6 with the true weights vs 1820.7
     assert step["lhs"] == pytest.approx(1998.6, abs=0.05)
     assert step["rhs"] == pytest.approx(1820.7, abs=0.05)
     assert summary["constant_beta1"]["holds"]

@@ -1,6 +1,6 @@
 """Bias correction and ρ(t), each against an independent route (recursion, Monte Carlo,
-brute force in mpmath, the simulator's own PyTorch-style step) and the reference facts of
-literature.md §4 / implementations.md §4 (measured elsewhere)."""
+brute force in mpmath, the simulator's own PyTorch-style step) and earlier independent
+computations of ρ(t) for PyTorch 2.13's bias corrections [pytorch-2.13]."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_expectations_against_monte_carlo(stationary):
 
 
 def test_rho_matches_reference_facts():
-    # literature.md §4 table and implementations.md §4 (measured there, rounded as printed)
+    # an earlier independent computation, rounded to three digits
     assert float(bias.rho(1, "0.9", "0.999")) == pytest.approx(0.316, abs=5e-4)
     assert float(bias.rho(100, "0.9", "0.999")) == pytest.approx(0.309, abs=5e-4)
     assert float(bias.rho(1000, "0.9", "0.999")) == pytest.approx(0.795, abs=5e-4)
@@ -104,7 +104,7 @@ def test_rho_minimum_rejects_beta2_below_beta1():
 
 
 def test_rise_factor_reference_numbers():
-    # implementations.md §4: 31.6×, 10×, 3.24×, 1.26×, 1.00002× for β2 = 0.999
+    # an earlier independent computation: 31.6×, 10×, 3.24×, 1.26×, 1.00002× for β2 = 0.999
     got = [bias.rise_factor("0.999", s) for s in (1, 10, 100, 1000, 10000)]
     assert got == pytest.approx([31.6, 10.0, 3.24, 1.26, 1.00002], rel=3e-3)
 

@@ -1,5 +1,5 @@
 """Bounds as objects: evaluation routes agree, assumptions are enforced, printed forms match an
-independent transcription of literature.md, worst cases dominate numeric sums, orders compare by
+independent transcription of the papers, worst cases dominate numeric sums, orders compare by
 limits, scale consistency agrees with rescaled simulations."""
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def test_float_mpmath_and_arb_agree(name):
 
 
 def test_printed_forms_match_an_independent_transcription():
-    """Formulas typed from literature.md §1.7/§2.1/§3 in plain Python, evaluated at POINT."""
+    """Formulas typed in plain Python from Reddi et al.'s Theorem 4 (three versions), Tran &
+    Phong's Theorem 4.1 and Kingma & Ba's Theorem 4.1, evaluated at POINT
+    [reddi2017openreview; reddi2018; reddi2019arxiv; tran2019; kingma2015]."""
     T, d, a, b1, b2, lam = 50, 3, 0.3, 0.6, 0.9, 0.8
     D, G, V, N, B = 2, 1.5, 1.7, 9.1, 30.2
     g = b1 / math.sqrt(b2)
@@ -141,7 +143,7 @@ def test_orders_compare_by_limits_not_text():
 
 
 def test_the_sympy_limit_bug_is_caught():
-    # perf-baseline.md §5: sympy 1.14 returns 0 for this limit; the true value is 2
+    # README "Findings": sympy 1.14 returns 0 for this limit; the true value is 2
     check = checked_limit(sp.harmonic(S.T, sp.Rational(1, 2)) / sp.sqrt(S.T))
     assert check.agree is False
     assert float(check.numeric[-1][1]) == pytest.approx(2, abs=1e-12)

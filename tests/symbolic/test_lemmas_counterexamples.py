@@ -86,7 +86,8 @@ def test_counterexample_records():
 
 
 def test_theorem1_against_simulated_adam():
-    """literature.md §5 item 1: Adam with β1 = 0, β2 = 1/(1+C²), x_1 = 1 has R_T/T ≥ (2C−4)/3."""
+    """Reddi, Kale & Kumar 2018, Theorem 1 [reddi2018]: Adam with β1 = 0, β2 = 1/(1+C²),
+    x_1 = 1 has R_T/T ≥ (2C−4)/3."""
     for C in (3, 5):
         beta2 = str(sp.Rational(1, 1 + C * C))
         run = simulate(get_variant("adam"), f"reddi-online:C={C}", steps=3000, x0=1,

@@ -85,8 +85,9 @@ def test_certified_comparison_in_ball_arithmetic():
 # ---- proof steps ------------------------------------------------------------------------
 
 def test_tran_phong_example_3_2_breaks_the_papers_step():
-    """literature.md §2.1: x_2 = 0.996838, x_3 = 0.997057, v̂ = 1020.1; true weighted sum
-    1998.6 versus 1820.7 with 1/(1−β1) (measured there)."""
+    """Tran & Phong 2019, Example 3.2 [tran2019]: x_2 ≈ 0.99684, x_3 ≈ 0.99706 as printed
+    (0.996838, 0.997057, v̂ = 1020.1 to more digits); true weighted sum 1998.6 versus 1820.7
+    with 1/(1−β1) (an earlier independent measurement)."""
     run = simulate(get_variant("amsgrad", beta1_schedule="exp-decay"), "reddi-figure1", steps=2,
                    x0=1, trace=True, hyperparameters={"alpha": "0.001", "beta1": "0.9",
                                                       "beta2": "0.999", "beta1_decay": "0.001"})

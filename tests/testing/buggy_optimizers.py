@@ -14,7 +14,8 @@ import torch
 
 
 class _AdamLike(torch.optim.Optimizer):
-    """torch 2.13's single-tensor AMSGrad step (implementations.md §3.1), written out."""
+    """torch 2.13's single-tensor AMSGrad step (torch/optim/adam.py, _single_tensor_adam
+    [pytorch-2.13]), written out."""
 
     write_back = True
 

@@ -1,7 +1,8 @@
 """Pinned minimal counterexamples (Hypothesis ``minimal``-style quality tests).
 
 Each test asks ``hypothesis.find`` for the smallest gradient sequence that breaks an invariant
-and pins it, with the measured numbers of shared/reference/implementations.md §0 and §5.1:
+and pins it, with the numbers measured on torch 2.13's torch/optim/adam.py [pytorch-2.13]
+(README "Findings"):
 
 * torch ``Adam(amsgrad=True)``, constant lr: η̂ rises on g = (1, 0) by +41.386 %
   (1.0000e-3 → 1.41386e-3);
@@ -73,7 +74,7 @@ def test_torch_eta_minimal_counterexample_is_one_then_twelve_zeros():
     assert (v.previous_step, v.step) == (12, 13)
     assert v.before == pytest.approx(4.81429215e-3, rel=1e-8)
     assert v.after == pytest.approx(4.81991584e-3, rel=1e-8)
-    # no sequence can raise η before t = 13 (implementations.md §4): 12 steps never do
+    # no sequence can raise η before t = 13 (ρ(t) falls until t = 12): 12 steps never do
     assert violation(subject, [1.0] + [0.0] * 11, "eta_nonincreasing") is None
 
 
