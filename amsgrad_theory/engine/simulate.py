@@ -17,11 +17,14 @@ solver with a stated tolerance (logistic, hinge).
 from __future__ import annotations
 
 import contextlib
+import html
+import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,6 +58,9 @@ from .layout import (
     X,
 )
 from .watch import watch
+
+if TYPE_CHECKING:
+    import pandas
 
 
 def checkpoint_steps(T: int, per_decade: int = 10) -> np.ndarray:
@@ -132,17 +138,75 @@ class InstanceResult:
         return self._checkpoint_regret
 
 
+#: what a single-instance :class:`Result` reads from its one instance, with what it is
+SINGLE_INSTANCE = {
+    "index": "b, the instance's index in its batch.",
+    "hyperparameters": "The hyperparameters of the run: decimal strings, the variant's defaults "
+                       "filled in.",
+    "final_x": "x_(T+1), the iterate after the last step: one number per coordinate, in the "
+               "run's arithmetic.",
+    "last_played_x": "x_T, the last point played.",
+    "m": "m_T, the first moment after the last step, per coordinate.",
+    "v": "v_T, the second moment after the last step, per coordinate.",
+    "vhat": "v̂_T, the second moment the step divides by (the running max where the variant "
+            "keeps one), per coordinate.",
+    "sum_sq_grad": "Σ_t g_{t,i}², per coordinate.",
+    "max_abs_grad": "max_t |g_{t,i}|, per coordinate.",
+    "regret": "R_T = Σ_t f_t(x_t) − min_{x∈F} Σ_t f_t(x), in the run's arithmetic; None where "
+              "the problem has no comparator (an unconstrained set).",
+    "loss": "Σ_t f_t(x_t), the loss of the points played.",
+    "comparator": "x*, the best fixed point in hindsight (None: no comparator).",
+    "comparator_loss": "Σ_t f_t(x*).",
+    "comparator_tolerance": "How far the comparator's loss may lie above the minimum (None: "
+                            "exact, as for linear and quadratic losses).",
+    "expected_regret": "Σ_t (F(x_t) − min F) for stochastic problems with a known mean loss F, "
+                       "else None.",
+    "effective_step": "The :class:`StepTracking` of η_t, the factor on m_t in the update.",
+    "corrected_step": "The :class:`StepTracking` of η̂_t, the factor on the momentum the variant "
+                      "divides (m̂_t where it corrects m).",
+    "effective_step_nonincreasing": "Whether η_t never increased (None: undecided ties in ball "
+                                    "arithmetic, or not tracked with statistics='regret').",
+    "corrected_step_nonincreasing": "Whether η̂_t never increased (None as above).",
+    "first_increase_step": "The first step t at which η_t increased (None: never).",
+    "vhat_decreases": "How many (t, i) had v̂_{t,i} < v̂_{t−1,i}.",
+    "vhat_undecided": "How many comparisons of v̂ the arithmetic could not decide.",
+    "checkpoints": "Statistic → its values at the checkpoint steps (``'t'`` lists the steps), in "
+                   "the run's arithmetic; see :meth:`Result.regret_checkpoints` for R_t.",
+    "checkpoint_x": "x_t at every checkpoint (kept for d ≤ 64 or record_x=True), else None.",
+    "checkpoint_regret": "R_t at every checkpoint, in the run's arithmetic (None without a "
+                         "comparator); computed on first use.",
+    "D_inf": "D∞, the ℓ∞ diameter of the feasible set (None: unbounded).",
+    "G_inf": "G∞, the problem's bound on |g_{t,i}|.",
+}
+
+
+def _instance_property(name: str) -> property:
+    """A property of a single-instance :class:`Result` that reads ``name`` on its instance."""
+    return property(lambda self: self._single(name), doc=SINGLE_INSTANCE[name])
+
+
+#: the kinds of :meth:`Result.to_dataframe`
+DATAFRAME_KINDS = ("checkpoints", "instances", "trace")
+#: the most coordinates whose x_(T+1) the ``instances`` data frame lists as columns
+DATAFRAME_MAX_D = 64
+
+
 class Result:
     """A run of ``variant`` on ``problem`` (B instances) in ``arithmetic`` for ``steps`` steps.
 
     ``instances`` (one :class:`InstanceResult` each) are built on first use; for large batches
     :meth:`table` gives the main per-instance numbers as arrays without building them.
-    A single-instance result also answers the instance's attributes directly
-    (``result.regret``, ``result.effective_step_nonincreasing`` …).
+    A single-instance result also answers its instance's attributes directly, as properties
+    (``result.regret``, ``result.final_x``, ``result.effective_step_nonincreasing`` …: see
+    :data:`SINGLE_INSTANCE`); on a batch they raise AttributeError naming
+    ``result.instances[b]``. In a notebook the result displays as a summary
+    (:meth:`__repr__`, :meth:`_repr_html_`); :meth:`regret_checkpoints` gives R_t as the
+    command line's JSON does and :meth:`to_dataframe` tidy tables.
     """
 
-    def __init__(self, variant, problem, arithmetic, steps, state, hp_rows, engine, wall_time,
-                 trace=None):
+    def __init__(self, variant: Variant, problem: Problem, arithmetic: Arithmetic, steps: int,
+                 state, hp_rows: list[dict], engine: str, wall_time: float,
+                 trace: dict | None = None):
         self.variant = variant
         self.problem = problem
         self.arithmetic = arithmetic
@@ -166,6 +230,57 @@ class Result:
                                    for b in range(self.problem.B)]
         return self._instances
 
+    @property
+    def B(self) -> int:
+        """The number of instances run as one batch."""
+        return self.problem.B
+
+    @property
+    def d(self) -> int:
+        """The dimension: coordinates of x per instance."""
+        return self.problem.d
+
+    @property
+    def average_regret(self) -> Any:
+        """R_T/T of a single-instance result, in the run's arithmetic (None: no comparator)."""
+        regret = self.regret
+        return None if regret is None else regret / self.steps
+
+    index = _instance_property("index")
+    hyperparameters = _instance_property("hyperparameters")
+    final_x = _instance_property("final_x")
+    last_played_x = _instance_property("last_played_x")
+    m = _instance_property("m")
+    v = _instance_property("v")
+    vhat = _instance_property("vhat")
+    sum_sq_grad = _instance_property("sum_sq_grad")
+    max_abs_grad = _instance_property("max_abs_grad")
+    regret = _instance_property("regret")
+    loss = _instance_property("loss")
+    comparator = _instance_property("comparator")
+    comparator_loss = _instance_property("comparator_loss")
+    comparator_tolerance = _instance_property("comparator_tolerance")
+    expected_regret = _instance_property("expected_regret")
+    effective_step = _instance_property("effective_step")
+    corrected_step = _instance_property("corrected_step")
+    effective_step_nonincreasing = _instance_property("effective_step_nonincreasing")
+    corrected_step_nonincreasing = _instance_property("corrected_step_nonincreasing")
+    first_increase_step = _instance_property("first_increase_step")
+    vhat_decreases = _instance_property("vhat_decreases")
+    vhat_undecided = _instance_property("vhat_undecided")
+    checkpoints = _instance_property("checkpoints")
+    checkpoint_x = _instance_property("checkpoint_x")
+    checkpoint_regret = _instance_property("checkpoint_regret")
+    D_inf = _instance_property("D_inf")
+    G_inf = _instance_property("G_inf")
+
+    def _single(self, name: str) -> Any:
+        if self.problem.B != 1:
+            raise AttributeError(f"{name}: this result holds B = {self.problem.B} instances; "
+                                 "read it per instance (result.instances[b], result.table(), "
+                                 "result.to_dataframe('instances'))")
+        return instance_attribute(self.instances[0], name)
+
     def table(self) -> dict:
         """Per-instance arrays (float64): final regret, loss, x_(T+1), effective-step counts.
 
@@ -174,15 +289,160 @@ class Result:
         with self.arithmetic.precision_context():
             return _table(self)
 
+    def regret_checkpoints(self, b: int = 0) -> dict:
+        """R_t of instance ``b`` at every checkpoint step t, as the ``checkpoints`` object of
+        ``amsgrad-theory simulate --json``: ``{"t": [steps], "regret": [floats]}``, ``regret``
+        None where the problem has no comparator and an entry None where R_t is not finite."""
+        inst = self.instances[b]
+        regret = inst.checkpoint_regret
+        return {"t": list(inst.checkpoints["t"]),
+                "regret": None if regret is None else [self._finite(r) for r in regret]}
+
+    def to_dataframe(self, kind: str = "checkpoints") -> pandas.DataFrame:
+        """A tidy :class:`pandas.DataFrame` of the run, one observation per row (floats).
+
+        ``kind``:
+
+        * ``"checkpoints"`` — one row per (instance, checkpoint t): ``regret`` R_t,
+          ``average_regret`` R_t/t and every checkpoint statistic (``loss``, ``sum_sqrt_vhat``,
+          ``momentum_energy`` …), with the instance's hyperparameters and problem parameters as
+          columns, ready for ``pivot``/``groupby``;
+        * ``"instances"`` — one row per instance: its parameters, final regret, R_T/T, loss,
+          comparator loss, effective-step increase counts and, for d ≤ 64, ``final_x_i``;
+        * ``"trace"`` — one row per (instance, step t, coordinate i) of a run made with
+          ``trace=True``: x, g, m, v, vhat, eta, eta_hat, xhat and the step's loss, alpha_t,
+          beta1_t (join the parameters from ``to_dataframe("instances")`` on ``instance``).
+
+        pandas is optional: without it this raises ImportError saying how to install it.
+        """
+        if kind not in DATAFRAME_KINDS:
+            raise InputError("kind", kind, "must be one of " + ", ".join(DATAFRAME_KINDS))
+        try:
+            import pandas as pd  # optional dependency: only data frames need it
+        except ImportError:
+            raise ImportError("Result.to_dataframe needs pandas, an optional dependency: "
+                              "pip install pandas") from None
+        with self.arithmetic.precision_context():
+            rows = {"checkpoints": self._checkpoint_rows, "instances": self._instance_rows,
+                    "trace": self._trace_columns}[kind]()
+        return pd.DataFrame(rows)
+
+    def _finite(self, value) -> float | None:
+        x = self.arithmetic.to_float(value)
+        return x if np.isfinite(x) else None
+
+    def _parameters(self, b: int) -> dict:
+        """Instance ``b``'s hyperparameters and problem parameters, numbers as floats."""
+        out = {k: _number(v) for k, v in self._hp_rows[b].items()}
+        for key, value in self.problem.params[b].items():
+            out[f"problem_{key}" if key in out else key] = _number(value)
+        return out
+
+    def _checkpoint_rows(self) -> list[dict]:
+        rows = []
+        to_float = self.arithmetic.to_float
+        for b, inst in enumerate(self.instances):
+            params = self._parameters(b)
+            regret = inst.checkpoint_regret
+            stats = {k: v for k, v in inst.checkpoints.items() if k != "t"}
+            for k, t in enumerate(inst.checkpoints["t"]):
+                r = math.nan if regret is None or regret[k] is None else to_float(regret[k])
+                rows.append({"instance": b, "t": t, "regret": r, "average_regret": r / t,
+                             **{name: to_float(values[k]) for name, values in stats.items()},
+                             **params})
+        return rows
+
+    def _instance_rows(self) -> list[dict]:
+        table = self.table()
+        scalars = [k for k, v in table.items() if np.ndim(v) == 1 and k != "checkpoint_t"]
+        rows = []
+        for b in range(self.problem.B):
+            row = {"instance": b, **self._parameters(b)}
+            row.update({k: table[k][b].item() for k in scalars})
+            if self.problem.d <= DATAFRAME_MAX_D:
+                row.update({f"final_x_{i}": float(x) for i, x in enumerate(table["final_x"][b])})
+            rows.append(row)
+        return rows
+
+    def _trace_columns(self) -> dict:
+        if self.trace is None:
+            raise InputError("kind", "trace", "this run kept no trace: run simulate(..., "
+                             "trace=True)")
+        to_float = np.vectorize(self.arithmetic.to_float, otypes=[np.float64])
+        T, B, d = self.steps, self.problem.B, self.problem.d
+        columns = {"instance": np.tile(np.repeat(np.arange(B), d), T),
+                   "t": np.repeat(np.arange(1, T + 1), B * d),
+                   "coordinate": np.tile(np.arange(d), T * B)}
+        for name, values in self.trace.items():
+            arr = np.asarray(values)
+            arr = to_float(arr) if arr.dtype == object else arr.astype(np.float64)
+            columns[name] = (arr if arr.ndim == 3 else np.repeat(arr, d, axis=1)).reshape(-1)
+        return columns
+
+    def __repr__(self) -> str:
+        return "Result(" + ",\n       ".join(f"{k}: {v}" for k, v in self._summary().items()) + ")"
+
+    def _repr_html_(self) -> str:
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                        f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+                        for k, v in self._summary().items())
+        return f"<table><caption>amsgrad_theory Result</caption>{cells}</table>"
+
+    def _summary(self) -> dict[str, str]:
+        """What the notebook display shows, as label → text."""
+        ar = self.arithmetic
+        out = {"variant": f"{self.variant.name} — {self.variant.title}",
+               "problem": self.problem.spec, "arithmetic": ar.spec,
+               "engine": f"{self.engine} ({self.wall_time:.3g} s)",
+               "steps": f"T = {self.steps}", "B": str(self.problem.B), "d": str(self.problem.d)}
+        with ar.precision_context():
+            if self.problem.B == 1:
+                regret = None if self.regret is None else ar.to_float(self.regret)
+                out["regret"] = ("none (no comparator)" if regret is None else
+                                 f"R_T = {regret:.10g}, R_T/T = {regret / self.steps:.6g}")
+                out["final x"] = _vector(ar.to_float(x) for x in self.final_x)
+            else:
+                regret = self.table()["average_regret"]
+                out["regret"] = ("none (no comparator)" if np.isnan(regret).all() else
+                                 f"R_T/T from {np.nanmin(regret):.6g} to {np.nanmax(regret):.6g}"
+                                 " over the instances (result.table())")
+        out["statistics"] = self.statistics
+        out["notes"] = "; ".join(self.notes) if self.notes else "none"
+        return out
+
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
         if self.problem.B == 1:
             return instance_attribute(self.instances[0], name)
+        if name in SINGLE_INSTANCE or name == "average_regret":
+            return self._single(name)
         raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        if self.problem.B != 1:
+            names -= {*SINGLE_INSTANCE, "average_regret"}
+        return sorted(names)
 
     def to_float(self, value):
         return None if value is None else self.arithmetic.to_float(value)
+
+
+def _number(value) -> Any:
+    """A parameter as a number where it is one (exact decimal or fraction text → float)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        return float(Fraction(str(value)))
+    except (ValueError, ZeroDivisionError):
+        return value
+
+
+def _vector(values, most: int = 8) -> str:
+    values = list(itertools.islice(values, most + 1))
+    text = ", ".join(f"{v:.8g}" for v in values[:most])
+    return f"[{text}{', …' if len(values) > most else ''}]"
 
 
 def instance_attribute(inst, name: str):
@@ -278,7 +538,9 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
 
 
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
-             arithmetic: str | Arithmetic = "float64", hyperparameters=None, x0=None,
+             arithmetic: str | Arithmetic = "float64",
+             hyperparameters: dict | list[dict] | None = None,
+             x0: str | float | list | None = None, schedule: str | None = None,
              trace: bool = False, record_x: bool | None = None, per_decade: int = 10,
              progress: Callable[[int, int], None] | None = None,
              chunk: int | None = None, statistics: str = "full") -> Result:
@@ -297,6 +559,9 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         omitted keys take the variant's defaults.
     x0:
         the start point x_1 (a number, a list, or a JSON array string); default 0.
+    schedule:
+        the step-size schedule α_t, as the command line's ``--schedule``: ``"constant"``
+        (α_t = α) or ``"inv-sqrt"`` (α_t = α/√t); None keeps the variant's own.
     trace:
         keep every step's x_t, g_t, m_t, v_t, v̂_t, η_t, η̂_t, x̂_{t+1}, f_t(x_t), α_t, β1,t
         (memory O(T·B·d); for short runs).
@@ -308,7 +573,7 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         where speed matters (the effective-step fields of the result are then None).
     """
     t_start = time.perf_counter()
-    variant = get_variant(variant)
+    variant = get_variant(variant, alpha_schedule=schedule)
     problem = get_problem(problem)
     ar = get_arithmetic(arithmetic)
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
