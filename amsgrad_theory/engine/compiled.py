@@ -182,7 +182,23 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
 
     ``block_jit`` compiles the per-block function without inlining it: numba's parallel pass
     then sees one call per block in the ``prange`` body.
+
+    A scratch row is written back each step only where the lane step can change it (the
+    constants ``keep_*``, folded by the compiler): without full statistics the effective-step
+    record, Σ g², max |g|, the bound terms and the counters stay as they are; the projection
+    weight is read by the ball projection only, which this kernel never runs. A store fewer is
+    a lane-step cheaper, and the values computed only for a dropped store are dropped with it.
     """
+    full = full_statistics
+    # lane rows X, XL, M, V, VH, EPREV, HPREV, EMAX, HMAX, W (layout.LANE_ROWS)
+    (keep_l0, keep_l1, keep_l2, keep_l3, keep_l4, keep_l5, keep_l6, keep_l7, keep_l8,
+     keep_l9) = (True,) * 5 + (full,) * 4 + (False,)
+    # sums LOSS, EXPECTED, SG2, MAG, B1, ENERGY, S0, S1, S2 (layout.SUM_ROWS)
+    (keep_a0, keep_a1, keep_a2, keep_a3, keep_a4, keep_a5, keep_a6, keep_a7,
+     keep_a8) = (True, bool(problem.has_expected)) + (full,) * 4 + (True,) * 3
+    # counters (layout.COUNT_ROWS): v̂'s decreases are recorded only where a max is kept
+    keep_c = full
+    keep_cv = full and variant.maxes
     parts = lane_functions(xp, sp, variant, problem, jit, record_jit=block_jit,
                            full_statistics=full_statistics,
                            coefficient_namespace=lambda k: ar.coefficient_namespace("compiled", k))
@@ -251,35 +267,56 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 ln, ac, cn, out, code = lane_math(t, szero, a0, a1, co, fp, lane, acc,
                                                   cnt, lo, hi)
                 bad = bad | code
-                LB[0, j] = ln[0]
-                LB[1, j] = ln[1]
-                LB[2, j] = ln[2]
-                LB[3, j] = ln[3]
-                LB[4, j] = ln[4]
-                LB[5, j] = ln[5]
-                LB[6, j] = ln[6]
-                LB[7, j] = ln[7]
-                LB[8, j] = ln[8]
-                LB[9, j] = ln[9]
-                AB[0, j] = ac[0]
-                AB[1, j] = ac[1]
-                AB[2, j] = ac[2]
-                AB[3, j] = ac[3]
-                AB[4, j] = ac[4]
-                AB[5, j] = ac[5]
-                AB[6, j] = ac[6]
-                AB[7, j] = ac[7]
-                AB[8, j] = ac[8]
-                CB[0, j] = cn[0]
-                CB[1, j] = cn[1]
-                CB[2, j] = cn[2]
-                CB[3, j] = cn[3]
-                CB[4, j] = cn[4]
-                CB[5, j] = cn[5]
-                CB[6, j] = cn[6]
-                CB[7, j] = cn[7]
-                CB[8, j] = cn[8]
-                CB[9, j] = cn[9]
+                if keep_l0:
+                    LB[0, j] = ln[0]
+                if keep_l1:
+                    LB[1, j] = ln[1]
+                if keep_l2:
+                    LB[2, j] = ln[2]
+                if keep_l3:
+                    LB[3, j] = ln[3]
+                if keep_l4:
+                    LB[4, j] = ln[4]
+                if keep_l5:
+                    LB[5, j] = ln[5]
+                if keep_l6:
+                    LB[6, j] = ln[6]
+                if keep_l7:
+                    LB[7, j] = ln[7]
+                if keep_l8:
+                    LB[8, j] = ln[8]
+                if keep_l9:
+                    LB[9, j] = ln[9]
+                if keep_a0:
+                    AB[0, j] = ac[0]
+                if keep_a1:
+                    AB[1, j] = ac[1]
+                if keep_a2:
+                    AB[2, j] = ac[2]
+                if keep_a3:
+                    AB[3, j] = ac[3]
+                if keep_a4:
+                    AB[4, j] = ac[4]
+                if keep_a5:
+                    AB[5, j] = ac[5]
+                if keep_a6:
+                    AB[6, j] = ac[6]
+                if keep_a7:
+                    AB[7, j] = ac[7]
+                if keep_a8:
+                    AB[8, j] = ac[8]
+                if keep_c:
+                    CB[0, j] = cn[0]
+                    CB[1, j] = cn[1]
+                    CB[2, j] = cn[2]
+                    CB[3, j] = cn[3]
+                    CB[4, j] = cn[4]
+                    CB[5, j] = cn[5]
+                    CB[6, j] = cn[6]
+                    CB[7, j] = cn[7]
+                if keep_cv:
+                    CB[8, j] = cn[8]
+                    CB[9, j] = cn[9]
             if bad != 0:
                 # the first lane of this block whose state is no longer finite
                 for j in range(n):
