@@ -107,6 +107,7 @@ class LaneArrays:
         self.pos = [0] * B
         for row, b in enumerate(order):
             self.pos[b] = row
+        self._pos_index = np.asarray(self.pos, dtype=np.int64)    # host(): rows by instance
         G = len(groups)
         group_hyper = np.empty((G, len(GROUP_HYPERPARAMETERS)), dtype=sdt)
         for g, key in enumerate(groups):
@@ -227,7 +228,7 @@ class LaneArrays:
 
     def host(self, array):
         """An array of this run as numpy, rows in instance order (first axis: instances)."""
-        return np.asarray(array)[np.asarray(self.pos, dtype=np.int64)]
+        return np.asarray(array)[self._pos_index]
 
     def trace_dict(self):
         inverse = np.asarray(self.pos, dtype=np.int64)

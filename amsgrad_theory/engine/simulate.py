@@ -57,7 +57,7 @@ from .layout import (
     V,
     X,
 )
-from .watch import watch
+from .watch import make_watch
 
 if TYPE_CHECKING:
     import pandas
@@ -605,7 +605,8 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
         if chunk is None:
             chunk = engine.chunk(plan, arrays)
         done = 0
-        watched = ar.kind in ("float", "torch")    # exact arithmetics have no range to leave
+        # exact arithmetics have no range to leave
+        watch = make_watch(arrays, variant, hp_rows) if ar.kind in ("float", "torch") else None
         while done < steps:
             t0, t1 = done + 1, min(steps, done + chunk)
             # non-finite values are detected and reported (NumericalError), not warned about
@@ -614,8 +615,8 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
             code, t, b, i = arrays.error()
             if code:
                 raise NumericalError(ERROR_WHAT[code], t, None if i < 0 else i, b)
-            if watched:
-                watch(arrays, variant, hp_rows, t0, t1)
+            if watch is not None:
+                watch(t0, t1)
             done = t1
             if progress is not None:
                 progress(done, steps)

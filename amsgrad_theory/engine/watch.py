@@ -39,36 +39,50 @@ WATCHED_SUMS = ((SG2, "Σ g² (a bound term)"), (B1, "Σ β1,t √v̂_t/α_t (a 
 
 def eps_too_small(hp_rows: list[dict], dtype) -> np.ndarray:
     """Per instance: is ε + ε_root below √(smallest normal)/u of ``dtype`` (so that a lost
-    second moment changes the step)?"""
+    second moment changes the step)? Each distinct pair of texts is converted once."""
     info = np.finfo(dtype)
     limit = math.sqrt(float(info.tiny)) / (float(info.eps) / 2)
-    return np.array([float(Fraction(row.get("eps", "0")) + Fraction(row.get("eps_root", "0")))
-                     < limit for row in hp_rows])
+    pairs = [(row.get("eps", "0"), row.get("eps_root", "0")) for row in hp_rows]
+    small = {pair: float(Fraction(pair[0]) + Fraction(pair[1])) < limit
+             for pair in dict.fromkeys(pairs)}
+    return np.array([small[pair] for pair in pairs])
 
 
-def watch(arrays, variant, hp_rows: list[dict], since: int, step: int) -> None:
-    """Raise NumericalError if a watched quantity left the range in steps ``since..step``
-    (module docstring); ``arrays`` are a float run's :mod:`~amsgrad_theory.engine.arrays`."""
+def make_watch(arrays, variant, hp_rows: list[dict]):
+    """``check(since, step)``: raise NumericalError if a watched quantity left the range in
+    steps ``since..step`` (module docstring); ``arrays`` are a float run's
+    :mod:`~amsgrad_theory.engine.arrays`. What does not change during the run (which
+    instances have a small ε) is computed here, once."""
     lanes, sums = arrays.state.lanes, arrays.state.sums
-    for row, name in WATCHED_LANES:
-        _finite(arrays.host(lanes[row]), name, since, step)
-    for row, name in WATCHED_SUMS:
-        _finite(arrays.host(sums[row]), name, since, step)
-    if variant.second_moment == "none":
-        return
-    v = arrays.host(lanes[V])
-    if variant.first_moment != "none":
-        seen = arrays.host(lanes[M]) != 0
-    else:                     # max |g| so far: zero until a gradient was seen (or not kept)
-        seen = arrays.host(sums[MAG]) > 0
-    tiny = np.finfo(v.dtype).tiny
-    lost = seen & (np.abs(v) < tiny) & eps_too_small(hp_rows, v.dtype)[:, None]
-    if lost.any():
-        b, i = (int(k) for k in np.argwhere(lost)[0])
-        what = ("v (0 while m ≠ 0: g² fell below the smallest "
-                if v[b, i] == 0 else "v (subnormal: g² fell near the smallest ")
-        raise NumericalError(what + f"{v.dtype}; run it in mpmath or arb)", step, i, b,
-                             kind="underflowed", since=since)
+    second_moment = variant.second_moment != "none"
+    small_eps = None
+
+    def check(since: int, step: int) -> None:
+        nonlocal small_eps
+        for row, name in WATCHED_LANES:
+            _finite(arrays.host(lanes[row]), name, since, step)
+        for row, name in WATCHED_SUMS:
+            _finite(arrays.host(sums[row]), name, since, step)
+        if not second_moment:
+            return
+        v = arrays.host(lanes[V])
+        if small_eps is None:
+            small_eps = eps_too_small(hp_rows, v.dtype)[:, None]
+        if not small_eps.any():
+            return
+        if variant.first_moment != "none":
+            seen = arrays.host(lanes[M]) != 0
+        else:                 # max |g| so far: zero until a gradient was seen (or not kept)
+            seen = arrays.host(sums[MAG]) > 0
+        lost = seen & (np.abs(v) < np.finfo(v.dtype).tiny) & small_eps
+        if lost.any():
+            b, i = (int(k) for k in np.argwhere(lost)[0])
+            what = ("v (0 while m ≠ 0: g² fell below the smallest "
+                    if v[b, i] == 0 else "v (subnormal: g² fell near the smallest ")
+            raise NumericalError(what + f"{v.dtype}; run it in mpmath or arb)", step, i, b,
+                                 kind="underflowed", since=since)
+
+    return check
 
 
 def _finite(values: np.ndarray, name: str, since: int, step: int) -> None:
