@@ -212,3 +212,21 @@ def test_arb_evaluation_encloses_a_high_precision_value():
         lo, hi = mid - rad, mid + rad
         assert lo <= exact <= hi
         assert hi - lo < mpmath.mpf(10) ** -20 * abs(exact)
+
+
+def test_the_constant_beta1_energy_bound_is_attained_at_t_1_when_beta1_is_0():
+    """A tight case, not a slack one: with β1 = 0 (so γ = 0) and T = 1, E_1 = α_1 m_1²/√v̂_1
+    = α|g_1|/√(1−β2) is the bound itself. Float and ball arithmetic then cannot decide
+    'E_1 ≤ bound' (they see a tie: the bound study's record for this run is undecided)."""
+    import sympy as sp
+
+    from amsgrad_theory.symbolic import symbols as S
+    from amsgrad_theory.symbolic.bounds import BOUNDS
+
+    g = sp.Symbol("g", positive=True)
+    e1 = S.alpha * ((1 - 0) * g) ** 2 / sp.sqrt((1 - S.beta2) * g ** 2)
+    bound = BOUNDS["lemma2-constant-beta1"].rhs
+    (n_t,) = [s for s in bound.free_symbols if s.name == "N_T"]      # Σ_i ‖g_{1:T,i}‖
+    rhs = bound.subs({S.T: 1, S.beta1: 0, S.gamma: 0, n_t: g})
+    assert rhs.free_symbols <= {S.alpha, S.beta2, g}
+    assert sp.simplify(e1 - rhs) == 0
