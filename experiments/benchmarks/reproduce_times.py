@@ -1,0 +1,88 @@
+"""How long `reproduce all` takes, cold and warm, per size — the figures README states.
+
+Run:  .venv/bin/python experiments/benchmarks/reproduce_times.py [--sizes tiny,small]
+          [--readme README.md] [--json FILE]
+
+Per size: a COLD run (an empty numba cache folder, NUMBA_CACHE_DIR: every kernel compiles) and
+then a WARM run (the same cache folder: kernels load from disk), each a fresh process running
+`amsgrad-theory reproduce all --size SIZE` into a temporary folder. Wall-clock seconds, the
+machine's CPU count and its load average before and after (a loaded machine says so). With
+--readme, the block between the markers ``<!-- reproduce-times:begin -->`` and
+``<!-- reproduce-times:end -->`` is replaced by the measured table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BEGIN, END = "<!-- reproduce-times:begin -->", "<!-- reproduce-times:end -->"
+
+
+def run_all(size: str, out: Path, cache: Path) -> dict:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "amsgrad_theory.cli", "reproduce", "all",
+                          "--size", size, "--out", str(out), "--quiet"],
+                         capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 1), "exit": run.returncode, "load_before": round(load, 2),
+            "load_after": round(os.getloadavg()[0], 2), "stderr_tail": run.stderr[-400:]}
+
+
+def table(results: dict) -> str:
+    cpus = os.cpu_count()
+    lines = [f"| `reproduce all --size …` ({cpus} CPUs) | cold (compiles) | warm (cached) | "
+             "load average |", "|---|---|---|---|"]
+    for size, r in results.items():
+        loads = f"{r['cold']['load_before']}–{r['warm']['load_after']}"
+        lines.append(f"| {size} | {r['cold']['wall_s']:.0f} s | {r['warm']['wall_s']:.0f} s | "
+                     f"{loads} |")
+    lines.append("")
+    lines.append("Measured by `.venv/bin/python experiments/benchmarks/reproduce_times.py "
+                 "--readme README.md`.")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="tiny,small")
+    ap.add_argument("--readme", default=None)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes.split(","):
+            cache = Path(tmp) / f"numba-{size}"
+            cache.mkdir()
+            cold = run_all(size, Path(tmp) / f"{size}-cold", cache)
+            warm = run_all(size, Path(tmp) / f"{size}-warm", cache)
+            results[size] = {"cold": cold, "warm": warm}
+            print(f"{size}: cold {cold['wall_s']} s (exit {cold['exit']}), warm "
+                  f"{warm['wall_s']} s (exit {warm['exit']}), load {cold['load_before']}"
+                  f"–{warm['load_after']}", flush=True)
+    text = table(results)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    if args.readme:
+        path = Path(args.readme)
+        readme = path.read_text()
+        if BEGIN not in readme or END not in readme:
+            print(f"{path}: no {BEGIN} … {END} block", file=sys.stderr)
+            return 2
+        path.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
+                               lambda _: f"{BEGIN}\n{text}\n{END}", readme, flags=re.S))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
