@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from ..records import command_line
-from ..reproduce import check_output_folder, get_study, run_study
+from ..reproduce import STATUS_EXIT, check_output_folder, get_study, run_study
 
 
 def add_arguments(p) -> None:
@@ -46,7 +46,7 @@ def run(args) -> int:
         print(json.dumps(summary, indent=2, default=str))
     else:
         print(format_summary(summary))
-    return 0 if summary.get("status") != "not reproduced" else 1
+    return STATUS_EXIT.get(summary.get("status"), 1)
 
 
 def format_summary(summary: dict) -> str:

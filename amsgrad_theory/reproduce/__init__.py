@@ -144,8 +144,7 @@ def _run_one(study: Study, params: Any, folder: Path, size: str, quiet: bool,
     summary = {"study": study.name, "title": study.title, "size": ctx.size,
                "command": ctx.command, "parameters": _params_dict(params),
                "wall_time_s": wall, "figures": ctx.figures, **summary}
-    summary.setdefault("status", "reproduced" if all(f["verdict"] == "pass"
-                                                     for f in ctx.figures) else "not reproduced")
+    summary.setdefault("status", _status(f["verdict"] for f in ctx.figures))
     write_json(folder / "summary.json", summary)
     summary["files"] = sorted({Path(p).name for p in ctx.files} | {"summary.json"})
     return summary
@@ -157,10 +156,26 @@ def _params_dict(params: Any) -> dict:
     return dict(params)
 
 
+#: a study's status from its figures' verdicts, and the exit status of ``reproduce``: a figure
+#: that fails is "not reproduced" (1); one whose checks are only undecided (a tie no
+#: arithmetic decided) leaves the study "undecided" (3), as ``verify`` reports it
+STATUS_EXIT = {"reproduced": 0, "not reproduced": 1, "undecided": 3}
+
+
+def _status(verdicts) -> str:
+    verdicts = set(verdicts)
+    if verdicts <= {"pass"}:
+        return "reproduced"
+    return "undecided" if verdicts <= {"pass", "undecided"} else "not reproduced"
+
+
 def _overall(summaries) -> str:
     statuses = {s.get("status") for s in summaries}
-    return "not reproduced" if "not reproduced" in statuses else "reproduced"
+    for status in ("not reproduced", "undecided"):
+        if status in statuses:
+            return status
+    return "reproduced"
 
 
-__all__ = ["STUDIES", "Study", "Context", "SIZES", "studies", "study_names", "get_study",
-           "run_study", "check_output_folder"]
+__all__ = ["STATUS_EXIT", "STUDIES", "Study", "Context", "SIZES", "studies", "study_names",
+           "get_study", "run_study", "check_output_folder"]

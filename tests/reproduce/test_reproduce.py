@@ -489,3 +489,16 @@ def test_all_default_size(tmp_path):
     assert summary["status"] == "reproduced"
     for name in FAST_STUDIES:
         assert (tmp_path / name / "summary.json").exists()
+
+
+def test_a_study_whose_checks_are_only_undecided_is_undecided_and_exits_3():
+    """A tie no arithmetic decides (e.g. a bound attained exactly) is not a failure to
+    reproduce: the study says 'undecided' and `reproduce` exits 3, as `verify` does."""
+    from amsgrad_theory.reproduce import STATUS_EXIT, _overall, _status
+
+    assert _status(["pass", "pass"]) == "reproduced"
+    assert _status(["pass", "undecided"]) == "undecided"
+    assert _status(["undecided", "fail"]) == "not reproduced"
+    assert _overall([{"status": "reproduced"}, {"status": "undecided"}]) == "undecided"
+    assert _overall([{"status": "undecided"}, {"status": "not reproduced"}]) == "not reproduced"
+    assert [STATUS_EXIT[s] for s in ("reproduced", "not reproduced", "undecided")] == [0, 1, 3]
