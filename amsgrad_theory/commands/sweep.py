@@ -7,6 +7,15 @@ Example:
 Rows go to the CSV chunk by chunk, each with a digest; --resume keeps the intact rows of an
 interrupted run of the same sweep (any --chunk-size) and runs the rest; a second sweep on the
 same --out is refused while one runs (see amsgrad_theory.engine.sweep for the guarantees).
+
+Beyond one machine (the `cluster` extra, Dask distributed): --workers N runs the tasks on a
+local cluster of N worker processes, started and stopped here; --scheduler tcp://host:8786 or
+--scheduler-file FILE on a running scheduler's workers (e.g. dask-jobqueue's SLURMCluster).
+The CSV is the same bytes as in process; a worker that dies costs only its running tasks;
+--resume continues on any cluster, or none.
+
+Exit status: 0 every configuration has its numbers; 1 some configurations failed (their rows
+carry the error, the others are complete); 2 bad input, or a scheduler that does not answer.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import sys
 
 from tqdm import tqdm
 
+from ..engine.cluster import Connection
 from ..engine.sweep import grid, parse_seeds, parse_values, run_sweep
 from ..errors import InputError
 
@@ -40,6 +50,18 @@ def add_arguments(p) -> None:
                    help="keep the intact rows already in the CSV and run the rest")
     p.add_argument("--chunk-size", type=int, default=4096, help="instances per batch")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the tasks on a running Dask scheduler's workers, e.g. "
+                            "tcp://host:8786")
+    where.add_argument("--scheduler-file", default=None, metavar="FILE",
+                       help="the same, the scheduler named by the file `dask scheduler "
+                            "--scheduler-file FILE` wrote")
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="run the tasks on a local Dask cluster of N worker processes")
+    p.add_argument("--task-size", type=int, default=None, metavar="N",
+                   help="instances per Dask task (default: sized so the per-task overhead "
+                        "stays under 1 %%)")
     p.add_argument("--quiet", "-q", action="store_true")
 
 
@@ -57,18 +79,17 @@ def run(args) -> int:
         axes[name] = parse_values(values, name)
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     configs = grid(args.algorithm, args.problem, axes, seeds)
-    bar = None
-    callback = None
-    if not args.quiet:
-        bar = tqdm(total=args.steps * len(configs), unit="inst-step", unit_scale=True,
-                   file=sys.stderr, disable=None, leave=False)
-
-        def callback(done, total):
-            bar.update(done - bar.n)
+    log = None if args.quiet else lambda text: print(text, file=sys.stderr)
+    target = None
+    if (args.scheduler, args.scheduler_file, args.workers) != (None, None, None):
+        target = Connection(args.scheduler, scheduler_file=args.scheduler_file,
+                            workers=args.workers, log=log)
+    bar = _Bar(args.steps, len(configs)) if not args.quiet else None
     try:
         result = run_sweep(configs, steps=args.steps, arithmetic=args.arithmetic, x0=args.x0,
                            csv_path=args.out, resume=args.resume, chunk_size=args.chunk_size,
-                           progress=callback)
+                           client=target, task_size=args.task_size,
+                           on_task=bar.update if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
@@ -96,4 +117,26 @@ def run(args) -> int:
                   f"max {a['max']}); η increases in "
                   f"{100 * s['fraction_with_effective_step_increase']:.0f} %, η̂ in "
                   f"{100 * s['fraction_with_corrected_step_increase']:.0f} % of runs")
-    return 0
+    return 1 if summary["errors"] else 0
+
+
+class _Bar:
+    """The sweep's one progress bar: instance-steps (rate, ETA), configurations and tasks."""
+
+    def __init__(self, steps: int, configurations: int):
+        self.steps = steps
+        self.configurations = configurations
+        self.bar = None
+
+    def update(self, done: int, total: int, configurations: int) -> None:
+        if self.bar is None:      # opened at the first task: what was resumed is not a rate
+            self.bar = tqdm(total=self.steps * self.configurations,
+                            initial=self.steps * configurations, unit="inst-step",
+                            unit_scale=True, file=sys.stderr, disable=None, leave=False)
+        self.bar.set_postfix_str(f"{configurations}/{self.configurations} configurations, "
+                                 f"{done}/{total} tasks", refresh=False)
+        self.bar.update(self.steps * configurations - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

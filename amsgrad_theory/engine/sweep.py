@@ -35,7 +35,21 @@ What survives a fault (a kill at any moment, a full disk, a deleted file, a seco
   bytes as an uninterrupted one. ``chunk`` records which chunk of its run computed a row.
 * **A failing instance is a row.** An instance that meets a non-finite value
   (:class:`~amsgrad_theory.errors.NumericalError`) gets a row with the error text in
-  ``error`` and empty numbers; its siblings in the chunk are run again without it.
+  ``error`` and empty numbers; its siblings in the chunk are run again without it. So does a
+  configuration whose run raises another of the toolkit's errors (an
+  :class:`~amsgrad_theory.errors.InputError` only its run finds, such as an ``x0`` outside
+  its own feasible set): the batch is halved until the configurations that fail alone are
+  found.
+
+Beyond one machine (``client=``, :mod:`~amsgrad_theory.engine.cluster`): the configurations
+still to run are cut into tasks (:func:`~amsgrad_theory.engine.cluster.plan_tasks`) that Dask
+distributed runs on its workers (:func:`run_task`, the function the in-process path runs too);
+each task's rows come back as it finishes and are committed as above, by this process alone.
+A row does not depend on the other instances of its batch, and ``chunk`` is the chunk of this
+sweep's plan (``chunk_size``) whichever task computed it, so the final CSV is byte-identical to
+an in-process run's. A worker that dies takes only its running tasks with it (Dask runs them
+again elsewhere); a client that dies leaves the committed rows, and ``resume=True`` — on any
+cluster, or none — runs the rest.
 """
 
 from __future__ import annotations
@@ -59,9 +73,10 @@ from pathlib import Path
 import numpy as np
 
 from ..algorithms import HYPERPARAMETERS, get_variant
-from ..errors import InputError, NumericalError
-from ..problems import parse_sequence, split_spec
+from ..errors import AmsgradTheoryError, InputError, NumericalError
+from ..problems import get_problem, parse_sequence, split_spec
 from ..records import versions
+from . import cluster
 from .run import RunSpec, batches, run_batch
 
 COLUMNS = ("config", "chunk", "algorithm", "problem", "arithmetic", "steps", "seed",
@@ -238,16 +253,32 @@ class SweepResult:
 
 def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float64",
               x0=None, csv_path: str | Path | None = None, resume: bool = False,
-              chunk_size: int = 4096, progress=None) -> SweepResult:
+              chunk_size: int = 4096, progress=None, client=None, task_size: int | None = None,
+              on_task=None) -> SweepResult:
     """Run every configuration; write its row to ``csv_path`` (see the module doc for what a
     fault can and cannot do to it). ``resume``: keep the intact rows of an interrupted run of
     the same sweep and run only the configurations without one. ``progress(done, total)``
-    counts instance-steps and is called after each chunk is committed.
+    counts instance-steps and is called after each task's rows are committed.
+
+    ``client``: run the tasks on Dask distributed — a ``distributed.Client``, a scheduler
+    address (``tcp://host:8786``) or a :class:`~amsgrad_theory.engine.cluster.Connection`
+    (entered after the sweep's input is checked and its CSV locked); None runs them here,
+    without importing Dask. ``task_size``: instances per task on a cluster (default: sized so
+    Dask's per-task overhead stays under 1 %, :mod:`~amsgrad_theory.engine.cluster`); in
+    process a task is a chunk. ``on_task(done, total, configurations)`` is called before the
+    first task (0, the tasks to run, the configurations already done) and after each task's
+    rows are committed.
     """
     if not configs:
         raise InputError("grid", "[]", "the sweep has no configurations")
     if chunk_size < 1:
         raise InputError("chunk_size", chunk_size, "must be >= 1")
+    target = cluster.connection(client)
+    if task_size is not None and target is None:
+        raise InputError("task_size", task_size, "only a sweep on a cluster (client=…, "
+                         "--scheduler, --scheduler-file or --workers) is cut into tasks")
+    if task_size is not None and task_size < 1:
+        raise InputError("task_size", task_size, "must be >= 1")
     # validate everything before any work
     specs = [c.spec(steps, arithmetic, x0) for c in configs]
     for spec in specs:
@@ -271,18 +302,37 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
         total_work = steps * len(configs)
         started = time.perf_counter()
         sim_time = 0.0
-        for chunk, indices in enumerate(plan):
-            todo = [i for i in indices if i not in rows]
-            if not todo:
-                continue
-            t0 = time.perf_counter()
-            fresh = _run_chunk(configs, specs, keys, todo, chunk)
-            sim_time += time.perf_counter() - t0
-            if journal is not None:
-                journal.append(fresh)
-            rows.update(fresh)
-            if progress is not None:
-                progress(steps * len(rows), total_work)
+        todo = [(chunk, [i for i in indices if i not in rows])
+                for chunk, indices in enumerate(plan)]
+        todo = [(chunk, indices) for chunk, indices in todo if indices]
+        with contextlib.ExitStack() as stack:
+            # nothing left to run (a finished sweep resumed): no cluster to start
+            dask_client = stack.enter_context(target) if target is not None and todo else None
+            connected = time.perf_counter() - started if dask_client is not None else 0.0
+            if dask_client is None:
+                tasks = [[part] for part in todo]
+                finished = (run_task(_points(task, configs), steps=steps,
+                                     arithmetic=arithmetic, x0=x0) for task in tasks)
+            else:
+                lanes = [steps * get_problem(specs[indices[0]].problem).d
+                         for _, indices in todo]
+                tasks = cluster.plan_tasks(todo, lanes, task_size)
+                finished = cluster.results(
+                    dask_client, run_task, [_points(task, configs) for task in tasks],
+                    [_task_key(task, keys) for task in tasks],
+                    steps=steps, arithmetic=arithmetic, x0=x0)
+            if on_task is not None:
+                on_task(0, len(tasks), len(rows))
+            for done, (fresh, seconds) in enumerate(finished, 1):
+                sim_time += seconds
+                fresh = {i: texts for i, texts in fresh.items() if i not in rows}
+                if journal is not None:
+                    journal.append(fresh)
+                rows.update(fresh)
+                if progress is not None:
+                    progress(steps * len(rows), total_work)
+                if on_task is not None:
+                    on_task(done, len(tasks), len(rows))
         if journal is not None:
             journal.finish()
         wall = time.perf_counter() - started
@@ -291,14 +341,48 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
                         sim_time=sim_time, configurations=len(configs))
     summary["resumed_rows"] = resumed
     summary["discarded_rows"] = journal.discarded if journal is not None else 0
+    summary["tasks"] = len(tasks)
+    summary["cluster"] = target.describe() if target is not None else None
+    summary["cluster_start_s"] = connected     # of wall_time_s: the connection (0 in process)
     return SweepResult(csv_path=journal.path if journal is not None else None, rows=ordered,
                        summary=summary)
 
 
-def _run_chunk(configs: list[GridPoint], specs: list[RunSpec], keys: list[str],
-               todo: list[int], chunk: int) -> dict[int, list[str]]:
-    """Rows (CSV texts) of configurations ``todo``, run as one batch; an instance that fails
-    numerically is taken out, given its error text, and the rest are run again."""
+def run_task(parts: list[tuple[int, list[tuple[int, GridPoint]]]], *, steps: int,
+             arithmetic: str, x0=None) -> tuple[dict[int, list[str]], float]:
+    """One task of a sweep — in this process or on a Dask worker — and its compute seconds.
+
+    ``parts``: ``(chunk, [(configuration index, GridPoint), …])``, each run as one batch. The
+    rows depend on the configurations alone (a problem's seed is part of its configuration),
+    never on the worker, the task or the order: ``{configuration index: CSV texts}``.
+    """
+    started = time.perf_counter()
+    rows: dict[int, list[str]] = {}
+    for chunk, points in parts:
+        configs = dict(points)
+        specs = {i: c.spec(steps, arithmetic, x0) for i, c in configs.items()}
+        keys = {i: run_key(spec) for i, spec in specs.items()}
+        rows.update(_run_chunk(configs, specs, keys, list(configs), chunk))
+    return rows, time.perf_counter() - started
+
+
+def _points(task: list[tuple[int, list[int]]], configs: list[GridPoint]) -> list:
+    """A task's parts with their configurations (what :func:`run_task` takes)."""
+    return [(chunk, [(i, configs[i]) for i in indices]) for chunk, indices in task]
+
+
+def _task_key(task: list[tuple[int, list[int]]], keys: list[str]) -> str:
+    """Dask's name of a task: a digest of its parts (the same task, the same name)."""
+    text = ";".join(f"{chunk}:" + ",".join(keys[i] for i in indices)
+                    for chunk, indices in task)
+    return "amsgrad-sweep-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _run_chunk(configs, specs, keys, todo: list[int], chunk: int) -> dict[int, list[str]]:
+    """Rows (CSV texts) of configurations ``todo`` (indices into ``configs``, ``specs`` and
+    ``keys``), run as one batch. An instance that fails numerically is taken out, given its
+    error text, and the rest are run again; another toolkit error of the batch names no
+    instance, so the batch is halved until each configuration that fails alone has its row."""
     pending = list(todo)
     rows: dict[int, list[str]] = {}
     while pending:
@@ -308,10 +392,20 @@ def _run_chunk(configs: list[GridPoint], specs: list[RunSpec], keys: list[str],
             if not 0 <= exc.instance < len(pending):
                 raise
             # the text of the instance's own run (no batch position: it depends on the chunk)
-            error = str(NumericalError(exc.what, exc.step, exc.coordinate))
+            error = str(NumericalError(exc.what, exc.step, exc.coordinate, kind=exc.kind,
+                                       since=exc.since))
             i = pending.pop(exc.instance)
             rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, error)
             continue
+        except AmsgradTheoryError as exc:
+            if len(pending) > 1:
+                half = len(pending) // 2
+                for part in (pending[:half], pending[half:]):
+                    rows.update(_run_chunk(configs, specs, keys, part, chunk))
+            else:
+                i = pending[0]
+                rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, str(exc))
+            break
         for j, i in enumerate(pending):
             rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], table, j, "")
         break

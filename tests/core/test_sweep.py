@@ -303,3 +303,37 @@ def test_gradient_sequence_and_array_grids(tmp_path, capsys):
                             "--out", str(tmp_path / "g.csv"), *extra], capsys)
         assert code == 0, err
     assert parse_values('[1, [1, 0.10], "box"]') == ["1", "[1,0.10]", "box"]
+
+
+# --------------------------------------------------------------------------------------------
+# issue 14: a configuration that fails only when run is a row; exit 1 says so
+# --------------------------------------------------------------------------------------------
+
+def test_an_error_only_the_run_finds_is_a_row_and_exit_1(tmp_path, capsys):
+    # --x0 0.5 lies outside the box of radius 0.1 (found by simulate, not by validation)
+    argv = ["sweep", "-a", "amsgrad", "-p", "random-linear:d=2", "--grid",
+            "radius=[1,0.1]", "--seeds", "0:3", "--x0", "0.5", "--steps", "20", "--json",
+            "--out", str(tmp_path / "s.csv")]
+    code, out, _ = cli(argv, capsys)
+    assert code == 1 and json.loads(out)["errors"] == 3
+    rows = body(tmp_path / "s.csv")
+    assert [r["error"] != "" for r in rows] == [False] * 3 + [True] * 3
+    assert rows[3]["error"].startswith("x0='0.5': outside the feasible set")
+    assert rows[3]["regret"] == "" and rows[3]["parameters"] == '{"radius": "0.1"}'
+    for row in rows[:3]:
+        alone = simulate("amsgrad", f"random-linear:d=2,radius=1,seed={row['seed']}",
+                         steps=20, x0="0.5")
+        assert float(row["regret"]) == float(alone.regret)
+    assert sweep(tmp_path / "ok.csv") == 0                    # no failure: exit 0
+
+
+def test_on_task_reports_tasks_and_configurations(tmp_path):
+    calls = []
+    run_sweep(configs(), steps=50, csv_path=tmp_path / "s.csv", chunk_size=3,
+              on_task=lambda *args: calls.append(args))
+    assert calls[0] == (0, 4, 0) and calls[-1] == (4, 4, 8)
+    assert [c[2] for c in calls] == [0, 3, 4, 7, 8]            # 2 algorithms: chunks 3+1, 3+1
+    calls.clear()
+    run_sweep(configs(), steps=50, csv_path=tmp_path / "s.csv", chunk_size=3, resume=True,
+              on_task=lambda *args: calls.append(args))
+    assert calls == [(0, 0, 8)]
