@@ -5,7 +5,8 @@ Only the module of the subcommand that runs is imported, so ``simulate`` does no
 sympy, and ``derive`` does not pay for numba.
 
 Exit status: 0 success; 1 a check failed (verify, audit, check-proof: a finding, not an error);
-2 bad input (the message names the argument and its value; no traceback).
+2 bad input (the message names the argument and its value; no traceback), a run too large for
+the memory available among them.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except AmsgradTheoryError as exc:
         print(f"amsgrad-theory {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as exc:  # beyond the estimate of the up-front check
+        if isinstance(exc, RuntimeError) and type(exc).__name__ != "OutOfMemoryError":
+            raise                                   # (torch.cuda's; torch is not imported here)
+        print(f"amsgrad-theory {args.command}: error: out of memory; give a smaller problem "
+              "(d, T) or a lower precision", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -5,8 +5,9 @@
 ========================  ==============================================================
 ``float64``, ``float32``  IEEE binary floats on the CPU (engine chosen automatically;
                           ``float64:python``, ``float64:numba``, ``float64:numpy`` force one)
-``mpmath:DPS``            mpmath with DPS decimal digits, in a private context
+``mpmath:DPS``            mpmath with DPS decimal digits (5 … 10000), in a private context
 ``arb:BITS``              python-flint arb balls with BITS bits of working precision
+                          (16 … 1000000)
 ``torch[:DEVICE[:DTYPE]]``  torch tensors (default ``cpu`` and ``float64``), batched
 ========================  ==============================================================
 """
@@ -46,12 +47,13 @@ def _make(text: str, spec: str) -> Arithmetic:
         if head in ("float64", "float32"):
             return FloatArithmetic(head, rest or "auto")
         if head == "mpmath":
-            return MpmathArithmetic(int(rest))
+            return MpmathArithmetic(_precision(rest, "mpmath:DPS", "decimal digits"))
         if head == "arb":
+            bits = _precision(rest, "arb:BITS", "bits")
             # python-flint: imported only when an arb arithmetic is asked for
             from .arb import ArbArithmetic
 
-            return ArbArithmetic(int(rest))
+            return ArbArithmetic(bits)
         if head == "torch":
             # torch: imported only when a torch arithmetic is asked for
             from .torch_backend import TorchArithmetic
@@ -62,6 +64,13 @@ def _make(text: str, spec: str) -> Arithmetic:
         raise InputError("arithmetic", spec, str(exc)) from None
     raise InputError("arithmetic", spec,
                      "unknown; valid arithmetics: " + ", ".join(ARITHMETIC_NAMES))
+
+
+def _precision(text: str, form: str, unit: str) -> int:
+    """The precision of ``mpmath:DPS`` or ``arb:BITS``: a plain decimal integer."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"expected {form}: the precision as a whole number of {unit}")
+    return int(text)
 
 
 __all__ = ["Arithmetic", "Namespace", "get_arithmetic", "ARITHMETIC_NAMES"]

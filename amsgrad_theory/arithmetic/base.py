@@ -54,11 +54,13 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from ..errors import InputError
 from ..lanecode import lane_code
 
 #: how an engine iterates: a compiled loop over lanes (numba), an interpreted loop over lanes
@@ -190,6 +192,33 @@ class Arithmetic:
     def lane(self, value: str | int | float) -> Any:
         """A lane value (for float32 lanes: rounded to float32)."""
         return self.xp.cast(self.scalar(value))
+
+    def check_input(self, argument: str, text: str, *, lane: bool = False,
+                    zero_ok: bool = False) -> None:
+        """Refuse a user's number that this arithmetic cannot hold: a finite ``text`` that
+        rounds to ±inf, or a non-zero one that rounds to 0 (an
+        :class:`~amsgrad_theory.errors.InputError` naming ``argument`` and ``text``).
+
+        ``text`` is a decimal or ``a/b`` already validated as such
+        (:func:`amsgrad_theory.problems.parse_number`). It is converted as :meth:`scalar`
+        converts it (float64 in the binary float arithmetics: hyperparameters enter as Python
+        doubles do), or with ``lane`` as :meth:`lane` does (float32 lanes for ``float32``, the
+        tensor dtype for torch: a problem's data and x_1 are lane values); ``zero_ok`` lets
+        it round to 0 (only ±inf is refused). mpmath and arb keep every exponent, so nothing
+        rounds to inf or 0 there and they accept every such input.
+        """
+        if self.exact_decimal:
+            return
+        exact = Fraction(text.strip())
+        with warnings.catch_warnings():       # numpy's overflow warning: the check reports it
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value = float(self.lane(text) if lane else self.scalar(text))
+        if exact != 0 and (value == 0 and not zero_ok or value in (float("inf"),
+                                                                  float("-inf"))):
+            number = getattr(self, "dtype_name", "float64") if lane else "float64"
+            rounded = "0" if value == 0 else "inf"
+            raise InputError(argument, text, f"does not survive conversion to {number}: "
+                             f"rounds to {rounded}")
 
     def to_float(self, value: Any) -> float:
         """Nearest Python float (the midpoint of a ball)."""

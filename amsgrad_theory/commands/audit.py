@@ -6,6 +6,11 @@ TARGET: torch-adam-amsgrad | torch-adamw-amsgrad | optax-amsgrad (needs jax and 
 MODULE:FACTORY (a callable taking a list of parameters and returning a torch.optim.Optimizer;
 MODULE may be a path to a .py file).
 
+MODULE:FACTORY imports and runs your module: its top-level code executes, as `import MODULE`
+would, so audit only code you trust. MODULE is looked up on sys.path with the working directory
+appended last (installed packages are never shadowed by a file of the same name there); a
+path to a .py file loads that one file.
+
 Examples:
   amsgrad-theory audit torch-adam-amsgrad --json
   amsgrad-theory audit torch-adam-amsgrad --schedule inv-sqrt
@@ -22,14 +27,19 @@ import sys
 
 from tqdm import tqdm
 
-from ..errors import InputError
+from ..algorithms import get_variant
+from ..arithmetic import get_arithmetic
+from ..problems import parse_number
 from ..verify.audit import AUDITED_PATHS, SECTIONS, audit
 from ..verify.audit_checks import NAMED_SEQUENCES
+from ..verify.audit_subjects import BUILTIN_TARGETS
+from .runflags import check_memory, number_texts
 
 
 def add_arguments(p) -> None:
     p.add_argument("target", metavar="TARGET",
-                   help="torch-adam-amsgrad, torch-adamw-amsgrad, optax-amsgrad or MODULE:FACTORY")
+                   help="torch-adam-amsgrad, torch-adamw-amsgrad, optax-amsgrad or "
+                        "MODULE:FACTORY (imports and runs MODULE: audit only code you trust)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     g = p.add_argument_group("what the invariant search runs")
@@ -96,15 +106,27 @@ class _Bars:
             self.bar = None
 
 
+#: bytes the paths section keeps per step (every path's trajectory and its model's), and the
+#: equivalence section: peak resident memory measured here
+PATH_STEP_BYTES, EQUIVALENCE_STEP_BYTES = 8192, 64
+
+
 def run(args) -> int:
     hyper = {"alpha": args.lr, "beta1": args.beta1, "beta2": args.beta2, "eps": args.eps,
              "weight_decay": args.weight_decay}
-    for key, value in hyper.items():
-        if value is not None:
-            try:
-                float(value)
-            except ValueError:
-                raise InputError(key, value, "not a number") from None
+    _check_hyperparameters(args.target, {k: v for k, v in hyper.items() if v is not None})
+    if args.sequence is not None and args.sequence.strip().startswith("["):
+        for text in number_texts("sequence", args.sequence):
+            get_arithmetic("float64").check_input("sequence", text)
+    needs = {}
+    if "paths" not in args.skip:
+        needs["path_steps"] = PATH_STEP_BYTES * max(args.path_steps, 0)
+    if "equivalence" not in args.skip:
+        needs["equivalence_steps"] = EQUIVALENCE_STEP_BYTES * max(args.equivalence_steps, 0)
+    if needs:
+        largest = max(needs, key=needs.get)
+        check_memory(largest, getattr(args, largest), sum(needs.values()),
+                     "the audit's " + " and ".join(f"{f} = {getattr(args, f):,}" for f in needs))
     bars = _Bars(args.quiet)
     try:
         result = audit(
@@ -122,6 +144,17 @@ def run(args) -> int:
     else:
         print(format_result(result))
     return result.exit_status
+
+
+def _check_hyperparameters(target: str, given: dict[str, str]) -> None:
+    """Each hyperparameter given a decimal number that survives conversion to float64 (torch
+    takes Python floats) and lies in the model's range; the error quotes the user's text."""
+    float64 = get_arithmetic("float64")
+    for key, value in given.items():
+        parse_number(key, value)
+        float64.check_input(key, value)
+    if given and target in BUILTIN_TARGETS:
+        get_variant(BUILTIN_TARGETS[target][1]).hyperparameters(**given)
 
 
 def _g(x) -> str:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 
 from ..errors import InputError, unknown_name
+from ..problems import get_problem
 from ..symbolic.steps import CHAINS
 from ..verify.proof import EXAMPLES, check_chain, search_failures
-from .runflags import add_run_arguments, spec_from_args
+from .runflags import add_run_arguments, given_run_flags, spec_from_args
 
 
 def add_arguments(p) -> None:
@@ -31,34 +32,48 @@ def add_arguments(p) -> None:
     p.add_argument("--chain", default=None, metavar="NAME",
                    help="theorem4 (default; constant-beta1 for that example) or constant-beta1")
     p.add_argument("--search", type=int, default=0, metavar="N",
-                   help="Hypothesis search of N runs for failures of each step")
-    p.add_argument("--step", default=None, help="with --search: only this step")
+                   help="Hypothesis search of N runs for failures of each step (0: none)")
+    p.add_argument("--step", default=None, help="with --search: only this step (a name of "
+                   "the chain's steps, e.g. theorem4.young)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", "-q", action="store_true")
 
 
 def run(args) -> int:
+    if args.search < 0:
+        raise InputError("search", args.search, "must be an integer >= 0 (0: no search)")
+    if args.step is not None and not args.search:
+        raise InputError("step", args.step, "only with --search N (N >= 1)")
     if args.example:
         if args.example not in EXAMPLES:
             raise unknown_name("example", args.example, list(EXAMPLES))
-        if args.algorithm or args.problem or args.steps:
-            raise InputError("example", args.example, "give either --example or a run")
+        given = given_run_flags(args)
+        if given:
+            raise InputError("example", args.example, "give either --example or a run (--"
+                             + given[0].replace("_", "-") + " given)")
         spec, chain, description = EXAMPLES[args.example]
         chain = args.chain or chain
     else:
         missing = [f for f in ("algorithm", "problem", "steps") if getattr(args, f) is None]
         if missing:
             raise InputError(missing[0], None, "needed (or give --example NAME)")
-        spec = spec_from_args(args)
+        spec = spec_from_args(args, trace=True)
+        if not get_problem(spec.problem).set.bounded:
+            raise InputError("problem", spec.problem, "the proofs bound the regret by D∞, the "
+                             "feasible set's diameter: give set=box or set=ball")
         chain = args.chain or "theorem4"
         description = None
+    if chain not in CHAINS:
+        raise unknown_name("chain", chain, list(CHAINS))
+    names = [s.name for s in CHAINS[chain]]
+    if args.step is not None and args.step not in names:
+        raise unknown_name("step", args.step, names)
     result = check_chain(spec, chain)
     out = result.to_dict()
     out["description"] = description
     searches = []
     if args.search:
-        names = [args.step] if args.step else [s.name for s in CHAINS[chain]]
-        for name in names:
+        for name in [args.step] if args.step else names:
             searches.append(search_failures(name, chain, max_examples=args.search).to_dict())
         out["searches"] = searches
     if args.json:

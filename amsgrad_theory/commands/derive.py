@@ -26,11 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     if args.list:
+        if args.name is not None:
+            raise InputError("NAME", args.name, "give a derivation name or --list, not both")
         for name, item in registry().items():
             print(f"{name}\t{item.kind}\t{item.title}")
         return 0
     if not args.name:
-        raise InputError("NAME", None, "give a derivation name, or --list")
+        raise InputError("NAME", args.name, "give a derivation name, or --list")
     item = get_derivation(args.name)
     if args.latex:
         print(item.latex())

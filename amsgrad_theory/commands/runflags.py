@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 
 from tqdm import tqdm
 
 from ..algorithms import HYPERPARAMETERS, variant_names
+from ..arithmetic import Arithmetic, get_arithmetic
 from ..engine import Result, RunSpec
 from ..errors import InputError
-from ..problems import get_problem, split_spec
+from ..problems import (
+    JsonNumber,
+    Problem,
+    get_problem,
+    parse_number,
+    parse_sequence,
+    split_spec,
+)
+from ..problems.solvers import MAX_ENTRIES
 
 
 def add_run_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -50,6 +60,20 @@ def add_run_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> N
                    help="decoupled weight decay (AdamW) instead of L2")
 
 
+#: the run flags (as argparse names them) and their defaults
+RUN_FLAGS = {"algorithm": None, "problem": None, "steps": None, "arithmetic": "float64",
+             "x0": None, "seed": None, "alpha": None, "schedule": None, "beta1": None,
+             "beta1_decay": None, "beta1_schedule": None, "beta2": None, "eps": None,
+             "eps_root": None, "weight_decay": None, "decoupled": None}
+
+
+def given_run_flags(args) -> list[str]:
+    """The run flags given a value other than their default (to refuse them where a command
+    takes its run from elsewhere, e.g. ``check-proof --example``)."""
+    return [name for name, default in RUN_FLAGS.items()
+            if getattr(args, name, default) not in (None, default)]
+
+
 def _problem_spec(args) -> str:
     """The problem spec with ``--seed`` merged in (refused where it clashes or means nothing)."""
     spec = args.problem
@@ -66,11 +90,12 @@ def _problem_spec(args) -> str:
     return f"{spec}{',' if ':' in spec else ':'}seed={args.seed}"
 
 
-def spec_from_args(args) -> RunSpec:
+def spec_from_args(args, *, trace: bool = False) -> RunSpec:
     """The run the flags describe, validated (nothing runs half-way on bad input).
 
     ``--beta1-decay`` without ``--beta1-schedule`` means the exponential schedule
-    β1,t = β1·λ^{t−1}.
+    β1,t = β1·λ^{t−1}. ``trace``: the command will keep the run's full trace (its memory is
+    checked too, :func:`check_runnable`).
     """
     beta1_schedule = args.beta1_schedule
     if args.beta1_decay is not None and beta1_schedule is None:
@@ -78,21 +103,157 @@ def spec_from_args(args) -> RunSpec:
     given = {"alpha": args.alpha, "beta1": args.beta1, "beta2": args.beta2, "eps": args.eps,
              "eps_root": args.eps_root, "beta1_decay": args.beta1_decay,
              "weight_decay": args.weight_decay}
+    hyperparameters = {k: v for k, v in given.items() if v is not None and k in HYPERPARAMETERS}
+    for key, value in hyperparameters.items():
+        parse_number(key, value)        # the syntax, before the exact range checks use it
     spec = RunSpec(algorithm=args.algorithm, problem=_problem_spec(args), steps=args.steps,
-                   arithmetic=args.arithmetic,
-                   hyperparameters={k: v for k, v in given.items()
-                                    if v is not None and k in HYPERPARAMETERS},
+                   arithmetic=args.arithmetic, hyperparameters=hyperparameters,
                    x0=args.x0, schedule=args.schedule, beta1_schedule=beta1_schedule,
                    decoupled=args.decoupled or None)
     spec.validate()
+    check_runnable(spec, trace=trace)
     return spec
+
+
+def check_runnable(spec: RunSpec, *, trace: bool = False) -> None:
+    """What :meth:`RunSpec.validate` leaves to the run, checked before it starts (each an
+    :class:`~amsgrad_theory.errors.InputError` naming the argument and its value):
+
+    * every number the run converts into its arithmetic survives that conversion — under
+      float32, float64 and torch a finite input may not round to ±inf nor a non-zero one to 0
+      (:meth:`~amsgrad_theory.arithmetic.Arithmetic.check_input`): the hyperparameters given
+      in float64, where the schedules are computed (and, cast to the lane format with them,
+      they may not round to inf there); the problem's C, c, g, tail, scale, radius and x_1 in
+      the lane format (float32 in ``float32``); mpmath and arb hold them;
+    * the declared bounds D∞ and G∞, which the summary reports as float64, are within its
+      range;
+    * the run fits in the memory available (:func:`memory_needed`).
+    """
+    arithmetic = get_arithmetic(spec.arithmetic)
+    problem = get_problem(spec.problem)
+    for argument, text in spec.hyperparameters.items():
+        arithmetic.check_input(argument, text)
+        # cast to the lane format with the schedules, it may round to 0 there as a framework's
+        # does (PyTorch's ε = 1e-8 in float16), not to inf
+        arithmetic.check_input(argument, text, lane=True, zero_ok=True)
+    lanes = list(problem.inputs)
+    if spec.x0 is not None:     # (the run checks the count and that x_1 is feasible)
+        lanes += [("x0", t) for t in number_texts("x0", spec.x0)]
+    for argument, text in lanes:
+        arithmetic.check_input(argument, text, lane=True)
+    bounds = [("D∞", problem.D_inf())] + [("G∞", problem.G_inf(b)) for b in range(problem.B)]
+    for name, value in bounds:
+        try:
+            float(value if value is not None else 0)
+        except OverflowError:
+            size = Decimal(value.numerator) / value.denominator
+            raise InputError("problem", spec.problem, f"{name} ≈ {size:.3g} lies beyond float64, "
+                             "in which the summary reports it") from None
+    size = f"d = {problem.d:,} coordinates" + (f" × {problem.B} instances" if problem.B > 1
+                                                 else "")
+    kept = f", with a trace of all T = {spec.steps:,} steps" if trace else ""
+    check_memory("problem", spec.problem, memory_needed(problem, arithmetic, spec.steps, trace),
+                 f"a run of {size} in {arithmetic.spec}{kept}", _device_memory(arithmetic))
+
+
+def check_memory(argument: str, value: object, needed: int, what: str,
+                 device: int | None = None) -> None:
+    """Refuse (naming ``argument`` and ``value``) work that needs more than the memory
+    available (:func:`available_memory`, and ``device`` bytes where it runs on a GPU):
+    ``needed`` bytes for ``what``."""
+    available = [n for n in (available_memory(), device) if n is not None]
+    if available and needed > min(available):
+        raise InputError(argument, value, f"{what}: needs about {_gib(needed)} of memory; "
+                         f"{_gib(min(available))} is available")
+
+
+def _device_memory(arithmetic: Arithmetic) -> int | None:
+    """Free bytes of the CUDA device a torch arithmetic runs on (None elsewhere)."""
+    device = getattr(arithmetic, "device", None)
+    if getattr(device, "type", None) != "cuda":
+        return None
+    try:
+        return int(arithmetic.torch.cuda.mem_get_info(device)[0])
+    except RuntimeError:
+        return None
+
+
+def number_texts(argument: str, text: str) -> list[str]:
+    """The numbers of a flag that takes a number or a JSON array of numbers, as the user wrote
+    them, each syntax-checked (:func:`~amsgrad_theory.problems.parse_number`)."""
+    body = str(text).strip()
+    if not body.startswith("["):
+        parse_number(argument, text)
+        return [body]
+    entries = parse_sequence(body, argument)
+    if not all(isinstance(v, JsonNumber) for v in entries):
+        raise InputError(argument, text, "not a number or a JSON array of numbers")
+    for v in entries:
+        parse_number(argument, str(v))
+    return [str(v) for v in entries]
+
+
+#: bytes a run holds per lane (a coordinate of an instance) and, with a trace, per lane and
+#: step: peak resident memory measured here over d (T = 3) and over T·d (check-proof)
+_LANE_BYTES = {"float": (1024, 0), "torch": (1024, 0), "mpmath": (6300, 9.0),
+               "arb": (3300, 2.6)}
+_TRACE_BYTES = {"float": (320, 0), "torch": (320, 0), "mpmath": (2400, 8.0), "arb": (2400, 2.2)}
+#: bytes per entry of the stream the margin families' comparator regenerates (T × d float64
+#: and its temporaries), at most :data:`~amsgrad_theory.problems.solvers.MAX_ENTRIES` entries
+_STREAM_BYTES = 64
+
+
+def memory_needed(problem: Problem, arithmetic: Arithmetic, steps: int, trace: bool) -> int:
+    """Bytes a run of ``problem`` over ``steps`` steps in ``arithmetic`` needs, about (from
+    measurements: the state of B·d lanes, the trace of T·B·d lane-steps when kept, the margin
+    families' regenerated stream)."""
+    precision = getattr(arithmetic, "dps", None) or getattr(arithmetic, "bits", 0)
+    lanes = problem.B * problem.d
+    base, per_digit = _LANE_BYTES[arithmetic.kind]
+    needed = lanes * (base + per_digit * precision)
+    if trace:
+        base, per_digit = _TRACE_BYTES[arithmetic.kind]
+        needed += max(steps, 0) * lanes * (base + per_digit * precision)
+    if problem.coupled:
+        needed += min(max(steps, 0) * problem.d, MAX_ENTRIES) * _STREAM_BYTES
+    return int(needed)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still take: ``MemAvailable`` (Linux), within the cgroup's
+    limit where one is set; None where neither can be read (then nothing is refused)."""
+    values = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            values += [int(line.split()[1]) * 1024 for line in fh
+                       if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as fh:
+            limit = fh.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as fh:
+            used = int(fh.read())
+        if limit != "max":
+            values.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return min(values) if values else None
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2 ** 30:.3g} GiB"
 
 
 def run_spec(spec: RunSpec, *, quiet: bool = False, trace: bool = False,
              progress_from: int = 5_000_000) -> Result:
     """Run ``spec`` with a progress bar on stderr for runs of at least ``progress_from``
-    lane-steps (unless ``quiet``)."""
+    lane-steps (a hundredth of that in mpmath and arb, whose steps cost about a hundred times
+    more) unless ``quiet``; :func:`check_runnable` first."""
+    check_runnable(spec, trace=trace)
     problem = get_problem(spec.problem)
+    if get_arithmetic(spec.arithmetic).exact_decimal:
+        progress_from //= 100
     bar = callback = None
     if not quiet and spec.steps * problem.B * problem.d >= progress_from:
         bar = tqdm(total=spec.steps, unit="step", file=sys.stderr, disable=None, leave=False)

@@ -1,8 +1,8 @@
 """Online convex problems: feasible sets, loss streams, comparators."""
 
 from .sets import FeasibleSet
-from .spec import ALIASES, get_problem, problem_names, split_spec
-from .streams import FAMILIES, Problem, ProblemLanes, parse_sequence
+from .spec import ALIASES, get_problem, parse_number, problem_names, split_spec
+from .streams import FAMILIES, JsonNumber, Problem, ProblemLanes, parse_sequence
 
-__all__ = ["FeasibleSet", "get_problem", "problem_names", "split_spec", "ALIASES", "FAMILIES",
-           "Problem", "ProblemLanes", "parse_sequence"]
+__all__ = ["FeasibleSet", "get_problem", "parse_number", "problem_names", "split_spec", "ALIASES",
+           "FAMILIES", "JsonNumber", "Problem", "ProblemLanes", "parse_sequence"]

@@ -68,7 +68,9 @@ def _projected_descent(kind_loss, A, y, kind, lo, hi, R, x0=None, iters=5000):
         gap = _fw_gap(x, g, kind, lo, hi, R)
         if gap < best_gap:
             best_x, best_gap = x, gap
-        if gap <= 1e-9 * max(1.0, abs(f)):
+        if gap <= 1e-9 * max(1.0, abs(f)) or not np.isfinite(gap):
+            # done; or over R^d with a gradient ≠ 0, where no certificate exists (and separable
+            # data drive x to infinity: the steps would grow until x overflows)
             break
         while True:
             xn = _project(x - step * g, kind, lo, hi, R)

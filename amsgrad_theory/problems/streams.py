@@ -95,6 +95,9 @@ class Problem:
     params: list[dict]
     sequence: list | None = None
     meta: dict = field(default_factory=dict)
+    #: (argument, the user's text) of each number of the spec that a run converts into its
+    #: arithmetic (C, c, tail, each g, scale, radius): what must survive that conversion
+    inputs: list[tuple[str, str]] = field(default_factory=list)
 
     # ---- family facts, overridden by subclasses ------------------------------------------
     float_params: ClassVar[tuple] = ()
@@ -110,7 +113,8 @@ class Problem:
     def D_inf(self) -> Fraction | None:
         return self.set.D_inf()
 
-    def G_inf(self, b: int = 0) -> Fraction:
+    def G_inf(self, b: int = 0) -> Fraction | None:
+        """G∞ ≥ sup_t ‖∇f_t(x)‖∞ over F (exact); None where no finite bound exists."""
         raise NotImplementedError
 
     def box_bounds(self) -> tuple[str, str]:
@@ -441,6 +445,9 @@ class RandomQuadratic(_RandomBase):
     nsuff = 3
 
     def G_inf(self, b=0):
+        """3/2·(max|x| + 1) over a bounded set; None over R^d, where h·(x − c) is unbounded."""
+        if not self.set.bounded:
+            return None
         lo, hi = (_q(v) for v in self.box_bounds())
         return Fraction(3, 2) * (max(abs(lo), abs(hi)) + 1)
 
@@ -602,12 +609,38 @@ FAMILIES: dict[str, type] = {
 }
 
 
-def parse_sequence(text: str) -> list:
-    """A JSON array whose numbers keep their decimal text (never parsed as binary floats)."""
+class JsonNumber(Decimal):
+    """A number of a JSON array, exactly as the user wrote it: ``str`` and ``repr`` give the
+    text (``1e-400``, never ``1E-400`` or ``Decimal('1E-400')``), so messages quote the user."""
+
+    def __new__(cls, text: str):
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def parse_sequence(text: str, argument: str = "g") -> list:
+    """A JSON array whose numbers keep their decimal text (:class:`JsonNumber`, never parsed
+    as binary floats).
+
+    JSON's ``NaN``/``Infinity`` are refused (a gradient must be a finite number), and so is
+    nesting too deep for the parser; the error names ``argument`` and the user's text.
+    """
+    def refuse(constant):
+        raise InputError(argument, text, f"{constant} is not a finite number")
+
     try:
-        value = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        value = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber,
+                           parse_constant=refuse)
     except json.JSONDecodeError as exc:
-        raise InputError("g", text, f"not a JSON array: {exc.msg}") from None
+        raise InputError(argument, text, f"not a JSON array: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(argument, text, "nested too deeply") from None
     if not isinstance(value, list) or not value:
-        raise InputError("g", text, "must be a non-empty JSON array")
+        raise InputError(argument, text, "must be a non-empty JSON array")
     return value

@@ -358,15 +358,17 @@ class ModelSubject:
 def load_factory(text: str) -> Callable:
     """``MODULE:ATTR`` or ``path/to/file.py:ATTR`` → the callable (InputError naming it).
 
-    The current directory is put on ``sys.path`` first, so ``audit mypkg.opt:make`` works from
-    a project's root as ``python -m`` would.
+    Importing the module runs its top-level code (that is the point: the factory lives there).
+    The current directory is appended to ``sys.path``, last, so ``audit mypkg.opt:make`` works
+    from a project's root while no file there (a ``tqdm.py``, a ``numpy.py``) can shadow an
+    installed package that the toolkit or torch imports later.
     """
     module_name, sep, attr = text.rpartition(":")
     if not sep or not module_name or not attr:
         raise InputError("target", text, "unknown target; valid: " + ", ".join(TARGET_NAMES))
     cwd = os.getcwd()
     if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+        sys.path.append(cwd)
     try:
         if module_name.endswith(".py"):
             if not os.path.isfile(module_name):
