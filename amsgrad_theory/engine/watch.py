@@ -28,6 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import NumericalError
+from .arrays import memo
 from .layout import B1, ENERGY, MAG, SG2, VH, M, V
 
 #: lane rows that overflow to ±inf and stay there, by name
@@ -39,13 +40,12 @@ WATCHED_SUMS = ((SG2, "Σ g² (a bound term)"), (B1, "Σ β1,t √v̂_t/α_t (a 
 
 def eps_too_small(hp_rows: list[dict], dtype) -> np.ndarray:
     """Per instance: is ε + ε_root below √(smallest normal)/u of ``dtype`` (so that a lost
-    second moment changes the step)? Each distinct pair of texts is converted once."""
+    second moment changes the step)? Each distinct text is converted once."""
     info = np.finfo(dtype)
     limit = math.sqrt(float(info.tiny)) / (float(info.eps) / 2)
-    pairs = [(row.get("eps", "0"), row.get("eps_root", "0")) for row in hp_rows]
-    small = {pair: float(Fraction(pair[0]) + Fraction(pair[1])) < limit
-             for pair in dict.fromkeys(pairs)}
-    return np.array([small[pair] for pair in pairs])
+    exact = memo(Fraction)
+    return np.array([float(exact(row.get("eps", "0")) + exact(row.get("eps_root", "0")))
+                     < limit for row in hp_rows])
 
 
 def make_watch(arrays, variant, hp_rows: list[dict]):
