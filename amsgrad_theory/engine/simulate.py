@@ -537,6 +537,33 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     return StartPoint(texts, d, uniform)
 
 
+def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
+                     x0: StartPoint) -> None:
+    """Refuse every number of the run that does not survive conversion into ``ar`` (an
+    :class:`~amsgrad_theory.errors.InputError` naming the argument and the text, from
+    :meth:`~amsgrad_theory.arithmetic.Arithmetic.check_input`): a finite input that rounds to
+    ±inf, or a non-zero one that rounds to 0, would otherwise run as a different problem and
+    return a finite-looking answer that disagrees with exact arithmetic (1e400 or 1e-400 in
+    float64). Hyperparameters enter as float64 scalars (where the schedules are computed) and
+    are then cast to the lane format, where they may round to 0 as a framework's do (PyTorch's
+    ε = 1e-8 in float16) but not to inf; the problem's data (C, c, g, tail, scale, radius) and
+    x_1 are lane values. mpmath and arb hold every exponent and accept them all. Each distinct
+    text is checked once, so a sweep's B rows cost what their distinct values cost.
+    """
+    if ar.exact_decimal:
+        return
+    texts = {(key, str(value)) for row in {id(r): r for r in hp_rows}.values()
+             for key, value in row.items()}
+    for argument, text in sorted(texts):
+        ar.check_input(argument, text)
+        ar.check_input(argument, text, lane=True, zero_ok=True)
+    lanes = list(problem.inputs)
+    lanes += [("x0", x0.uniform)] if x0.uniform is not None else \
+        [("x0", t) for t in dict.fromkeys(x0)]
+    for argument, text in lanes:
+        ar.check_input(argument, text, lane=True)
+
+
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
              arithmetic: str | Arithmetic = "float64",
              hyperparameters: dict | list[dict] | None = None,
@@ -585,6 +612,7 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
     hp_rows = _as_list_of_hp(variant, hyperparameters, B)
     variant = variant.specialize(hp_rows)
     x0_texts = _parse_x0(x0, problem, ar)
+    check_conversion(ar, problem, hp_rows, x0_texts)
     if problem.set.kind == "ball" and ar.certified:
         raise InputError("arithmetic", ar.spec, "the weighted ball projection is not available "
                          "in ball arithmetic; use a box or an unconstrained problem")
