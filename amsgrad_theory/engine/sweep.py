@@ -9,6 +9,14 @@ at most ``chunk_size`` instances.
 
 What survives a fault (a kill at any moment, a full disk, a deleted file, a second writer):
 
+* **A tidy table.** The CSV opens with ``pandas.read_csv`` and pivots as it is: besides
+  :data:`COLUMNS` (``parameters``, the grid values as a JSON object of their texts, and
+  ``final_x``, the last iterate as a JSON array, stay for the tools that read them) it has one
+  column per grid axis, named as the axis and holding its value as given (``beta1`` → ``0.9``;
+  a ``seed`` axis fills ``seed``), and one column per coordinate of the last iterate,
+  ``final_x_0`` … ``final_x_{d-1}`` (d the largest dimension in the sweep; empty where a
+  problem has fewer): :func:`header`. So ``df.pivot_table(index="beta1", columns="beta2",
+  values="regret")`` needs no ``json_normalize``.
 * **The CSV is its own journal.** Every row carries ``key``, a digest of the run it describes
   (:func:`run_key`: variant, problem spec with its grid values and seed, steps, arithmetic,
   hyperparameters, start point — everything that changes a row), and, last, ``digest``, a
@@ -79,13 +87,15 @@ from ..records import versions
 from . import cluster
 from .run import RunSpec, batches, run_batch
 
+#: the columns every sweep CSV has, in order; :func:`header` adds the tidy columns of a sweep
 COLUMNS = ("config", "chunk", "algorithm", "problem", "arithmetic", "steps", "seed",
            "parameters", "regret", "average_regret", "loss", "comparator_loss", "final_x",
            "effective_step_increases", "max_effective_step_increase",
            "corrected_step_increases", "max_corrected_step_increase", "vhat_decreases",
            "error", "key", "digest")
-#: the version of the CSV and progress-file layout (a resume refuses files of another)
-FORMAT = 2
+#: the version of the CSV and progress-file layout (a resume refuses files of another):
+#: 2 had :data:`COLUMNS` alone; 3 adds the tidy columns of :func:`header`
+FORMAT = 3
 #: the most configurations one sweep may hold (checked before any list is built)
 MAX_CONFIGURATIONS = 1_000_000
 #: the settings that change a row, each with the flag that sets it
@@ -215,6 +225,16 @@ def grid(algorithms: list[str], problem: str, axes: dict[str, list[str]],
     return out
 
 
+def header(configs: list[GridPoint], dimension: int) -> tuple[str, ...]:
+    """The CSV's columns for ``configs``: :data:`COLUMNS` with, after ``parameters``, one
+    column per grid axis (in order of first appearance; a ``seed`` axis is the ``seed``
+    column) and, after ``final_x``, ``final_x_0`` … ``final_x_{dimension-1}``."""
+    axes = dict.fromkeys(name for c in configs for name, _ in c.parameters if name != "seed")
+    at, vector = COLUMNS.index("parameters") + 1, COLUMNS.index("final_x") + 1
+    return (COLUMNS[:at] + tuple(axes) + COLUMNS[at:vector]
+            + tuple(f"final_x_{k}" for k in range(dimension)) + COLUMNS[vector:])
+
+
 def run_key(spec: RunSpec) -> str:
     """A digest of everything that changes a row of ``spec`` (its whole :class:`RunSpec`)."""
     text = json.dumps({"format": FORMAT, **spec.to_dict()}, sort_keys=True)
@@ -290,9 +310,12 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
         raise InputError("grid", f"configuration {i}", f"is the same run as configuration "
                          f"{index[keys[i]]}: {specs[i].cli()}")
     plan = list(batches(specs, chunk_size))
+    # a batch shares its problem's dimension (batch_key): one problem built per chunk
+    columns = header(configs, max(get_problem(specs[indices[0]].problem).d
+                                  for indices in plan))
     journal = None
     if csv_path is not None:
-        journal = _Journal(_out_path(csv_path), keys, plan,
+        journal = _Journal(_out_path(csv_path), keys, plan, columns,
                            {"settings": settings(configs, steps, arithmetic, x0),
                             "fingerprint": fingerprint(keys), "configurations": len(configs),
                             "steps": steps, "arithmetic": arithmetic})
@@ -312,7 +335,8 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
             if dask_client is None:
                 tasks = [[part] for part in todo]
                 finished = (run_task(_points(task, configs), steps=steps,
-                                     arithmetic=arithmetic, x0=x0) for task in tasks)
+                                     arithmetic=arithmetic, x0=x0, columns=columns)
+                            for task in tasks)
             else:
                 lanes = [steps * get_problem(specs[indices[0]].problem).d
                          for _, indices in todo]
@@ -320,7 +344,7 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
                 finished = cluster.results(
                     dask_client, run_task, [_points(task, configs) for task in tasks],
                     [_task_key(task, keys) for task in tasks],
-                    steps=steps, arithmetic=arithmetic, x0=x0)
+                    steps=steps, arithmetic=arithmetic, x0=x0, columns=columns)
             if on_task is not None:
                 on_task(0, len(tasks), len(rows))
             for done, (fresh, seconds) in enumerate(finished, 1):
@@ -336,7 +360,7 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
         if journal is not None:
             journal.finish()
         wall = time.perf_counter() - started
-    ordered = [dict(zip(COLUMNS, rows[i])) for i in range(len(configs))]
+    ordered = [dict(zip(columns, rows[i])) for i in range(len(configs))]
     summary = summarize(ordered, steps=steps, arithmetic=arithmetic, wall=wall,
                         sim_time=sim_time, configurations=len(configs))
     summary["resumed_rows"] = resumed
@@ -349,20 +373,26 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
 
 
 def run_task(parts: list[tuple[int, list[tuple[int, GridPoint]]]], *, steps: int,
-             arithmetic: str, x0=None) -> tuple[dict[int, list[str]], float]:
+             arithmetic: str, x0=None, columns: tuple[str, ...] | None = None,
+             ) -> tuple[dict[int, list[str]], float]:
     """One task of a sweep — in this process or on a Dask worker — and its compute seconds.
 
     ``parts``: ``(chunk, [(configuration index, GridPoint), …])``, each run as one batch. The
     rows depend on the configurations alone (a problem's seed is part of its configuration),
-    never on the worker, the task or the order: ``{configuration index: CSV texts}``.
+    never on the worker, the task or the order: ``{configuration index: CSV texts}`` in the
+    order of ``columns``, the sweep's :func:`header` (None: the header of these parts alone).
     """
     started = time.perf_counter()
+    if columns is None:
+        points = [c for _, part in parts for _, c in part]
+        columns = header(points, max(get_problem(c.spec(steps, arithmetic, x0).problem).d
+                                     for c in points))
     rows: dict[int, list[str]] = {}
-    for chunk, points in parts:
-        configs = dict(points)
+    for chunk, part in parts:
+        configs = dict(part)
         specs = {i: c.spec(steps, arithmetic, x0) for i, c in configs.items()}
         keys = {i: run_key(spec) for i, spec in specs.items()}
-        rows.update(_run_chunk(configs, specs, keys, list(configs), chunk))
+        rows.update(_run_chunk(configs, specs, keys, list(configs), chunk, columns))
     return rows, time.perf_counter() - started
 
 
@@ -378,7 +408,8 @@ def _task_key(task: list[tuple[int, list[int]]], keys: list[str]) -> str:
     return "amsgrad-sweep-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _run_chunk(configs, specs, keys, todo: list[int], chunk: int) -> dict[int, list[str]]:
+def _run_chunk(configs, specs, keys, todo: list[int], chunk: int,
+               columns: tuple[str, ...]) -> dict[int, list[str]]:
     """Rows (CSV texts) of configurations ``todo`` (indices into ``configs``, ``specs`` and
     ``keys``), run as one batch. An instance that fails numerically is taken out, given its
     error text, and the rest are run again; another toolkit error of the batch names no
@@ -395,30 +426,34 @@ def _run_chunk(configs, specs, keys, todo: list[int], chunk: int) -> dict[int, l
             error = str(NumericalError(exc.what, exc.step, exc.coordinate, kind=exc.kind,
                                        since=exc.since))
             i = pending.pop(exc.instance)
-            rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, error)
+            rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, error, columns)
             continue
         except AmsgradTheoryError as exc:
             if len(pending) > 1:
                 half = len(pending) // 2
                 for part in (pending[:half], pending[half:]):
-                    rows.update(_run_chunk(configs, specs, keys, part, chunk))
+                    rows.update(_run_chunk(configs, specs, keys, part, chunk, columns))
             else:
                 i = pending[0]
-                rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, str(exc))
+                rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], None, 0, str(exc),
+                               columns)
             break
         for j, i in enumerate(pending):
-            rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], table, j, "")
+            rows[i] = _row(i, chunk, configs[i], specs[i], keys[i], table, j, "", columns)
         break
     return rows
 
 
 def _row(i: int, chunk: int, config: GridPoint, spec: RunSpec, key: str, table, j: int,
-         error: str) -> list[str]:
-    """Row ``i`` as the CSV's texts, in :data:`COLUMNS` order, its digest last."""
-    fields = {"config": str(i), "chunk": str(chunk), "algorithm": config.algorithm,
-              "problem": spec.problem, "arithmetic": spec.arithmetic, "steps": str(spec.steps),
-              "seed": "" if config.seed is None else str(config.seed),
-              "parameters": json.dumps(dict(config.parameters)), "error": error, "key": key}
+         error: str, columns: tuple[str, ...]) -> list[str]:
+    """Row ``i`` as the CSV's texts, in the order of ``columns`` (:func:`header`), its digest
+    last."""
+    parameters = dict(config.parameters)
+    fields = {**parameters, "config": str(i), "chunk": str(chunk),
+              "algorithm": config.algorithm, "problem": spec.problem,
+              "arithmetic": spec.arithmetic, "steps": str(spec.steps),
+              "seed": parameters.get("seed", "") if config.seed is None else str(config.seed),
+              "parameters": json.dumps(parameters), "error": error, "key": key}
     if table is not None:
         for name in ("regret", "average_regret", "loss", "comparator_loss",
                      "max_effective_step_increase", "max_corrected_step_increase"):
@@ -426,8 +461,10 @@ def _row(i: int, chunk: int, config: GridPoint, spec: RunSpec, key: str, table, 
         for name in ("effective_step_increases", "corrected_step_increases",
                      "vhat_decreases"):
             fields[name] = str(int(table[name][j]))
-        fields["final_x"] = json.dumps([float(v) for v in table["final_x"][j]])
-    texts = [fields.get(name, "") for name in COLUMNS[:-1]]
+        final_x = [float(v) for v in table["final_x"][j]]
+        fields["final_x"] = json.dumps(final_x)
+        fields.update((f"final_x_{k}", _num(v)) for k, v in enumerate(final_x))
+    texts = [fields.get(name, "") for name in columns[:-1]]
     return texts + [_digest(texts)]
 
 
@@ -461,10 +498,12 @@ def _out_path(path: str | Path) -> Path:
 class _Journal:
     """The CSV of a sweep, its progress file and its lock (the guarantees: module doc)."""
 
-    def __init__(self, path: Path, keys: list[str], plan: list[list[int]], manifest: dict):
+    def __init__(self, path: Path, keys: list[str], plan: list[list[int]],
+                 columns: tuple[str, ...], manifest: dict):
         self.path = path
         self.keys = keys
         self.plan = plan
+        self.columns = columns
         self.manifest = {"format": FORMAT, **manifest, "chunks": []}
         self.progress = path.with_name(path.name + ".progress.json")
         self.rows: dict[int, list[str]] = {}      # config index → texts, as in the file
@@ -520,6 +559,12 @@ class _Journal:
         return InputError("resume", str(self.path), why + "; rerun without --resume to start "
                           "over, or choose another --out")
 
+    def _older(self, what: str) -> InputError:
+        """The refusal of a file another version of sweep wrote (its rows are never mixed)."""
+        return self._refuse(f"{what}, written by another version of sweep (format 2: grid "
+                            f"values only in `parameters`); this version writes format "
+                            f"{FORMAT} (a column per grid axis and per coordinate of final_x)")
+
     def _check_settings(self) -> None:
         if not self.progress.exists():
             return              # the rows' own keys decide (_read)
@@ -528,6 +573,10 @@ class _Journal:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise self._refuse(f"its progress file {self.progress.name} is not JSON "
                                f"({exc})") from None
+        if isinstance(old, dict) and isinstance(old.get("format"), int) \
+                and old["format"] != FORMAT:
+            raise self._older(f"its progress file {self.progress.name} is of format "
+                              f"{old['format']}")
         if not (isinstance(old, dict) and old.get("format") == FORMAT
                 and isinstance(old.get("settings"), dict)
                 and isinstance(old.get("fingerprint"), str)):
@@ -547,18 +596,22 @@ class _Journal:
         if not self.path.exists():
             return
         index = {key: i for i, key in enumerate(self.keys)}
+        at = self.columns.index("key")
         foreign = 0
         with self.path.open(newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh)
             try:
                 header = next(reader, None)
-                if header is not None and header != list(COLUMNS):
-                    raise self._refuse("its header is not a sweep CSV header of this version")
+                if header == list(COLUMNS):
+                    raise self._older("its header is of format 2")
+                if header is not None and header != list(self.columns):
+                    raise self._refuse("its header is not this sweep's CSV header (expected "
+                                       f"{_brief(list(self.columns))})")
                 for texts in reader:
-                    if len(texts) != len(COLUMNS) or texts[-1] != _digest(texts[:-1]):
+                    if len(texts) != len(self.columns) or texts[-1] != _digest(texts[:-1]):
                         self.discarded += 1
                         continue
-                    i = index.get(texts[COLUMNS.index("key")])
+                    i = index.get(texts[at])
                     if i is None or texts[0] != str(i):
                         foreign += 1
                     elif i in self.rows:
@@ -573,7 +626,8 @@ class _Journal:
 
     def _rewrite(self, order: list[int]) -> None:
         """The CSV with the rows ``order`` (header first), replaced atomically."""
-        _atomic_write(self.path, _csv_text([list(COLUMNS)] + [self.rows[i] for i in order]))
+        _atomic_write(self.path, _csv_text([list(self.columns)]
+                                           + [self.rows[i] for i in order]))
         self.order = list(order)
 
     def append(self, rows: dict[int, list[str]]) -> None:
