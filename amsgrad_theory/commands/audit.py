@@ -33,7 +33,7 @@ from ..problems import parse_number
 from ..verify.audit import AUDITED_PATHS, SECTIONS, audit
 from ..verify.audit_checks import NAMED_SEQUENCES
 from ..verify.audit_subjects import BUILTIN_TARGETS
-from .runflags import check_memory, number_texts
+from .runflags import check_memory, count, number_texts, tolerance
 
 
 def add_arguments(p) -> None:
@@ -53,12 +53,12 @@ def add_arguments(p) -> None:
     g.add_argument("--model", default=None, metavar="VARIANT",
                    help="the exact model a MODULE:FACTORY is compared with "
                         "(default amsgrad-pytorch)")
-    g.add_argument("--max-examples", type=int, default=300, metavar="N",
+    g.add_argument("--max-examples", type=count, default=300, metavar="N",
                    help="hypothesis examples per invariant (default 300)")
-    g.add_argument("--max-size", type=int, default=40, metavar="T",
+    g.add_argument("--max-size", type=count, default=40, metavar="T",
                    help="longest gradient sequence drawn (default 40)")
-    g.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
-    g.add_argument("--rtol", type=float, default=None,
+    g.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
+    g.add_argument("--rtol", type=tolerance, default=None, metavar="R",
                    help="relative change that counts as a violation (default 1e-9 float64, "
                         "1e-5 float32, 1e-4 differentiable)")
     g.add_argument("--sequence", default=None, metavar="JSON",
@@ -73,11 +73,11 @@ def add_arguments(p) -> None:
     s = p.add_argument_group("the other sections")
     s.add_argument("--skip", action="append", default=[], choices=SECTIONS,
                    help="skip a section (repeatable)")
-    s.add_argument("--path-steps", type=int, default=200, metavar="T",
+    s.add_argument("--path-steps", type=count, default=200, metavar="T",
                    help="steps of the path battery (default 200)")
     s.add_argument("--equivalence-sequence", default="one-then-0.05", choices=NAMED_SEQUENCES,
                    help="sequence of the amsgrad=True vs amsgrad=False count")
-    s.add_argument("--equivalence-steps", type=int, default=3000, metavar="T",
+    s.add_argument("--equivalence-steps", type=count, default=3000, metavar="T",
                    help="steps of that count (default 3000)")
 
 

@@ -22,7 +22,7 @@ from ..errors import InputError, unknown_name
 from ..problems import get_problem
 from ..symbolic.steps import CHAINS
 from ..verify.proof import EXAMPLES, check_chain, search_failures
-from .runflags import add_run_arguments, given_run_flags, spec_from_args
+from .runflags import add_run_arguments, count, given_run_flags, spec_from_args
 
 
 def add_arguments(p) -> None:
@@ -31,7 +31,7 @@ def add_arguments(p) -> None:
                    "constant-beta1")
     p.add_argument("--chain", default=None, metavar="NAME",
                    help="theorem4 (default; constant-beta1 for that example) or constant-beta1")
-    p.add_argument("--search", type=int, default=0, metavar="N",
+    p.add_argument("--search", type=count, default=0, metavar="N",
                    help="Hypothesis search of N runs for failures of each step (0: none)")
     p.add_argument("--step", default=None, help="with --search: only this step (a name of "
                    "the chain's steps, e.g. theorem4.young)")

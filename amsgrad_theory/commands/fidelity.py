@@ -19,12 +19,13 @@ import sys
 
 from ..errors import InputError
 from ..verify.fidelity import Battery, fidelity, table_text, update_readme
+from .runflags import count
 
 
 def add_arguments(p) -> None:
     p.add_argument("--frameworks", default=None, metavar="NAMES",
                    help="comma-separated, among torch, keras, optax (default: all three)")
-    p.add_argument("--steps", type=int, default=200, metavar="T",
+    p.add_argument("--steps", type=count, default=200, metavar="T",
                    help="steps of every run (default 200)")
     p.add_argument("--quick", action="store_true",
                    help="two hyperparameter sets and one torch layout (the test suite's run)")

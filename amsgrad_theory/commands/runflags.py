@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from tqdm import tqdm
 
@@ -26,6 +26,41 @@ from ..problems import (
 )
 from ..problems.solvers import MAX_ENTRIES
 
+#: the largest count a flag takes (steps, instances, examples, bits): the int64 range
+MAX_COUNT = 2 ** 63 - 1
+
+
+def count(text: str) -> int:
+    """The argparse type of every count (``--steps``, ``-T``, ``--chunk-size``, ``--workers``,
+    ``--search``, …): a whole number written as an integer (``20000``, ``20_000``) or as an
+    integral float (``2e4``, ``1.5e6``), |n| ≤ 2⁶³ − 1. A fraction (``1.5``), a non-finite
+    number (``nan``, ``inf``) or a count beyond that range (``1e400``) is refused: argparse
+    exits with status 2 naming the flag and the text. Ranges (≥ 1, ≥ 0) are the command's to
+    check, with its own message."""
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite whole number")
+    if value and value.adjusted() > 18 or abs(value) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text!r} is beyond the largest count, 2**63 - 1")
+    if value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+def tolerance(text: str) -> float:
+    """The argparse type of a relative tolerance (``--rtol``): a finite number ≥ 0 (``nan``
+    would make every comparison false, a negative one every comparison fail)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number ≥ 0")
+    return value
+
 
 def add_run_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     g = p.add_argument_group("the run")
@@ -34,8 +69,8 @@ def add_run_arguments(p: argparse.ArgumentParser, *, required: bool = True) -> N
     g.add_argument("--problem", "-p", required=required, metavar="SPEC",
                    help="problem spec name:key=value,… (e.g. reddi-online:C=3, "
                         "gradient-sequence:g=[1,0])")
-    g.add_argument("--steps", "-T", type=int, required=required, metavar="T",
-                   help="number of steps T (t = 1..T)")
+    g.add_argument("--steps", "-T", type=count, required=required, metavar="T",
+                   help="number of steps T (t = 1..T; 1e6 and 1000000 alike)")
     g.add_argument("--arithmetic", default="float64", metavar="A",
                    help="float64 | float32 | mpmath:DPS | arb:BITS | torch[:DEVICE[:DTYPE]]")
     g.add_argument("--x0", default=None, metavar="X",

@@ -20,6 +20,7 @@ carry the error, the others are complete); 2 bad input, or a scheduler that does
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -28,6 +29,7 @@ from tqdm import tqdm
 from ..engine.cluster import Connection
 from ..engine.sweep import grid, parse_seeds, parse_values, run_sweep
 from ..errors import InputError
+from .runflags import count
 
 
 def add_arguments(p) -> None:
@@ -41,14 +43,14 @@ def add_arguments(p) -> None:
                         "parameter (C, p, d, …)")
     p.add_argument("--seeds", default=None, metavar="VALUES",
                    help="problem seeds, e.g. 0:10 or [1,2,3]")
-    p.add_argument("--steps", "-T", type=int, required=True)
+    p.add_argument("--steps", "-T", type=count, required=True)
     p.add_argument("--arithmetic", default="float64")
     p.add_argument("--x0", default=None)
     p.add_argument("--out", "-o", default="sweep.csv", metavar="CSV",
                    help="CSV of results (default sweep.csv); the summary goes to CSV.json")
     p.add_argument("--resume", action="store_true",
                    help="keep the intact rows already in the CSV and run the rest")
-    p.add_argument("--chunk-size", type=int, default=4096, help="instances per batch")
+    p.add_argument("--chunk-size", type=count, default=4096, help="instances per batch")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -57,9 +59,9 @@ def add_arguments(p) -> None:
     where.add_argument("--scheduler-file", default=None, metavar="FILE",
                        help="the same, the scheduler named by the file `dask scheduler "
                             "--scheduler-file FILE` wrote")
-    where.add_argument("--workers", type=int, default=None, metavar="N",
+    where.add_argument("--workers", type=count, default=None, metavar="N",
                        help="run the tasks on a local Dask cluster of N worker processes")
-    p.add_argument("--task-size", type=int, default=None, metavar="N",
+    p.add_argument("--task-size", type=count, default=None, metavar="N",
                    help="instances per Dask task (default: sized so the per-task overhead "
                         "stays under 1 %%)")
     p.add_argument("--quiet", "-q", action="store_true")
@@ -77,7 +79,7 @@ def run(args) -> int:
         if name in axes:
             raise InputError("grid", entry, f"axis {name!r} given twice")
         axes[name] = parse_values(values, name)
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    seeds = seeds_of(args.seeds) if args.seeds is not None else None
     configs = grid(args.algorithm, args.problem, axes, seeds)
     log = None if args.quiet else lambda text: print(text, file=sys.stderr)
     target = None
@@ -118,6 +120,21 @@ def run(args) -> int:
                   f"{100 * s['fraction_with_effective_step_increase']:.0f} %, η̂ in "
                   f"{100 * s['fraction_with_corrected_step_increase']:.0f} % of runs")
     return 1 if summary["errors"] else 0
+
+
+def seeds_of(text: str) -> list[int]:
+    """``--seeds``: ``start:stop``, ``[s1,s2,…]`` or ``s1,s2`` (each once), where a bound or a
+    seed may be written as an integral float like any count (``0:1e4``)."""
+    body = text.strip()
+    ranged = not body.startswith("[") and body.count(":") == 1
+    try:
+        parts = body.split(":") if ranged else parse_values(body, "seeds")
+        whole = [str(count(part)) for part in parts]
+        return parse_seeds((":" if ranged else ",").join(whole))
+    except argparse.ArgumentTypeError as exc:
+        raise InputError("seeds", text, str(exc)) from None
+    except InputError as exc:
+        raise InputError("seeds", text, exc.message) from None
 
 
 class _Bar:

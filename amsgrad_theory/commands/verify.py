@@ -48,7 +48,11 @@ from ..records import (
 from ..verify.bounds_on_runs import bound_records
 from ..verify.checks import recheck_report, run_check
 from ..verify.invariants import check_run
-from .runflags import add_run_arguments, run_spec, spec_from_args
+from .runflags import add_run_arguments, count, run_spec, spec_from_args, tolerance
+
+#: the precisions --certify takes, in bits: from below a float64 mantissa's to where one step
+#: costs seconds
+CERTIFY_BITS = (16, 1_000_000)
 
 
 def add_arguments(p) -> None:
@@ -57,18 +61,20 @@ def add_arguments(p) -> None:
     p.add_argument("--agreement", metavar="A,B,...", default=None,
                    help="also run in these arithmetics and check agreement (e.g. "
                         "float64,mpmath:50 or float64,arb:128)")
-    p.add_argument("--rtol", type=float, default=1e-9, help="tolerance for --agreement")
-    p.add_argument("--certify", type=int, default=None, metavar="BITS",
-                   help="also run in arb:BITS ball arithmetic and certify the invariants and "
-                        "bounds (every rounding error enclosed; overlaps are undecided)")
+    p.add_argument("--rtol", type=tolerance, default=1e-9, metavar="R",
+                   help="relative tolerance of --agreement (a finite number ≥ 0; default 1e-9)")
+    p.add_argument("--certify", type=count, default=None, metavar="BITS",
+                   help=f"also run in arb:BITS ball arithmetic ({CERTIFY_BITS[0]} ≤ BITS ≤ "
+                        f"{CERTIFY_BITS[1]:,}) and certify the invariants and bounds (every "
+                        "rounding error enclosed; overlaps are undecided)")
     p.add_argument("--no-bounds", action="store_true", help="skip the regret-bound checks")
     p.add_argument("--no-escalate", action="store_true",
                    help="keep a float run's undecided invariants undecided (default: decide "
                         "them in arb:128, then arb:256)")
-    p.add_argument("--escalate-limit", type=int, default=2_000_000, metavar="N",
+    p.add_argument("--escalate-limit", type=count, default=2_000_000, metavar="N",
                    help="rerun in arb only runs of at most N lane-steps (steps × d × "
                         "instances; arb takes ≈ 25 µs each here; default 2000000)")
-    p.add_argument("--ulps", type=int, default=None, metavar="N",
+    p.add_argument("--ulps", type=count, default=None, metavar="N",
                    help="with --sidecar: accept recomputed floats within N units in the last "
                         "place (default: the tolerance the sidecar's seal states, 0 — bit for "
                         "bit on the machine that wrote it)")
@@ -78,6 +84,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    if args.certify is not None and not CERTIFY_BITS[0] <= args.certify <= CERTIFY_BITS[1]:
+        raise InputError("certify", args.certify, f"BITS must lie in [{CERTIFY_BITS[0]}, "
+                         f"{CERTIFY_BITS[1]:,}]")
+    if args.escalate_limit < 0:
+        raise InputError("escalate_limit", args.escalate_limit, "must be an integer >= 0")
     if args.sidecar:
         if args.algorithm or args.problem or args.steps:
             raise InputError("sidecar", args.sidecar, "give either --sidecar or a run, not both")
@@ -116,11 +127,9 @@ def _verify_run(args):
         report.add(record)
     if not args.no_bounds:
         report.extend(bound_records(result, spec))
-    if args.certify:
-        if args.certify < 16:
-            raise InputError("certify", args.certify, "needs at least 16 bits")
+    if args.certify is not None:
         cspec = spec.with_(arithmetic=f"arb:{args.certify}")
-        cres = cspec.run()
+        cres = run_spec(cspec, quiet=args.quiet, progress_from=20_000)
         for record in check_run(cres, cspec):
             if record.method == "certified":
                 record.details["recipe"] = {"check": record.name, "run": cspec.to_dict(),

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -176,8 +177,8 @@ def trajectory_from_result(result, b: int = 0) -> Trajectory:
     to = result.arithmetic.to_float
     hp = inst.hyperparameters
     params = {"alpha": hp["alpha"], "beta1": hp["beta1"], "beta2": hp["beta2"],
-              "lam": hp["beta1_decay"], "D_inf": float(inst.D_inf), "G_inf": float(inst.G_inf)}
-    params = {k: float(v) for k, v in params.items()}
+              "lam": hp["beta1_decay"], "D_inf": inst.D_inf, "G_inf": inst.G_inf}
+    params = {k: _real(k, v) for k, v in params.items()}
 
     def arr(name):
         return np.vectorize(to, otypes=[float])(np.asarray(tr[name])[:, b])
@@ -187,6 +188,16 @@ def trajectory_from_result(result, b: int = 0) -> Trajectory:
         g=arr("g"), alpha_t=arr("alpha_t"), beta1_t=arr("beta1_t"), loss=arr("loss"),
         x_star=[to(v) for v in inst.comparator], comparator_loss=to(inst.comparator_loss),
         params=params)
+
+
+def _real(name: str, value) -> float:
+    """A hyperparameter (the decimal or ratio text the user gave: ``0.9``, ``1/3``) or a
+    bound as the float64 the proof steps are evaluated in: exact as a Fraction, rounded once."""
+    try:
+        return float(Fraction(value) if isinstance(value, str) else value)
+    except OverflowError:
+        raise InputError(name, value, "lies beyond float64, in which the proof steps are "
+                         "evaluated") from None
 
 
 # ----------------------------------------------------------------------------------------

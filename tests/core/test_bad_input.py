@@ -73,11 +73,13 @@ def test_steps_must_be_positive(steps, capsys):
 
 
 def test_non_finite_gradient_stops_with_step_and_coordinate(capsys):
-    with pytest.raises(NumericalError) as info:
+    # 1e400 does not survive float64: refused up front, by the library as by the command line
+    with pytest.raises(InputError, match="g='1e400'"):
         simulate("amsgrad", "gradient-sequence:g=[[1,2],[3,1e400]]", steps=5)
-    assert info.value.step == 2 and info.value.coordinate == 1
-    # the command line refuses 1e400 up front (it does not survive float64, see below); 1e200
-    # does, and the run stops where its square overflows, naming the coordinate
+    # 1e200 does, and the run stops where its square overflows, naming the coordinate
+    with pytest.raises(NumericalError) as info:
+        simulate("amsgrad", "gradient-sequence:g=[[1,2],[3,1e200]]", steps=5)
+    assert info.value.coordinate == 1 and info.value.since <= 2 <= info.value.step
     code, _, err = cli(["simulate", "--algorithm", "amsgrad", "--problem",
                         "gradient-sequence:g=[[1,2],[3,1e200]]", "--steps", "5"], capsys)
     assert code == 2 and "non-finite" in err and "i=1" in err
@@ -285,11 +287,16 @@ def test_audit_imports_the_users_module_without_shadowing_installed_packages(
     assert code == 0 and "imports and runs" in " ".join(out.split())
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="symbolic/steps.py trajectory_from_result reads hyperparameters with "
-                          "float(), which refuses '1/3' (reported with issue 11)")
 @pytest.mark.parametrize("flag", ["--alpha", "--beta1"])
 def test_check_proof_takes_hyperparameters_given_as_ratios(flag, capsys):
-    code, _, err = cli(["check-proof", "-a", "amsgrad", "-p", "reddi-online", "-T", "3", flag,
-                        "1/3"], capsys)
+    code, out, err = cli(["check-proof", "-a", "amsgrad", "-p", "reddi-online", "-T", "3", flag,
+                          "1/3", "--json"], capsys)
     assert code in (0, 1, 3), err
+    key = "alpha" if flag == "--alpha" else "beta1"
+    assert json.loads(out)["run"]["hyperparameters"][key] == "1/3"
+
+
+def test_check_proof_refuses_a_hyperparameter_beyond_float64(capsys):
+    code, err = run_cli(["check-proof", "-a", "amsgrad", "-p", "reddi-online", "-T", "3",
+                         "--arithmetic", "mpmath:20", "--alpha", "1e400"], capsys)
+    assert code == 2 and "alpha='1e400'" in err and "float64" in err

@@ -137,6 +137,8 @@ JSON_LEAVES = st.one_of(st.integers(-3, 3).map(str),
 JSON_LISTS = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=3).map(
     lambda items: "[" + ",".join(items) + "]"), max_leaves=8)
 VALUES = st.one_of(NUMBERS, JUNK, WORDS, JSON_LISTS, st.sampled_from(["box", "ball", "none"]))
+#: texts of counts: integral floats (accepted), fractions, beyond 2**63, not finite (refused)
+COUNTS = st.sampled_from(["1e1", "2.0e0", "1E1", "1.5", "1e400", "1e19", "nan", "-1e1", "0e0"])
 
 
 def mostly(valid, invalid=VALUES, one_in: int = 4):
@@ -223,15 +225,14 @@ VALID = {"--alpha": ["0.1", "0.01", "1", "1/3"], "--beta1": ["0", "0.5", "0.9"],
 
 
 @st.composite
-def run_flags(draw, steps=st.integers(1, 20).map(str), ratios: bool = True):
+def run_flags(draw, steps=st.integers(1, 20).map(str)):
     """Random values for each run flag (each present or not), as ``--flag=value``: mostly
-    valid, each flag invalid about one time in four; ``ratios=False``: no ``a/b`` values (see
-    :data:`NO_RATIOS`)."""
-    numbers = NUMBERS if ratios else NUMBERS.filter(lambda v: "/" not in v)
+    valid, each flag invalid about one time in four; counts also as integral floats (1e1)."""
     flags = {
         "--algorithm": mostly(st.sampled_from(variant_names()), WORDS, one_in=8),
         "--problem": st.one_of(st.sampled_from(SMALL_PROBLEMS), problem_specs()),
-        "--steps": mostly(steps, st.one_of(st.integers(-2, 0).map(str), JUNK), one_in=8),
+        "--steps": mostly(steps, st.one_of(st.integers(-2, 0).map(str), JUNK, COUNTS),
+                          one_in=8),
         "--arithmetic": mostly(ARITHMETICS, st.one_of(JUNK, st.sampled_from(
             ["mpmath:4", "mpmath:100000", "arb:8", "torch:nosuchdevice", "torch:cpu:int8",
              "float16"])), one_in=8),
@@ -240,8 +241,7 @@ def run_flags(draw, steps=st.integers(1, 20).map(str), ratios: bool = True):
                          st.one_of(st.integers(-2, 2**33).map(str), NUMBERS, JUNK)),
         "--schedule": mostly(st.sampled_from(VALID["--schedule"]), st.just("cosine")),
         "--beta1-schedule": mostly(st.sampled_from(VALID["--beta1-schedule"]), st.just("x")),
-        **{flag: mostly(st.sampled_from([v for v in VALID[flag] if ratios or "/" not in v]),
-                        st.one_of(numbers, JUNK), one_in=6)
+        **{flag: mostly(st.sampled_from(VALID[flag]), st.one_of(NUMBERS, JUNK), one_in=6)
            for flag in HYPERPARAMETER_FLAGS},
     }
     required = {flag: flags.pop(flag) for flag in ("--algorithm", "--problem", "--steps")}
@@ -380,11 +380,6 @@ def test_float_runs_agree_with_mpmath_or_stop_with_a_numerical_error(flags, arit
 # check-proof, derive, audit
 # ------------------------------------------------------------------------------------------
 
-#: check-proof crashes on a hyperparameter given as a ratio (``--alpha 1/3``): its
-#: trajectory (amsgrad_theory/symbolic/steps.py, not this test's to fix) reads them with
-#: float(); test_bad_input.py pins the case as a strict xfail, and this fuzzer leaves ratios
-#: out of check-proof's hyperparameters until it is fixed
-NO_RATIOS = False
 STEP_NAMES = sorted({s.name for chain in CHAINS.values() for s in chain})
 
 
@@ -395,7 +390,7 @@ def check_proof_flags(draw):
     if draw(st.integers(0, 3)) == 0:
         argv.append(f"--example={draw(mostly(st.sampled_from(list(EXAMPLES)), WORDS))}")
     if not argv or draw(st.integers(0, 5)) == 0:
-        argv += draw(run_flags(steps=st.integers(1, 12).map(str), ratios=NO_RATIOS))
+        argv += draw(run_flags(steps=st.integers(1, 12).map(str)))
     search = draw(mostly(st.sampled_from(["0", "1"]), st.one_of(st.integers(-3, -1).map(str),
                                                                  JUNK)))
     argv += [f"--search={search}"]
