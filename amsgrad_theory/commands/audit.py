@@ -65,18 +65,19 @@ def add_arguments(p) -> None:
                    help="check this one gradient sequence (a replay) instead of searching; "
                         "a JSON array or one of " + ", ".join(NAMED_SEQUENCES))
     h = p.add_argument_group("hyperparameters of a built-in torch target (default: torch's)")
-    h.add_argument("--lr", default=None, metavar="LR")
-    h.add_argument("--beta1", default=None, metavar="B1")
-    h.add_argument("--beta2", default=None, metavar="B2")
-    h.add_argument("--eps", default=None, metavar="EPS")
-    h.add_argument("--weight-decay", default=None, metavar="WD")
+    h.add_argument("--lr", default=None, metavar="LR", help="learning rate α (> 0)")
+    h.add_argument("--beta1", default=None, metavar="B1", help="β1 ∈ [0, 1)")
+    h.add_argument("--beta2", default=None, metavar="B2", help="β2 ∈ [0, 1)")
+    h.add_argument("--eps", default=None, metavar="EPS", help="ε ≥ 0")
+    h.add_argument("--weight-decay", default=None, metavar="WD", help="weight decay ≥ 0")
     s = p.add_argument_group("the other sections")
     s.add_argument("--skip", action="append", default=[], choices=SECTIONS,
                    help="skip a section (repeatable)")
     s.add_argument("--path-steps", type=count, default=200, metavar="T",
                    help="steps of the path battery (default 200)")
     s.add_argument("--equivalence-sequence", default="one-then-0.05", choices=NAMED_SEQUENCES,
-                   help="sequence of the amsgrad=True vs amsgrad=False count")
+                   metavar="NAME", help="sequence of the amsgrad=True vs amsgrad=False count: "
+                   + ", ".join(NAMED_SEQUENCES) + " (default one-then-0.05)")
     s.add_argument("--equivalence-steps", type=count, default=3000, metavar="T",
                    help="steps of that count (default 3000)")
 

@@ -35,8 +35,9 @@ def add_arguments(p) -> None:
                    help="Hypothesis search of N runs for failures of each step (0: none)")
     p.add_argument("--step", default=None, help="with --search: only this step (a name of "
                    "the chain's steps, e.g. theorem4.young)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quiet", "-q", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the steps (and searches) as "
+                   "one JSON object")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:

@@ -1,8 +1,13 @@
 """Print a derivation — a regret bound, a lemma, a bias-correction fact, a counterexample — as
 text, LaTeX or JSON.
 
-Examples: amsgrad-theory derive --list; amsgrad-theory derive theorem4-derived --latex;
-amsgrad-theory derive corollary1-openreview --json; amsgrad-theory derive rho --check
+Examples:
+  amsgrad-theory derive --list
+  amsgrad-theory derive theorem4-derived --latex
+  amsgrad-theory derive corollary1-openreview --json
+  amsgrad-theory derive rho --check
+
+Exit status: 0 printed; 2 bad input (an unknown NAME lists the valid ones).
 """
 
 from __future__ import annotations

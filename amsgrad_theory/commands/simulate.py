@@ -1,7 +1,16 @@
-"""Run a variant on a problem for T steps and print its streaming statistics.
+"""Run a variant on a problem for T steps and print its streaming statistics: the
+hyperparameters and the α_t and β1,t schedules that ran, the last iterates, the regret R_T
+against the best fixed point in hindsight, and whether the effective steps η_t and η̂_t ever
+increased (where, by how much).
 
-Example: amsgrad-theory simulate --algorithm amsgrad --problem reddi-online:C=3 --beta1 0
---beta2 0.1 --steps 30000 --x0 1 --json
+Examples:
+  amsgrad-theory simulate --algorithm amsgrad --problem reddi-online:C=3 --steps 1e4
+  amsgrad-theory simulate --algorithm amsgrad --problem reddi-online:C=3 --beta1 0 \\
+      --beta2 0.1 --steps 30000 --x0 1 --json
+  amsgrad-theory simulate -a adam -p random-linear:d=3 -T 1e6 --schedule inv-sqrt
+
+Exit status: 0 the run finished; 2 bad input, or a run that left its arithmetic's range
+(the message names the quantity and the step).
 """
 
 from __future__ import annotations

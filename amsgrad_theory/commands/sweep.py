@@ -3,7 +3,8 @@
 Example:
   amsgrad-theory sweep --algorithm adam --algorithm amsgrad --problem reddi-theorem2 \\
       --grid C=[3,5,10,20] --grid beta1=[0,0.5,0.9] --grid beta2=[0.9,0.99,0.999] \\
-      --steps 20000 --out sweep.csv --json
+      --steps 2e4 --out sweep.csv --json
+
 Rows go to the CSV chunk by chunk, each with a digest; --resume keeps the intact rows of an
 interrupted run of the same sweep (any --chunk-size) and runs the rest; a second sweep on the
 same --out is refused while one runs (see amsgrad_theory.engine.sweep for the guarantees).
@@ -26,10 +27,12 @@ import sys
 
 from tqdm import tqdm
 
+from ..algorithms import HYPERPARAMETERS
 from ..engine.cluster import Connection
 from ..engine.sweep import grid, parse_seeds, parse_values, run_sweep
 from ..errors import InputError
 from .runflags import count
+from .suggest import did_you_mean
 
 
 def add_arguments(p) -> None:
@@ -42,15 +45,22 @@ def add_arguments(p) -> None:
                         "is a hyperparameter (alpha, beta1, beta2, eps, …) or a problem "
                         "parameter (C, p, d, …)")
     p.add_argument("--seeds", default=None, metavar="VALUES",
-                   help="problem seeds, e.g. 0:10 or [1,2,3]")
-    p.add_argument("--steps", "-T", type=count, required=True)
-    p.add_argument("--arithmetic", default="float64")
-    p.add_argument("--x0", default=None)
+                   help="problem seeds, e.g. 0:10, 0:1e3 or [1,2,3] (random and Bernoulli "
+                        "problems)")
+    p.add_argument("--steps", "-T", type=count, required=True, metavar="T",
+                   help="steps T of every configuration (2e4 and 20000 alike)")
+    p.add_argument("--arithmetic", default="float64", metavar="A",
+                   help="float64 (default) | float32 | mpmath:DPS | arb:BITS | "
+                        "torch[:DEVICE[:DTYPE]]")
+    p.add_argument("--x0", default=None, metavar="X",
+                   help="start point x_1 of every configuration: a number (every coordinate) "
+                        "or a JSON array (default 0)")
     p.add_argument("--out", "-o", default="sweep.csv", metavar="CSV",
                    help="CSV of results (default sweep.csv); the summary goes to CSV.json")
     p.add_argument("--resume", action="store_true",
                    help="keep the intact rows already in the CSV and run the rest")
-    p.add_argument("--chunk-size", type=count, default=4096, help="instances per batch")
+    p.add_argument("--chunk-size", type=count, default=4096, metavar="N",
+                   help="instances run as one batch (default 4096)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -64,13 +74,14 @@ def add_arguments(p) -> None:
     p.add_argument("--task-size", type=count, default=None, metavar="N",
                    help="instances per Dask task (default: sized so the per-task overhead "
                         "stays under 1 %%)")
-    p.add_argument("--quiet", "-q", action="store_true")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress bar and no cluster log lines")
 
 
 def run(args) -> int:
     if args.steps < 1:
         raise InputError("steps", args.steps, "must be an integer >= 1")
-    axes = {}
+    axes, entries = {}, {}
     for entry in args.grid:
         name, eq, values = entry.partition("=")
         name = name.strip()
@@ -79,6 +90,7 @@ def run(args) -> int:
         if name in axes:
             raise InputError("grid", entry, f"axis {name!r} given twice")
         axes[name] = parse_values(values, name)
+        entries[name] = entry
     seeds = seeds_of(args.seeds) if args.seeds is not None else None
     configs = grid(args.algorithm, args.problem, axes, seeds)
     log = None if args.quiet else lambda text: print(text, file=sys.stderr)
@@ -92,6 +104,10 @@ def run(args) -> int:
                            csv_path=args.out, resume=args.resume, chunk_size=args.chunk_size,
                            client=target, task_size=args.task_size,
                            on_task=bar.update if bar is not None else None)
+    except InputError as exc:
+        if exc.argument in entries and exc.message.startswith("not a parameter of"):
+            raise unknown_axis(exc, entries[exc.argument]) from None
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -120,6 +136,17 @@ def run(args) -> int:
                   f"{100 * s['fraction_with_effective_step_increase']:.0f} %, η̂ in "
                   f"{100 * s['fraction_with_corrected_step_increase']:.0f} % of runs")
     return 1 if summary["errors"] else 0
+
+
+def unknown_axis(exc: InputError, entry: str) -> InputError:
+    """The error for a ``--grid`` axis that names neither a hyperparameter nor a parameter of
+    the problem (the problem's refusal ``exc`` lists its parameters), with the closest names."""
+    problem = exc.message.removeprefix("not a parameter of ").split(";")[0]
+    names = list(HYPERPARAMETERS) + exc.message.partition("valid: ")[2].split(", ")
+    hint = did_you_mean(exc.argument, names)
+    return InputError("grid", entry, f"{exc.argument!r} is neither a hyperparameter nor a "
+                      f"parameter of {problem}" + (f" ({hint})" if hint else "")
+                      + "; valid: " + ", ".join(names))
 
 
 def seeds_of(text: str) -> list[int]:

@@ -80,7 +80,7 @@ def add_arguments(p) -> None:
                         "bit on the machine that wrote it)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (a run's "
                    "report is sealed: --sidecar re-checks it)")
-    p.add_argument("--quiet", "-q", action="store_true")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
 def run(args) -> int:

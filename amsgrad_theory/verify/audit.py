@@ -186,8 +186,8 @@ def _parse_sequence(sequence) -> list[float]:
         try:
             sequence = json.loads(text)
         except json.JSONDecodeError:
-            raise InputError("sequence", sequence, "not a JSON array of numbers nor one of "
-                             + ", ".join(NAMED_SEQUENCES)) from None
+            raise InputError("sequence", sequence, "unknown (not a JSON array of numbers "
+                             "either); valid names: " + ", ".join(NAMED_SEQUENCES)) from None
     if not isinstance(sequence, (list, tuple, np.ndarray)) or len(sequence) == 0:
         raise InputError("sequence", sequence, "must be a non-empty list of numbers")
     out = []
