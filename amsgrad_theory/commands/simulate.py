@@ -27,21 +27,57 @@ def add_arguments(p) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+#: each schedule a variant may run (its field's value) as the formula of α_t, β1,t and β2,t
+SCHEDULES = {
+    "alpha_schedule": ("alpha_t", {"constant": "α_t = α", "inv-sqrt": "α_t = α/√t"}),
+    "beta1_schedule": ("beta1_t", {"constant": "β1,t = β1", "exp-decay": "β1,t = β1·λ^(t−1)",
+                                   "inv-t": "β1,t = β1/t"}),
+    "beta2_schedule": ("beta2_t", {"constant": "β2,t = β2", "one-minus-inv-t": "β2,t = 1 − 1/t"}),
+}
+#: how the weight decay wd enters a step, by the variant's weight_decay_mode
+WEIGHT_DECAY = {"l2": "L2: g_t + wd·x_t", "decoupled": "decoupled: x_t(1 − α_t·wd) first",
+                "none": "none"}
+
+
 def run(args) -> int:
-    result = run_spec(spec_from_args(args), quiet=args.quiet)
+    spec = spec_from_args(args)
+    result = run_spec(spec, quiet=args.quiet)
     summary = run_summary(result)
+    summary.update(effective_settings(result.variant, spec.hyperparameters))
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         print(format_summary(summary))
     return 0
 
 
+def effective_settings(variant, given: dict) -> dict:
+    """What the run's variant did beyond its hyperparameters' values (keys added to the
+    summary): the schedule of each of α_t, β1,t, β2,t as its formula, how weight decay
+    entered, and which hyperparameters were given (the others are the variant's defaults)."""
+    schedules = {key: formulas[getattr(variant, field)]
+                 for field, (key, formulas) in SCHEDULES.items()}
+    return {"beta2_schedule": variant.beta2_schedule, "schedules": schedules,
+            "weight_decay_mode": variant.weight_decay_mode,
+            "hyperparameters_given": sorted(given)}
+
+
 def format_summary(s: dict) -> str:
+    given = s.get("hyperparameters_given")
+    origin = "" if given is None else (
+        f" (all {s['algorithm']}'s defaults)" if not given else
+        f" (given: {', '.join(given)}; the others {s['algorithm']}'s defaults)"
+        if len(given) < len(s["hyperparameters"]) else " (all given)")
     lines = [
         f"{s['algorithm']} on {s['problem']} — {s['steps']} steps in {s['arithmetic']} "
         f"({s['engine']} engine, {s['wall_time_s']:.3g} s)",
-        "hyperparameters: " + ", ".join(f"{k}={v}" for k, v in s["hyperparameters"].items()),
+        "hyperparameters: " + ", ".join(f"{k}={v}" for k, v in s["hyperparameters"].items())
+        + origin,
+    ]
+    if s.get("schedules"):
+        lines.append("schedules: " + "; ".join(s["schedules"].values())
+                     + f"; weight decay: {WEIGHT_DECAY[s['weight_decay_mode']]}")
+    lines += [
         f"x_T = {_fmt(s['last_played_x'])}   x_(T+1) = {_fmt(s['final_x'])}",
     ]
     if s["regret"] is None:
