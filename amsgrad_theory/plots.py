@@ -9,6 +9,17 @@ Every figure the toolkit draws is written as four files with one stem::
                so ``amsgrad-theory verify --sidecar STEM.json`` replays them), with the exact
                command, the versions of every library, the seeds and the parameters.
 
+Figures are drawn in one of three :data:`STYLES` (``reproduce --style``), each a matplotlib
+style sheet shipped in ``amsgrad_theory/styles/`` plus the sizes it draws at:
+
+* ``paper`` (the default): a column (3.3 in) or a page (6.8 in) wide, placed at 100 %, so the
+  fonts are printed at the body size of a two-column paper (8 pt labels, 7 pt ticks); STIX
+  (Times-like) text and mathtext, TrueType fonts in the PDF; nothing inside the figure but the
+  data (no parameters box, title or re-check line: they are in the sidecar's ``caption``);
+* ``slides``: 10 in (a 16:9 slide) or 5 in wide, 14 pt sans-serif, thick lines;
+* ``report``: the earlier look (matplotlib's defaults, panels as wide as they need), with the
+  parameters, pass thresholds and the re-check command drawn inside the figure.
+
 Writing is transactional per figure: all four files are first written under temporary names in
 the target folder (``.STEM.png.tmp-PID`` …) and renamed only once all four are complete, the
 sidecar last. An interruption (KeyboardInterrupt, an error) before the renames removes the
@@ -35,11 +46,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
 from .records import Report, validate_report
 
 #: the formats a figure is written in (in this order; the sidecar comes last)
 FORMATS = ("png", "pdf")
-#: resolution of the PNG files
+#: resolution of the PNG files (report style; each :class:`FigureStyle` states its own)
 DPI = 150
 
 # a colour per algorithm family, shared by every study (colour-blind safe, Okabe–Ito)
@@ -195,21 +207,159 @@ def _json_default(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------
+# styles
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """How a study's figures are drawn: the style sheet, the widths, what the figure carries.
+
+    ``column``/``page``: the width in inches of a one-column and a page-wide figure (None:
+    as wide as the panels ask, the report look); ``aspect``: a panel's height / width;
+    ``annotate``: draw the parameters box, the title and the re-check line inside the figure
+    (else they are only in the sidecar); ``dpi``: of the PNG; ``tight``: crop the saved figure
+    to its contents (else it keeps its exact width, to be placed at 100 %).
+    """
+
+    name: str
+    column: float | None
+    page: float | None
+    aspect: float
+    annotate: bool
+    dpi: int
+    tight: bool
+
+    @property
+    def sheet(self) -> Path:
+        """The matplotlib style sheet shipped in ``amsgrad_theory/styles/``."""
+        return Path(__file__).with_name("styles") / f"{self.name}.mplstyle"
+
+    def width(self, span: str) -> float | None:
+        if span not in ("column", "page"):
+            raise ValueError(f"span={span!r}: must be 'column' or 'page'")
+        return self.column if span == "column" else self.page
+
+
+#: the figure styles of ``reproduce --style`` (``paper`` is the default)
+STYLES = {
+    "paper": FigureStyle("paper", column=3.3, page=6.8, aspect=0.72, annotate=False, dpi=300,
+                         tight=False),
+    "slides": FigureStyle("slides", column=5.0, page=10.0, aspect=0.7, annotate=False, dpi=200,
+                          tight=False),
+    "report": FigureStyle("report", column=None, page=None, aspect=0.7, annotate=True, dpi=DPI,
+                          tight=True),
+}
+DEFAULT_STYLE = "paper"
+
+
+def get_style(style: str | FigureStyle | None) -> FigureStyle:
+    """A :class:`FigureStyle` by name (None: the default); InputError naming an unknown one."""
+    if isinstance(style, FigureStyle):
+        return style
+    name = DEFAULT_STYLE if style is None else style
+    if name not in STYLES:
+        raise InputError("style", str(name), "must be one of " + ", ".join(STYLES))
+    return STYLES[name]
+
+
+@contextmanager
+def style_context(style: str | FigureStyle | None) -> Iterator[FigureStyle]:
+    """Draw and save figures under ``style``'s sheet on top of matplotlib's defaults (a user's
+    matplotlibrc does not leak in). matplotlib reads fonts and sizes from its global rcParams
+    when an artist is made and when it is drawn, so the sheet is applied around both and
+    restored after (matplotlib: imported only when a figure is drawn)."""
+    import matplotlib.style
+
+    chosen = get_style(style)
+    with matplotlib.style.context(["default", str(chosen.sheet)]):
+        yield chosen
+
+
+# ------------------------------------------------------------------------------------------
 # figures
 # ------------------------------------------------------------------------------------------
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0,
-               **kwargs):
-    """(figure, axes array) on matplotlib's object API (no pyplot, no global backend change)."""
+               style: FigureStyle | None = None, span: str = "page",
+               aspect: float | None = None, extra_height: float = 0.0, **kwargs):
+    """(figure, axes array) on matplotlib's object API (no pyplot, no global backend change).
+
+    Report look (``style`` None or ``report``): each panel ``width`` × ``height`` inches.
+    Otherwise the figure is exactly ``style.width(span)`` wide, each panel ``aspect`` (height /
+    width; default the style's) tall, plus ``extra_height`` inches (a legend below).
+    """
     from matplotlib.figure import Figure  # matplotlib: imported only when a figure is drawn
 
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    total = style.width(span) if style is not None else None
+    if total is None:
+        size = (width * ncols, height * nrows)
+    else:
+        panel = total / ncols * (aspect or style.aspect)
+        size = (total, panel * nrows + extra_height)
+    fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
 
 
-def note(ax, text: str, *, loc: str = "upper right", fontsize: float = 7.0) -> None:
-    """A boxed note on ``ax`` stating the parameters behind the curves (α, T, thresholds)."""
+#: the band drawn around the mean of several seeds: these quantiles at every abscissa
+BAND = (0.1, 0.9)
+
+
+def mean_band(ax, xs: Sequence[float], runs: Sequence[Sequence[float]], *, color, label=None,
+              quantiles: tuple[float, float] = BAND, alpha: float = 0.22, **line) -> None:
+    """The mean over ``runs`` (one series per seed, all on the abscissae ``xs``) as a line and
+    the band between the ``quantiles`` of the seeds (linear interpolation, numpy's default)
+    shaded in the same colour; None values are skipped (NaN)."""
+    import numpy as np
+
+    values = np.array([[np.nan if v is None else float(v) for v in run] for run in runs])
+    mean = np.nanmean(values, axis=0)
+    lo, hi = np.nanquantile(values, quantiles, axis=0)
+    ax.fill_between(xs, lo, hi, color=color, alpha=alpha, linewidth=0)
+    ax.plot(xs, mean, color=color, label=label, **line)
+
+
+def plain_log_ticks(axis, subs: tuple[float, ...] = (1.0, 2.0, 5.0)) -> None:
+    """Ticks at 1, 2, 5 × 10^k written as plain numbers (0.2, not 2×10⁻¹) on a log ``axis``
+    that spans about a decade or less (matplotlib: imported only when a figure is drawn)."""
+    import matplotlib.ticker as mticker
+
+    axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(mticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(mticker.NullFormatter())
+
+
+def shared_legend(fig, axes, *, ncol: int = 3, title: str | None = None, **kwargs) -> None:
+    """One legend under the figure, outside every axes (it never covers data), with each
+    label of ``axes`` once, in the order first drawn."""
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(labels)),
+                   title=title, **kwargs)
+
+
+def annotates(style: FigureStyle | None) -> bool:
+    """Whether figures in ``style`` carry their parameters and re-check line inside."""
+    return style is None or style.annotate
+
+
+def title(fig, text: str, style: FigureStyle | None = None, fontsize: float = 10) -> None:
+    """The figure's overall title (report style only: a paper's caption says it)."""
+    if annotates(style):
+        fig.suptitle(text, fontsize=fontsize)
+
+
+def note(ax, text: str, *, loc: str = "upper right", fontsize: float = 7.0,
+         style: FigureStyle | None = None) -> None:
+    """A boxed note on ``ax`` stating the parameters behind the curves (α, T, thresholds);
+    report style only (in the others the sidecar's caption states them)."""
+    if not annotates(style):
+        return
     x, ha = (0.98, "right") if "right" in loc else (0.02, "left")
     y, va = (0.97, "top") if "upper" in loc else (0.5, "center") if "center" in loc else \
         (0.03, "bottom")
@@ -218,47 +368,56 @@ def note(ax, text: str, *, loc: str = "upper right", fontsize: float = 7.0) -> N
                   "edgecolor": "0.7"})
 
 
-def decorate(ax, *, xlabel: str, ylabel: str, title: str, xlog: bool = True,
-             ylog: bool = True, legend: str | None = "upper left", fontsize: float = 6.0,
+def decorate(ax, *, xlabel: str, ylabel: str, title: str | None, xlog: bool = True,
+             ylog: bool = True, legend: str | None = "best", fontsize: float | None = None,
              legend_title: str | None = None, ncol: int = 1) -> None:
-    """Labels, title (9 pt), log axes, a light grid and the legend of a study's line panel."""
+    """Labels, title, log axes, a light grid and the legend of a study's line panel (sizes
+    from the style sheet unless ``fontsize`` is given)."""
     if xlog:
         ax.set_xscale("log")
     if ylog:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
+    if title:
+        ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if legend:
         ax.legend(fontsize=fontsize, loc=legend, title=legend_title, title_fontsize=fontsize,
                   ncol=ncol)
 
 
-def footer(fig, text: str, fontsize: float = 7.0, below: float = 0.1) -> None:
+def footer(fig, text: str, fontsize: float = 7.0, below: float = 0.1,
+           style: FigureStyle | None = None) -> None:
     """A line under the figure (source, T, thresholds, the sidecar to re-check it), ``below``
-    inches under its bottom edge (more when a legend sits outside, at the bottom)."""
+    inches under its bottom edge (report style only: elsewhere the sidecar holds it)."""
+    if not annotates(style):
+        return
     fig.text(0.5, -below / fig.get_figheight(), text, ha="center", va="top", fontsize=fontsize)
 
 
 def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, report: Report,
-                caption: str = "") -> dict[str, str]:
+                caption: str = "", style: FigureStyle | None = None) -> dict[str, str]:
     """Write ``stem``.png/.pdf/.csv/.json under ``out_dir`` as one transaction.
 
-    The sidecar is ``report`` with ``parameters["figure"]`` naming the files and the caption
-    (it must validate against the report schema). Returns format → path.
+    The sidecar is ``report`` with ``parameters["figure"]`` naming the files, the description
+    ``caption``, the style and the size in inches (it must validate against the report schema).
+    Returns format → path.
     """
     out = Path(out_dir)
+    chosen = get_style(style)
     paths = {fmt: out / f"{stem}.{fmt}" for fmt in (*FORMATS, "csv", "json")}
     report.parameters = dict(report.parameters)
-    report.parameters["figure"] = {"stem": stem, "caption": caption,
+    report.parameters["figure"] = {"stem": stem, "caption": caption, "style": chosen.name,
+                                   "size_in": [round(float(v), 4) for v in fig.get_size_inches()]
+                                   if not chosen.tight else None,
                                    "files": {k: p.name for k, p in paths.items()},
                                    "csv_columns": list(table.columns), "csv_rows": len(table.rows)}
     sidecar = report.to_dict()
     validate_report(sidecar)
     writers: dict[Path, Callable[[Path], None]] = {}
     for fmt in FORMATS:
-        writers[paths[fmt]] = _figure_writer(fig, fmt)
+        writers[paths[fmt]] = _figure_writer(fig, fmt, chosen)
     writers[paths["csv"]] = lambda tmp: tmp.write_text(table.to_csv(), encoding="utf-8")
     writers[paths["json"]] = lambda tmp: tmp.write_text(
         json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
@@ -266,12 +425,15 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
     return {k: str(p) for k, p in paths.items()}
 
 
-def _figure_writer(fig, fmt: str) -> Callable[[Path], None]:
+def _figure_writer(fig, fmt: str, style: FigureStyle | None = None) -> Callable[[Path], None]:
+    chosen = get_style(style or "report")
+
     def write(tmp: Path) -> None:
         metadata = {"Software": None} if fmt == "png" else {"CreationDate": None,
                                                              "Producer": None}
         with open(tmp, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=DPI, bbox_inches="tight", metadata=metadata)
+            fig.savefig(fh, format=fmt, dpi=chosen.dpi,
+                        bbox_inches="tight" if chosen.tight else None, metadata=metadata)
     return write
 
 

@@ -159,6 +159,9 @@ class Report:
     versions: dict = field(default_factory=versions)
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC)
                          .isoformat(timespec="seconds"))
+    #: a figure's sidecar: what the figure shows and how it was checked, in plain text (made
+    #: from the records; sealed with the header like the title)
+    caption: str | None = None
 
     def add(self, record: Record) -> Record:
         self.records.append(record)
@@ -188,6 +191,7 @@ class Report:
             "created": self.created, "versions": self.versions, "seeds": self.seeds,
             "parameters": self.parameters, "verdict": self.verdict,
             "exit_status": self.exit_status, "exit_statuses": EXIT_STATUSES,
+            **({"caption": self.caption} if self.caption is not None else {}),
             "records": [r.to_dict() for r in self.records],
         })
 
@@ -199,7 +203,7 @@ class Report:
         validate_report(data)
         return cls(title=data["title"], command=data.get("command"), seeds=data.get("seeds", {}),
                    parameters=data.get("parameters", {}), versions=data.get("versions", {}),
-                   created=data.get("created", ""),
+                   created=data.get("created", ""), caption=data.get("caption"),
                    records=[Record.from_dict(r) for r in data["records"]])
 
 

@@ -1,67 +1,83 @@
 """Reproduce a study: its figures (PNG, PDF), the data behind them (CSV), a sidecar per figure.
 
-Example: amsgrad-theory reproduce figure1 --out out/ --size small
+Example: amsgrad-theory reproduce figure1 --out out/ --size small --style paper
 
-NAME is a study (``figure1``, ``theorem1``, ``frameworks``, ``phase``, ``claims``, …) or ``all``.
-Each study writes into --out (``all``: one folder per study) and prints what it found; every
-figure's sidecar ``STEM.json`` is a sealed report: ``amsgrad-theory verify --sidecar STEM.json``
-recomputes its records and checks its seal (the SHA-256 of the figure's PNG, PDF and CSV, each
-claim bound to its recipe, the list of records). --out is replaced whole once the run is
-complete (written beside it first, then swapped in atomically), so it always holds one whole
-run; it must be new, empty, or a folder reproduce wrote. Sizes: ``tiny`` (seconds; tests),
-``small`` (default: ``all`` in a few minutes on 2 cores), ``paper`` (larger T, finer grids,
-more seeds).
+NAME is a study (figure1, theorem1, tran-phong, frameworks, bound, phase, claims) or all.
+One layout: study NAME always writes into DIR/NAME/ (--out DIR), run alone or under all
+(which adds DIR/summary.json), so `paper --reuse DIR` finds every study there. Each study
+prints what it found; every figure's sidecar STEM.json is a sealed report with a plain-text
+caption (what the figure shows, how it was checked): `amsgrad-theory verify --sidecar
+STEM.json` recomputes its records and checks its seal (the SHA-256 of the figure's PNG, PDF
+and CSV, each claim bound to its recipe, the list of records). The CSVs are tidy: one column
+per parameter and per quantity, one row per plotted point (pandas.read_csv reads them as they
+are). DIR/NAME (DIR under all) is replaced whole once the run is complete (written beside it
+first, fsynced, then swapped in atomically), so it always holds one whole run; it must be
+new, empty, or a folder reproduce wrote.
 
-Exit status: 0 the study ran and its records came out as the study asserts (for ``claims``: the
-audit ran; refuted claims are findings, not failures); 1 a reproduction record failed; 2 bad
-input (unknown NAME, unwritable --out, an --out holding other files: nothing is run).
+Styles: paper (default: a column 3.3 in or a page 6.8 in wide at 100 %, 7-8 pt Times-like
+fonts, nothing inside the figure but the data), slides (10 in or 5 in, 14 pt), report (the
+earlier look: parameters, thresholds and the re-check command drawn in the figure).
+Sizes: tiny (seconds; tests), small (default: all in a few minutes on 2 cores), paper
+(larger T, finer grids, more seeds).
+
+Exit status: 0 the study ran and its records came out as the study asserts (for claims: the
+audit ran; refuted claims are findings, not failures); 1 a reproduction record failed; 3 a
+study's only open checks are undecided; 2 bad input (unknown NAME or --style, unwritable
+--out, a DIR/NAME holding other files: nothing is run).
 """
 
 from __future__ import annotations
 
 import json
+import os
 
+from ..plots import DEFAULT_STYLE, STYLES
 from ..records import command_line
-from ..reproduce import STATUS_EXIT, check_output_folder, get_study, run_study
+from ..reproduce import STATUS_EXIT, output_folder, run_study
 
 
 def add_arguments(p) -> None:
     p.add_argument("name", metavar="NAME", help="a study, or 'all' (an unknown name lists them)")
     p.add_argument("--out", default="reproduce-out", metavar="DIR",
-                   help="output folder (created; replaced whole by the finished run; default "
-                        "./reproduce-out)")
+                   help="output folder: study NAME writes DIR/NAME/, replaced whole by the "
+                        "finished run (all: DIR/NAME/ for each study and DIR/summary.json); "
+                        "default ./reproduce-out")
     p.add_argument("--size", default="small", choices=("tiny", "small", "paper"),
                    help="tiny: seconds (tests); small: the default; paper: larger runs")
+    p.add_argument("--style", default=DEFAULT_STYLE, choices=tuple(STYLES),
+                   help="how figures are drawn: paper (default; 3.3 in column or 6.8 in page "
+                        "width, 7-8 pt fonts), slides (10 in, 14 pt) or report (the earlier "
+                        "look, verdict and re-check line drawn in the figure)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args) -> int:
-    if args.name != "all":
-        get_study(args.name)            # unknown NAME: exit 2 listing the valid ones
-    check_output_folder(args.out, whole_run=True)   # unwritable --out: exit 2 before any work
+    output_folder(args.name, args.out)  # unknown NAME, unwritable --out: exit 2 before any work
     summary = run_study(args.name, args.out, size=args.size, quiet=args.quiet,
-                        command=command_line())
+                        command=command_line(), style=args.style)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
-        print(format_summary(summary))
+        print(format_summary(summary, args.out))
     return STATUS_EXIT.get(summary.get("status"), 1)
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: dict, out: str | os.PathLike | None = None) -> str:
     if summary.get("study") == "all":
-        lines = [f"reproduce all ({summary['size']}): {summary['status']} in "
-                 f"{summary['wall_time_s']:.1f} s"]
+        where = f" → {out}" if out is not None else ""
+        lines = [f"reproduce all ({summary['size']}, {summary.get('style')} style): "
+                 f"{summary['status']} in {summary['wall_time_s']:.1f} s{where}"]
         for s in summary["studies"].values():
-            lines.append(_one(s))
+            lines.append(_one(s, out))
         return "\n".join(lines)
-    return _one(summary)
+    return _one(summary, out)
 
 
-def _one(s: dict) -> str:
+def _one(s: dict, out: str | os.PathLike | None = None) -> str:
+    where = f" → {os.path.join(out, s['study'])}{os.sep}" if out is not None else ""
     lines = [f"{s['study']}: {s['title']} — {s.get('status')} ({s['size']}, "
-             f"{s['wall_time_s']:.1f} s)"]
+             f"{s['wall_time_s']:.1f} s){where}"]
     for f in s.get("figures", []):
         counts = ", ".join(f"{v} {k}" for k, v in sorted(f["verdicts"].items()))
         lines.append(f"  {f['stem']}.png/.pdf/.csv/.json: {f['records']} records ({counts})")

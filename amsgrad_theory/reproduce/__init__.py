@@ -11,12 +11,17 @@ True
 Run one from Python::
 
     from amsgrad_theory.reproduce import run_study
-    summary = run_study("figure1", out="out/figure1", size="small")
+    summary = run_study("figure1", out="out", size="small", style="paper")   # → out/figure1/
 
-Every study writes, under its folder, PNG + PDF figures, the CSV of the plotted numbers, a sidecar
-per figure (a sealed verify Report: ``amsgrad-theory verify --sidecar F`` recomputes its records
-and checks its seal) and ``summary.json``. A run replaces its folder whole, in one step, when it
-is complete (:func:`~.base.staged`): the folder always holds one whole run.
+One layout: study NAME always writes into ``OUT/NAME/``, run alone or under ``all`` (which
+adds ``OUT/summary.json``), so ``paper --reuse OUT`` finds every study where ``reproduce all``
+put it. Every study writes, in its folder, PNG + PDF figures (drawn in a
+:data:`~amsgrad_theory.plots.STYLES` style), the CSV of the plotted numbers (tidy: one column
+per parameter and per quantity, one row per plotted point), a sidecar per figure (a sealed
+verify Report with a plain-text ``caption``: ``amsgrad-theory verify --sidecar F`` recomputes
+its records and checks its seal) and ``summary.json``. A run replaces its folder
+(``OUT/NAME``; ``OUT`` under ``all``) whole, in one step, when it is complete
+(:func:`~.base.staged`): the folder always holds one whole run.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, unknown_name
-from ..plots import write_json
+from ..plots import FigureStyle, get_style, style_context, write_json
 from . import bound, claims, figure1, frameworks, phase, theorem1, tran_phong
 from .base import SIZES, Context, Study, is_run_folder, staged
 
@@ -88,61 +93,79 @@ def check_output_folder(out: str | os.PathLike, *, whole_run: bool = False) -> P
     return path
 
 
-def equivalent_command(name: str, out: str | os.PathLike, size: str) -> str:
+def equivalent_command(name: str, out: str | os.PathLike, size: str,
+                       style: str | None = None) -> str:
+    style = get_style(style).name
     return f"amsgrad-theory reproduce {shlex.quote(name)} --out {shlex.quote(str(out))} " \
-           f"--size {size}"
+           f"--size {size} --style {style}"
+
+
+def output_folder(name: str, out: str | os.PathLike) -> Path:
+    """The folder a run of ``name`` replaces whole, checked before any work (InputError
+    otherwise): ``out`` for ``all``, ``out/NAME`` for one study (``out`` itself may hold
+    anything else: other studies' folders, the user's files)."""
+    if name == "all":
+        return check_output_folder(out, whole_run=True)
+    get_study(name)
+    root = check_output_folder(out)
+    return check_output_folder(root / name, whole_run=True)
 
 
 def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: bool = False,
-              parameters: Any = None, command: str | None = None) -> dict:
-    """Run study ``name`` (or ``all``) writing under ``out`` (``all``: one folder per study).
+              parameters: Any = None, command: str | None = None,
+              style: str | FigureStyle | None = None) -> dict:
+    """Run study ``name`` into ``out/NAME/`` (``all``: every study, each into ``out/NAME/``,
+    and ``out/summary.json``).
 
     ``parameters``: a parameters object of the study (overrides ``size``), e.g.
-    ``figure1.Figure1Parameters(online_steps=10**6)``. Returns the summary (also written as
-    ``summary.json``).
+    ``figure1.Figure1Parameters(online_steps=10**6)``. ``style``: how the figures are drawn,
+    ``"paper"`` (default), ``"slides"`` or ``"report"`` (:data:`~amsgrad_theory.plots.STYLES`).
+    Returns the summary (also written as ``summary.json``).
 
-    ``out`` is replaced whole, in one step, once the run is complete (:func:`~.base.staged`:
-    the run is written beside it first, its sidecars sealed, every file fsynced); until then it
-    keeps the previous run, and an interrupted run leaves it untouched. ``out`` must be new,
-    empty or a folder reproduce wrote (InputError otherwise).
+    ``out/NAME`` (``out`` under ``all``) is replaced whole, in one step, once the run is
+    complete (:func:`~.base.staged`: the run is written beside it first, its sidecars sealed,
+    every file fsynced); until then it keeps the previous run, and an interrupted run leaves it
+    untouched. It must be new, empty or a folder reproduce wrote (InputError otherwise).
     """
     if size not in SIZES:
         raise InputError("size", size, "must be one of " + ", ".join(SIZES))
-    command = command or equivalent_command(name, out, size)
+    chosen = get_style(style)
+    command = command or equivalent_command(name, out, size, chosen.name)
+    if name == "all" and parameters is not None:
+        raise InputError("parameters", parameters, "give parameters for one study, not all")
+    folder = output_folder(name, out)
     if name == "all":
-        if parameters is not None:
-            raise InputError("parameters", parameters, "give parameters for one study, not all")
-        root = check_output_folder(out, whole_run=True)
         t0 = time.perf_counter()
-        with staged(root) as staging:
+        with staged(folder) as staging:
             results = {study_name: _run_one(study, study.parameters_for(size),
-                                            staging / study_name, size, quiet, command)
+                                            staging / study_name, size, quiet, command, chosen)
                        for study_name, study in studies().items()}
-            summary = {"study": "all", "size": size, "command": command,
+            summary = {"study": "all", "size": size, "style": chosen.name, "command": command,
                        "wall_time_s": time.perf_counter() - t0, "studies": results,
                        "status": _overall(results.values())}
             write_json(staging / "summary.json", summary)
         return summary
     study = get_study(name)
     params = parameters if parameters is not None else study.parameters_for(size)
-    folder = check_output_folder(out, whole_run=True)
     with staged(folder) as staging:
         summary = _run_one(study, params, staging, size if parameters is None else "custom",
-                           quiet, command)
+                           quiet, command, chosen)
     return summary
 
 
 def _run_one(study: Study, params: Any, folder: Path, size: str, quiet: bool,
-             command: str) -> dict:
+             command: str, style: FigureStyle) -> dict:
     """Run ``study`` into ``folder`` (a staging folder): figures, sealed sidecars, summary."""
     folder.mkdir(parents=True, exist_ok=True)
-    ctx = Context(out=folder, study=study.name, size=size, quiet=quiet, command=command)
+    ctx = Context(out=folder, study=study.name, size=size, quiet=quiet, command=command,
+                  style=style)
     t0 = time.perf_counter()
-    summary = study.run(params, ctx)
+    with style_context(style):
+        summary = study.run(params, ctx)
     wall = time.perf_counter() - t0
     ctx.seal()
     summary = {"study": study.name, "title": study.title, "size": ctx.size,
-               "command": ctx.command, "parameters": _params_dict(params),
+               "style": style.name, "command": ctx.command, "parameters": _params_dict(params),
                "wall_time_s": wall, "figures": ctx.figures, **summary}
     summary.setdefault("status", _status(f["verdict"] for f in ctx.figures))
     write_json(folder / "summary.json", summary)
@@ -178,4 +201,4 @@ def _overall(summaries) -> str:
 
 
 __all__ = ["STATUS_EXIT", "STUDIES", "Study", "Context", "SIZES", "studies", "study_names",
-           "get_study", "run_study", "check_output_folder"]
+           "get_study", "run_study", "check_output_folder", "output_folder"]

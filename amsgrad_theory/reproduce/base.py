@@ -38,7 +38,14 @@ from tqdm import tqdm
 
 from ..engine import RunSpec
 from ..errors import InputError
-from ..plots import _deferred_interrupts, save_figure, write_json, write_text
+from ..plots import (
+    FigureStyle,
+    _deferred_interrupts,
+    get_style,
+    save_figure,
+    write_json,
+    write_text,
+)
 from ..records import Record, Report, file_sha256, seal_report
 from ..verify.checks import run_check
 
@@ -83,6 +90,8 @@ class Context:
     size: str = "small"
     quiet: bool = False
     command: str | None = None
+    #: how the figures are drawn (``reproduce --style``; :data:`~amsgrad_theory.plots.STYLES`)
+    style: FigureStyle = field(default_factory=lambda: get_style(None))
     files: list[str] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     #: the study's tables beside its figures (write_csv, write_text): every sidecar vouches
@@ -111,10 +120,16 @@ class Context:
     def save_figure(self, fig, stem: str, *, table, records: Sequence[Record], title: str,
                     parameters: dict | None = None, seeds: dict | None = None,
                     caption: str = "") -> dict:
+        """Write the figure, its CSV and its sidecar. ``caption`` describes what the figure
+        shows; the sidecar's ``caption`` adds how it was checked (:func:`figure_caption`)."""
         rep = self.report(title, records, parameters, seeds)
-        paths = save_figure(fig, self.out, stem, table=table, report=rep, caption=caption)
+        rep.caption = figure_caption(caption, rep.records, stem)
+        paths = save_figure(fig, self.out, stem, table=table, report=rep, caption=caption,
+                            style=self.style)
         self.files.extend(paths.values())
-        entry = {"stem": stem, "title": title, "caption": caption, "verdict": rep.verdict,
+        entry = {"stem": stem, "title": title, "caption": caption,
+                 "checked_caption": rep.caption, "style": self.style.name,
+                 "verdict": rep.verdict,
                  "records": len(rep.records), "files": {k: Path(p).name for k, p in paths.items()},
                  "verdicts": _count(r.verdict for r in rep.records)}
         self.figures.append(entry)
@@ -151,6 +166,35 @@ class Context:
             data = json.loads(path.read_text(encoding="utf-8"))
             write_json(path, seal_report(data, {name: file_sha256(self.out / name)
                                                 for name in vouched}))
+
+
+#: how each check method establishes a record, as a caption says it
+METHOD_WORDS = {"float": "floating-point runs", "certified": "certified in ball arithmetic",
+                "sampled": "sampled (Hypothesis searches, sweeps)", "symbolic": "proved by sympy",
+                "structural": "structural", "digest": "digests"}
+
+
+def figure_caption(description: str, records: Sequence[Record], stem: str) -> str:
+    """A figure's caption in plain text: what it shows (``description``), then how it was
+    checked — how many records, by which method, their verdicts, each claim that does not
+    pass — and the command that re-checks them (the claims themselves are the records')."""
+    head = description.strip()
+    if head and not head.endswith("."):
+        head += "."
+    n = len(records)
+    if not n:
+        return f"{head} No record backs it.".strip()
+    methods = ", ".join(f"{k} {METHOD_WORDS.get(m, m)}" for m, k in
+                        sorted(_count(r.method for r in records).items(), key=lambda mk: -mk[1]))
+    verdicts = _count(r.verdict for r in records)
+    outcome = f"all {n} pass" if verdicts == {"pass": n} else ", ".join(
+        f"{verdicts[v]} {v}" for v in ("pass", "fail", "undecided") if verdicts.get(v))
+    text = f"{head} Checked by {n} record{'s' if n != 1 else ''} ({methods}): {outcome}."
+    for verdict in ("fail", "undecided"):
+        claims = [r.claim.strip().rstrip(".") for r in records if r.verdict == verdict]
+        if claims:
+            text += f" {verdict.capitalize()}: " + "; ".join(claims) + "."
+    return text + f" Re-check: amsgrad-theory verify --sidecar {stem}.json."
 
 
 def _count(values) -> dict[str, int]:
@@ -202,16 +246,26 @@ def remove_leftovers(out: Path) -> list[Path]:
     return gone
 
 
-def is_run_folder(path: Path) -> bool:
-    """Whether ``path`` may be replaced by a run: empty (but for leftovers ``.*.tmp-PID``), or
-    holding the ``summary.json`` of a run of reproduce."""
+def _holds_summary(path: Path) -> bool:
     try:
         summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-        if isinstance(summary, dict) and "study" in summary:
-            return True
     except (OSError, ValueError):
-        pass
-    return all(p.name.startswith(".") and ".tmp-" in p.name for p in path.iterdir())
+        return False
+    return isinstance(summary, dict) and "study" in summary
+
+
+def _leftover(path: Path) -> bool:
+    return path.name.startswith(".") and (".tmp-" in path.name or ".old-" in path.name)
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` may be replaced by a run: it holds the ``summary.json`` of a run of
+    reproduce, or nothing but leftovers (``.*.tmp-PID``, ``.*.old-PID``) and folders of runs
+    of single studies (``reproduce NAME --out path`` writes ``path/NAME/``)."""
+    if _holds_summary(path):
+        return True
+    return all(_leftover(p) or (p.is_dir() and not p.is_symlink() and _holds_summary(p))
+               for p in path.iterdir())
 
 
 def _fsync(path: Path) -> None:

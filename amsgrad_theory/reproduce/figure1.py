@@ -30,7 +30,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine import RunSpec, lane_steps, run_specs
-from ..plots import COLORS, Table, finite_or_none, footer, new_figure, note
+from ..plots import (
+    BAND,
+    COLORS,
+    FigureStyle,
+    Table,
+    annotates,
+    finite_or_none,
+    footer,
+    mean_band,
+    new_figure,
+    note,
+    plain_log_ticks,
+    shared_legend,
+    title,
+)
 from ..problems import get_problem
 from ..records import Record, Report
 from ..verify.run_checks import checkpoint_series, window_rate_value
@@ -278,13 +292,28 @@ def _series(view, name: str):
 def _style(schedule: str, alpha: str, alphas: tuple[str, ...]) -> dict:
     k = alphas.index(alpha) if alpha in alphas else 0
     styles = ("-", "--", ":", "-.")
-    return {"linestyle": styles[k % len(styles)], "linewidth": 1.4}
+    return {"linestyle": styles[k % len(styles)]}
 
 
-def online_figure(p: Figure1Parameters, runs, table: Table):
+def _name(algorithm: str) -> str:
+    return "Adam" if algorithm == "adam" else "AMSGrad"
+
+
+def alpha_label(schedule: str, alpha: str) -> str:
+    r"""The step size in mathtext: $\alpha_t = 0.5/\sqrt{t}$ or $\alpha_t = 0.001$."""
+    return rf"$\alpha_t = {alpha}/\sqrt{{t}}$" if schedule == "inv-sqrt" else \
+        rf"$\alpha_t = {alpha}$"
+
+
+SCHEDULE_TITLES = {"inv-sqrt": r"$\alpha_t = \alpha/\sqrt{t}$",
+                   "constant": r"constant $\alpha_t = \alpha$"}
+
+
+def online_figure(p: Figure1Parameters, runs, table: Table, style: FigureStyle | None = None):
     schedules = [s for s, a in (("inv-sqrt", p.inv_sqrt_alphas), ("constant", p.constant_alphas))
                  if a]
-    fig, axes = new_figure(len(schedules), 2, width=5.2, height=3.4)
+    fig, axes = new_figure(len(schedules), 2, width=5.2, height=3.4, style=style,
+                           aspect=0.55, extra_height=0.35)
     for row, schedule in enumerate(schedules):
         alphas = p.inv_sqrt_alphas if schedule == "inv-sqrt" else p.constant_alphas
         ax_r, ax_x = axes[row]
@@ -294,51 +323,57 @@ def online_figure(p: Figure1Parameters, runs, table: Table):
             ts, avg = _series(view, "average_regret")
             _, xs = _series(view, "x")
             _, reg = _series(view, "regret")
-            label = f"{'Adam' if spec.algorithm == 'adam' else 'AMSGrad'}, α = {alpha}" + \
-                ("/√t" if schedule == "inv-sqrt" else "")
-            style = _style(schedule, alpha, alphas)
+            label = f"{_name(spec.algorithm)}, {alpha_label(schedule, alpha)}"
+            line = _style(schedule, alpha, alphas)
             color = COLORS[spec.algorithm]
-            ax_r.plot(ts, avg, color=color, label=label, **style)
-            ax_x.plot(ts, xs, color=color, label=label, **style)
+            ax_r.plot(ts, avg, color=color, label=label, **line)
+            ax_x.plot(ts, xs, color=color, label=label, **line)
             for t, a, x, r in zip(ts, avg, xs, reg):
-                table.add("online", spec.algorithm, schedule, alpha, None, t, x, r, a, None,
-                          None)
-        ax_r.axhline(20 / 101, color="0.5", linewidth=0.8, linestyle=":")
-        ax_r.text(12, 20 / 101, " 20/101 (x ≡ +1)", fontsize=6, va="bottom", color="0.4")
+                table.add("online", spec.algorithm, schedule, float(alpha), None, t, x, r, a,
+                          None, None)
+        ax_r.axhline(20 / 101, color="0.5", linewidth=0.8, linestyle=":",
+                     label=r"$20/101$: $x_t \equiv +1$")
         for ax in (ax_r, ax_x):
             ax.set_xscale("log")
-            ax.set_xlabel("step t")
+            ax.set_xlabel(r"step $t$")
             ax.grid(True, which="major", alpha=0.3)
         ax_r.set_yscale("log")
-        ax_r.set_ylabel("average regret R_t / t")
-        ax_x.set_ylabel("iterate x_t")
+        ax_r.set_ylabel(r"average regret $R_t/t$")
+        ax_x.set_ylabel(r"iterate $x_t$")
         ax_x.set_ylim(-1.08, 1.08)
-        title = "α_t = α/√t" if schedule == "inv-sqrt" else "constant α_t = α"
-        ax_r.set_title(f"online, {title}: average regret", fontsize=9)
-        ax_x.set_title(f"online, {title}: iterate", fontsize=9)
-        ax_x.legend(fontsize=6.5, loc="center right")
+        if annotates(style):
+            heading = SCHEDULE_TITLES[schedule]
+            ax_r.set_title(f"online, {heading}: average regret", fontsize=9)
+            ax_x.set_title(f"online, {heading}: iterate", fontsize=9)
+        else:
+            ax_r.set_title(SCHEDULE_TITLES[schedule], loc="left")
+    shared_legend(fig, [ax for row in axes for ax in row], ncol=3)
     note(axes[0][0], f"T = {p.online_steps:.0e}, β1 = {p.beta1}, β2 = {p.beta2}, x_1 = {p.x0}\n"
                      f"pass: Adam min x_t ≥ {p.adam_x_min}, min R_t/t ≥ "
                      f"{p.adam_average_regret_min}\non t ∈ [{p.window:g}T, T]; AMSGrad "
                      f"(α = {p.online_alpha}/√t) max x_t ≤ {p.amsgrad_x_max},\nR_T/T ≤ "
                      f"{p.amsgrad_average_regret_max}, late rate ≤ {p.amsgrad_rate_max}",
-         loc="upper right")
-    fig.suptitle("Reddi et al. Figure 1 (online): f_t = 1010x every 101 steps, −10x otherwise, "
-                 "on [−1, 1]; optimum x* = −1", fontsize=10)
+         loc="lower left", style=style)
+    title(fig, "Reddi et al. Figure 1 (online): f_t = 1010x every 101 steps, −10x otherwise, "
+               "on [−1, 1]; optimum x* = −1", style)
     footer(fig, "paper's Adam and AMSGrad (no bias correction); the paper states no α. "
-                "Re-check: amsgrad-theory verify --sidecar figure1-online.json")
+                "Re-check: amsgrad-theory verify --sidecar figure1-online.json", style=style)
     return fig
 
 
-def stochastic_figure(p: Figure1Parameters, runs, table: Table):
+def stochastic_figure(p: Figure1Parameters, runs, table: Table,
+                      style: FigureStyle | None = None):
+    """Per (algorithm, α): the mean over the seeds and the 10–90 % quantile band."""
     schedules = [s for s, a in (("inv-sqrt", p.stochastic_inv_sqrt_alphas),
                                 ("constant", p.stochastic_constant_alphas)) if a]
-    fig, axes = new_figure(len(schedules), 3, width=4.4, height=3.3)
+    fig, axes = new_figure(len(schedules), 3, width=4.4, height=3.3, style=style,
+                           aspect=0.8, extra_height=0.3)
+    lo, hi = BAND
     for row, schedule in enumerate(schedules):
         alphas = p.stochastic_inv_sqrt_alphas if schedule == "inv-sqrt" else \
             p.stochastic_constant_alphas
         ax_r, ax_e, ax_x = axes[row]
-        labelled = set()
+        groups: dict = {}
         for sched, alpha, seed, spec, view in runs:
             if sched != schedule:
                 continue
@@ -347,48 +382,56 @@ def stochastic_figure(p: Figure1Parameters, runs, table: Table):
             _, xs = _series(view, "x")
             _, reg = _series(view, "regret")
             _, ereg = _series(view, "expected_regret")
-            key = (spec.algorithm, alpha)
-            label = None
-            if key not in labelled:
-                labelled.add(key)
-                label = f"{'Adam' if spec.algorithm == 'adam' else 'AMSGrad'}, α = {alpha}" + \
-                    ("/√t" if schedule == "inv-sqrt" else "") + f" ({len(p.seeds)} seeds)"
-            style = _style(schedule, alpha, alphas)
-            style["linewidth"] = 0.9
-            color = COLORS[spec.algorithm]
-            ax_r.plot(ts, avg, color=color, label=label, alpha=0.8, **style)
-            ax_e.plot(ts, eavg, color=color, label=label, alpha=0.8, **style)
-            ax_x.plot(ts, xs, color=color, label=label, alpha=0.8, **style)
+            group = groups.setdefault((spec.algorithm, alpha), {"t": ts, "avg": [], "eavg": [],
+                                                                "x": []})
+            if list(group["t"]) != list(ts):
+                raise ValueError(f"seed {seed} has other checkpoints than seed {p.seeds[0]}")
+            group["avg"].append(avg)
+            group["eavg"].append(eavg)
+            group["x"].append(xs)
             for t, a, x, r, e in zip(ts, avg, xs, reg, ereg):
-                table.add("stochastic", spec.algorithm, schedule, alpha, seed, t, x, r, a, e,
-                          None if e is None else e / t)
+                table.add("stochastic", spec.algorithm, schedule, float(alpha), seed, t, x, r, a,
+                          e, None if e is None else e / t)
+        for (algorithm, alpha), group in groups.items():
+            label = f"{_name(algorithm)}, {alpha_label(schedule, alpha)}"
+            line = {**_style(schedule, alpha, alphas), "color": COLORS[algorithm]}
+            mean_band(ax_r, group["t"], group["avg"], label=label, **line)
+            mean_band(ax_e, group["t"], group["eavg"], **line)
+            mean_band(ax_x, group["t"], group["x"], **line)
         for ax in (ax_r, ax_e, ax_x):
             ax.set_xscale("log")
-            ax.set_xlabel("step t")
+            ax.set_xlabel(r"step $t$")
             ax.grid(True, which="major", alpha=0.3)
         ax_r.set_yscale("symlog", linthresh=0.1)
         ax_r.set_yticks([-1, -0.1, 0, 0.1, 1, 10])
-        ax_r.set_yticklabels(["−1", "−0.1", "0", "0.1", "1", "10"])
-        ax_r.set_ylabel("realised R_t / t (hindsight comparator)")
+        ax_r.set_yticklabels(["$-1$", "$-0.1$", "$0$", "$0.1$", "$1$", "$10$"])
+        ax_r.set_ylabel(r"realised $R_t/t$")
         ax_e.set_yscale("log")
-        ax_e.set_ylabel("expected avg. regret Σ(F(x_s) − F(−1))/t")
+        plain_log_ticks(ax_e.yaxis)
+        ax_e.set_ylabel(r"expected $R_t/t$")
         ax_e.axhline(0.4, color="0.5", linewidth=0.8, linestyle=":")
-        ax_x.set_ylabel("iterate x_t")
+        ax_x.set_ylabel(r"iterate $x_t$")
         ax_x.set_ylim(-1.08, 1.08)
-        title = "α_t = α/√t" if schedule == "inv-sqrt" else "constant α"
-        ax_r.set_title(f"stochastic, {title}: realised average regret", fontsize=8.5)
-        ax_e.set_title(f"stochastic, {title}: expected average regret", fontsize=8.5)
-        ax_x.set_title(f"stochastic, {title}: iterate", fontsize=8.5)
-        ax_x.legend(fontsize=6, loc="center right")
+        if annotates(style):
+            heading = SCHEDULE_TITLES[schedule]
+            ax_r.set_title(f"stochastic, {heading}: realised average regret", fontsize=8.5)
+            ax_e.set_title(f"stochastic, {heading}: expected average regret", fontsize=8.5)
+            ax_x.set_title(f"stochastic, {heading}: iterate", fontsize=8.5)
+        elif len(schedules) > 1:
+            ax_r.set_title(SCHEDULE_TITLES[schedule], loc="left")
+    shared_legend(fig, [row[0] for row in axes], ncol=4,
+                  title=None if annotates(style) else
+                  f"mean over {len(p.seeds)} seed{'s' if len(p.seeds) > 1 else ''}, band: "
+                  f"{lo:.0%}–{hi:.0%} quantiles")
     note(axes[0][1], f"T = {p.stochastic_steps:.0e}, β1 = {p.beta1}, β2 = {p.beta2}, "
                      f"x_1 = {p.x0}\nseeds {', '.join(map(str, p.seeds))}; F(x) = 0.2x, "
                      "F(+1) − F(−1) = 0.4\n"
                      f"pass (α = {p.stochastic_alpha}/√t, late window): Adam (x̄+1)/2 ≥ "
                      f"{p.stochastic_adam_position_min},\nAMSGrad (x̄+1)/2 ≤ "
-                     f"{p.stochastic_amsgrad_position_max}", loc="lower right")
-    fig.suptitle("Reddi et al. Figure 1 (stochastic): f_t = 1010x with probability 0.01, else "
-                 "−10x, on [−1, 1]", fontsize=10)
-    footer(fig, "Re-check: amsgrad-theory verify --sidecar figure1-stochastic.json")
+                     f"{p.stochastic_amsgrad_position_max}", loc="lower right", style=style)
+    title(fig, "Reddi et al. Figure 1 (stochastic): f_t = 1010x with probability 0.01, else "
+               "−10x, on [−1, 1]", style)
+    footer(fig, "Re-check: amsgrad-theory verify --sidecar figure1-stochastic.json", style=style)
     return fig
 
 
@@ -412,13 +455,13 @@ def run(p: Figure1Parameters, ctx: Context) -> dict:
 
     params = {k: getattr(p, k) for k in p.__dataclass_fields__}
     table = Table(list(TABLE_COLUMNS))
-    fig = online_figure(p, online_runs, table)
+    fig = online_figure(p, online_runs, table, ctx.style)
     recs = online_records(p, online_runs)
     ctx.save_figure(fig, "figure1-online", table=table, records=recs,
                     title="Reddi et al. Figure 1 (online): Adam → +1, AMSGrad → −1",
                     parameters=params, seeds={}, caption=_caption_online(p))
     table_s = Table(list(TABLE_COLUMNS))
-    fig = stochastic_figure(p, stoch_runs, table_s)
+    fig = stochastic_figure(p, stoch_runs, table_s, ctx.style)
     recs_s = stochastic_records(p, stoch_runs)
     ctx.save_figure(fig, "figure1-stochastic", table=table_s, records=recs_s,
                     title="Reddi et al. Figure 1 (stochastic): Adam → +1, AMSGrad → −1",
@@ -458,15 +501,25 @@ def _stoch_numbers(runs) -> list[dict]:
 
 
 def _caption_online(p: Figure1Parameters) -> str:
-    return (f"Average regret R_t/t and iterate x_t of the paper's Adam and AMSGrad on the online "
-            f"problem of Reddi et al. Figure 1 (β1 = {p.beta1}, β2 = {p.beta2}, x_1 = {p.x0}, "
-            f"T = {p.online_steps}); α_t = α/√t with α ∈ {{{', '.join(p.inv_sqrt_alphas)}}} and "
-            f"constant α ∈ {{{', '.join(p.constant_alphas)}}}.")
+    return (f"Average regret R_t/t (left) and iterate x_t (right) of the paper's Adam and "
+            f"AMSGrad (no bias correction, projection onto [−1, 1]) on the online problem of "
+            f"Reddi et al. (2018), Figure 1: f_t(x) = 1010x when t mod 101 = 1, else −10x; "
+            f"x* = −1, and x ≡ +1 costs R_t/t = 20/101 (dotted). β1 = {p.beta1}, β2 = "
+            f"{p.beta2}, x_1 = {p.x0}, T = {p.online_steps}; α_t = α/√t with α ∈ "
+            f"{{{', '.join(p.inv_sqrt_alphas)}}}"
+            + (f" and constant α ∈ {{{', '.join(p.constant_alphas)}}}"
+               if p.constant_alphas else "") + ".")
 
 
 def _caption_stochastic(p: Figure1Parameters) -> str:
-    return (f"Stochastic version (p = 0.01), {len(p.seeds)} seeds, T = {p.stochastic_steps}: "
-            "realised and expected average regret and the iterate.")
+    lo, hi = BAND
+    return (f"The stochastic version (f_t(x) = 1010x with probability 0.01, else −10x; "
+            f"F(x) = E f_t(x) = 0.2x): realised average regret R_t/t against the hindsight "
+            f"comparator, expected average regret Σ_s (F(x_s) − F(−1))/t (dotted: 0.4, the "
+            f"worst point) and the iterate x_t; lines are the mean over {len(p.seeds)} seed"
+            f"{'s' if len(p.seeds) != 1 else ''} ({', '.join(map(str, p.seeds))}), bands the "
+            f"{lo:.0%}–{hi:.0%} quantiles across them. β1 = {p.beta1}, β2 = {p.beta2}, "
+            f"x_1 = {p.x0}, T = {p.stochastic_steps}.")
 
 
 STUDY = Study(name="figure1", title="Reddi et al. Figure 1: Adam vs AMSGrad on the synthetic "

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..engine import RunSpec, lane_steps, run_specs
-from ..plots import Table, decorate, footer, new_figure, note
+from ..plots import COLORS, Table, annotates, decorate, footer, new_figure, note, title
 from ..problems.spec import _decimal
 from ..records import Record
 from ..verify.run_checks import checkpoint_series
@@ -164,53 +164,70 @@ def run(p: Theorem1Parameters, ctx: Context) -> dict:
     table = Table(["C", "beta2", "algorithm", "t", "average_regret", "x",
                    "bound_2C_minus_4_over_3"])
     finals = []
-    fig, axes = new_figure(1, 2, width=5.6, height=4.0)
+    style = ctx.style
+    fig, axes = new_figure(1, 2, width=5.6, height=4.0, style=style, aspect=0.62,
+                           extra_height=0.3)
     ax_t, ax_c = axes[0]
     import matplotlib  # matplotlib: imported only when a figure is drawn
+    from matplotlib.lines import Line2D
 
     cmap = matplotlib.colormaps["viridis"]
     for k, C in enumerate(p.Cs):
         color = cmap(k / max(1, len(p.Cs) - 1) * 0.9)
         row = {"C": C, "bound": bound(C)}
-        for alg, style in (("adam", "-"), ("amsgrad", "--")):
+        for alg, line in (("adam", "-"), ("amsgrad", "--")):
             spec, view = by[(alg, f"reddi-online:C={C}")]
             ts, avg = checkpoint_series(view, "average_regret")
             _, xs = checkpoint_series(view, "x")
             for t, a, x in zip(ts, avg, xs):
-                table.add(C, beta2_of(C), alg, t, a, x, bound(C))
-            ax_t.plot(ts, avg, style, color=color, linewidth=1.3,
-                      label=f"C = {C}" if alg == "adam" else None)
+                table.add(C, float(Fraction(beta2_of(C))), alg, t, a, x, bound(C))
+            ax_t.plot(ts, avg, line, color=color,
+                      label=f"$C = {C}$" if alg == "adam" else None)
             row[f"{alg}_average_regret_T"] = avg[-1]
             row[f"{alg}_x_T"] = xs[-1]
         ax_t.axhline(bound(C), color=color, linewidth=0.7, linestyle=":")
         finals.append(row)
-    decorate(ax_t, xlabel="step t", ylabel="average regret R_t / t",
-             title="R_t/t: Adam (solid) vs AMSGrad (dashed); dotted: (2C−4)/3",
-             legend="lower left", fontsize=7, ncol=2)
+    key = [Line2D([], [], color="0.3", linestyle=ls, label=label) for ls, label in
+           (("-", "Adam"), ("--", "AMSGrad"), (":", r"$(2C-4)/3$"))]
+    if annotates(style):
+        decorate(ax_t, xlabel="step t", ylabel="average regret R_t / t",
+                 title="R_t/t: Adam (solid) vs AMSGrad (dashed); dotted: (2C−4)/3",
+                 legend="lower left", fontsize=7, ncol=2)
+    else:
+        decorate(ax_t, xlabel=r"step $t$", ylabel=r"average regret $R_t/t$", title=None,
+                 legend=None)
+        handles, labels = ax_t.get_legend_handles_labels()
+        fig.legend(key + handles, [h.get_label() for h in key] + labels,
+                   loc="outside lower center", ncol=min(len(key) + len(labels), 6))
     Cs = list(p.Cs)
-    ax_c.plot(Cs, [bound(C) for C in Cs], "-", color="0.5", label="(2C − 4)/3 (Theorem 1)")
-    ax_c.plot(Cs, [r["adam_average_regret_T"] for r in finals], "o", color="#D55E00",
-              label="Adam R_T/T")
+    ax_c.plot(Cs, [bound(C) for C in Cs], "-", color="0.5",
+              label=r"$(2C-4)/3$ (Theorem 1)")
+    ax_c.plot(Cs, [r["adam_average_regret_T"] for r in finals], "o", color=COLORS["adam"],
+              label=r"Adam $R_T/T$")
     ax_c.plot(Cs, [max(r["amsgrad_average_regret_T"], 1e-6) for r in finals], "s",
-              color="#0072B2", label="AMSGrad R_T/T")
-    decorate(ax_c, xlabel="C", ylabel=f"R_T / T at T = {p.steps:.0e}",
-             title="average regret at T against C", fontsize=7)
+              color=COLORS["amsgrad"], label=r"AMSGrad $R_T/T$")
+    decorate(ax_c, xlabel=r"$C$", ylabel=rf"$R_T/T$ at $T = {p.steps}$",
+             title="average regret at T against C" if annotates(style) else None,
+             fontsize=7 if annotates(style) else None, legend="best")
     ax_c.set_xticks(Cs)
     ax_c.set_xticklabels([str(C) for C in Cs])
     ax_c.minorticks_off()
     note(ax_c, f"β1 = 0, β2 = 1/(1+C²), α_t = {p.alpha}/√t, x_1 = {p.x0}\n"
                f"pass: Adam R_t/t ≥ (2C−4)/3 on [{p.window:g}T, T];\nx_(3k+1) = 1 for 3k+1 ≤ "
                f"{p.trace_steps}; AMSGrad R_T/T ≤ {p.amsgrad_average_regret_max},\n"
-               f"x_T ≤ {p.amsgrad_x_max}", loc="center right")
-    fig.suptitle("Reddi et al. Theorem 1: f_t = Cx if t mod 3 = 1, else −x, on [−1, 1]",
-                 fontsize=10)
+               f"x_T ≤ {p.amsgrad_x_max}", loc="center right", style=style)
+    title(fig, "Reddi et al. Theorem 1: f_t = Cx if t mod 3 = 1, else −x, on [−1, 1]", style)
     footer(fig, "paper's Adam and AMSGrad (no bias correction). Re-check: amsgrad-theory verify "
-                "--sidecar theorem1.json")
+                "--sidecar theorem1.json", style=style)
     ctx.save_figure(fig, "theorem1", table=table, records=records,
                     title="Reddi et al. Theorem 1: R_T/T ≥ (2C−4)/3 for Adam, → 0 for AMSGrad",
                     parameters={k: getattr(p, k) for k in p.__dataclass_fields__},
-                    caption=f"Theorem 1 family, C ∈ {{{', '.join(map(str, p.Cs))}}}, "
-                            f"T = {p.steps}.")
+                    caption=f"Left: average regret R_t/t of the paper's Adam (solid) and "
+                            f"AMSGrad (dashed) on Reddi et al.'s (2018) Theorem 1 sequence "
+                            f"f_t(x) = Cx if t mod 3 = 1, else −x, on [−1, 1], for C ∈ "
+                            f"{{{', '.join(map(str, p.Cs))}}}; dotted: Adam's lower bound "
+                            f"(2C − 4)/3. Right: R_T/T at T = {p.steps} against C. β1 = 0, "
+                            f"β2 = 1/(1 + C²), α_t = {p.alpha}/√t, x_1 = {p.x0}.")
     out = {"results": finals, "source": SOURCE,
            "highlights": [f"C = {r['C']}: Adam R_T/T = {r['adam_average_regret_T']:.4f} "
                           f"(bound {r['bound']:.4f}), AMSGrad R_T/T = "

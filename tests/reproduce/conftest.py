@@ -7,7 +7,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """``tiny_run(name)`` → (folder, summary) of ``reproduce NAME --size tiny`` (cached)."""
+    """``tiny_run(name)`` → (DIR/NAME, summary) of ``reproduce NAME --out DIR --size tiny``
+    (cached; the default style, paper)."""
     from amsgrad_theory.reproduce import run_study
 
     cache: dict = {}
@@ -15,7 +16,8 @@ def tiny_run(tmp_path_factory):
     def get(name: str):
         if name not in cache:
             out = tmp_path_factory.mktemp(f"reproduce-{name}")
-            cache[name] = (out, run_study(name, out, size="tiny", quiet=True))
+            summary = run_study(name, out, size="tiny", quiet=True)
+            cache[name] = (out / name, summary)      # one layout: --out DIR writes DIR/NAME/
         return cache[name]
 
     return get

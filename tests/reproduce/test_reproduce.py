@@ -336,12 +336,12 @@ def test_interrupt_while_writing_a_figure_keeps_the_previous_run_whole(tiny_run,
     from amsgrad_theory.reproduce import run_study
 
     out = tmp_path / "out"
-    shutil.copytree(tiny_run("theorem1")[0], out)          # the previous, whole run
-    before = _contents(out)
+    shutil.copytree(tiny_run("theorem1")[0], out / "theorem1")   # the previous, whole run
+    before = _contents(out / "theorem1")
     original = plots._figure_writer
 
-    def interrupting(fig, fmt):
-        write = original(fig, fmt)
+    def interrupting(fig, fmt, *style):
+        write = original(fig, fmt, *style)
 
         def wrapped(tmp):
             if fmt == "pdf":            # the PDF: half written, then ^C
@@ -353,8 +353,9 @@ def test_interrupt_while_writing_a_figure_keeps_the_previous_run_whole(tiny_run,
     monkeypatch.setattr(plots, "_figure_writer", interrupting)
     with pytest.raises(KeyboardInterrupt):
         run_study("theorem1", out, size="tiny", quiet=True)
-    assert _contents(out) == before                      # the old run, byte for byte
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]   # no staging folder left
+    assert _contents(out / "theorem1") == before          # the old run, byte for byte
+    assert [p.name for p in out.iterdir()] == ["theorem1"]   # no staging folder left
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 def test_interrupt_during_the_runs_leaves_nothing(tmp_path, monkeypatch):
@@ -378,7 +379,8 @@ def test_interrupt_during_the_runs_leaves_nothing(tmp_path, monkeypatch):
     out.mkdir()
     with pytest.raises(KeyboardInterrupt):
         run_study("theorem1", out, size="tiny", quiet=True)
-    assert [p.name for p in out.iterdir()] == []
+    assert [p.name for p in out.iterdir()] == ["theorem1"]   # created before any work, …
+    assert [p.name for p in (out / "theorem1").iterdir()] == []   # … and left empty
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -389,23 +391,63 @@ def test_a_run_replaces_its_folder_whole(tiny_run, tmp_path):
     from amsgrad_theory.reproduce import run_study
 
     out = tmp_path / "out"
-    shutil.copytree(tiny_run("theorem1")[0], out)
-    (out / "stale-figure.png").write_bytes(b"an older run's figure")
-    (out / ".theorem1.png.tmp-1").write_bytes(b"a killed write")
+    shutil.copytree(tiny_run("theorem1")[0], out / "theorem1")
+    (out / "theorem1" / "stale-figure.png").write_bytes(b"an older run's figure")
+    (out / "theorem1" / ".theorem1.png.tmp-1").write_bytes(b"a killed write")
+    (out / "notes.txt").write_text("the user's, beside the study's folder")
     run_study("theorem1", out, size="tiny", quiet=True)
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in (out / "theorem1").iterdir()}
     assert names == {"summary.json", "theorem1.png", "theorem1.pdf", "theorem1.csv",
                      "theorem1.json"}
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "theorem1"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-def test_an_out_holding_other_files_is_refused_before_any_work(tmp_path, capsys):
+def test_a_study_folder_holding_other_files_is_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "theorem1").mkdir(parents=True)
+    (out / "theorem1" / "notes.txt").write_text("keep me")
+    assert main(["reproduce", "theorem1", "--size", "tiny", "--out", str(out), "--quiet"]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert [p.name for p in (out / "theorem1").iterdir()] == ["notes.txt"]
+
+
+def test_all_into_a_folder_of_other_files_is_refused_before_any_work(tmp_path, capsys,
+                                                                    monkeypatch):
+    import amsgrad_theory.reproduce as rep
+
+    monkeypatch.setattr(rep, "_run_one", lambda *a, **k: pytest.fail("ran"))
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    assert main(["reproduce", "theorem1", "--size", "tiny", "--out", str(out), "--quiet"]) == 2
+    assert main(["reproduce", "all", "--size", "tiny", "--out", str(out), "--quiet"]) == 2
     assert "notes.txt" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_one_layout_alone_or_under_all(tmp_path, monkeypatch, capsys):
+    """`reproduce NAME --out DIR` and `reproduce all --out DIR` both put NAME's files in
+    DIR/NAME/ (the same names); a single study then replaces only DIR/NAME inside an `all`
+    folder, and `all` replaces a folder of single-study runs whole (issue 15, item 7)."""
+    import amsgrad_theory.reproduce as rep
+
+    monkeypatch.setattr(rep, "STUDIES", {"theorem1": rep.STUDIES["theorem1"]})   # a short all
+    alone, under_all = tmp_path / "alone", tmp_path / "all"
+    assert main(["reproduce", "theorem1", "--size", "tiny", "--out", str(alone), "-q"]) == 0
+    assert f"{alone / 'theorem1'}" in capsys.readouterr().out
+    assert main(["reproduce", "all", "--size", "tiny", "--out", str(under_all), "-q"]) == 0
+    assert sorted(p.name for p in alone.iterdir()) == ["theorem1"]
+    assert sorted(p.name for p in under_all.iterdir()) == ["summary.json", "theorem1"]
+    assert sorted(p.name for p in (alone / "theorem1").iterdir()) == \
+        sorted(p.name for p in (under_all / "theorem1").iterdir())
+    all_summary = (under_all / "summary.json").read_bytes()
+    assert main(["reproduce", "theorem1", "--size", "tiny", "--out", str(under_all),
+                 "-q"]) == 0
+    assert (under_all / "summary.json").read_bytes() == all_summary
+    assert sorted(p.name for p in under_all.iterdir()) == ["summary.json", "theorem1"]
+    assert main(["reproduce", "all", "--size", "tiny", "--out", str(alone), "-q"]) == 0
+    assert sorted(p.name for p in alone.iterdir()) == ["summary.json", "theorem1"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_leftovers_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):

@@ -34,7 +34,7 @@ def sealed_run(request, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("sealed") / request.param
     run_study(request.param, out, size="tiny", quiet=True)
-    return out / f"{SIDECARS[request.param]}.json"
+    return out / request.param / f"{SIDECARS[request.param]}.json"   # --out DIR: DIR/NAME/
 
 
 @pytest.fixture
