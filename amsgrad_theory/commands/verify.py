@@ -227,6 +227,9 @@ def format_report(report, most: int = 12) -> str:
                          f"{report.parameters.get('package_version')}")
     for r in report.records:
         lines.append(f"  [{mark[r.verdict]:>9}] ({r.method}) {r.claim}")
+        found = finding(r) if r.verdict == "fail" else None
+        if found:
+            lines.append(f"              {found}")
         differences = (r.details or {}).get("differences") or []
         for d in differences[:most]:
             raw = d["tolerance"] in ("digest", "sha256", "runs", "sealed")
@@ -243,7 +246,72 @@ def format_report(report, most: int = 12) -> str:
 
 
 def _short(value, raw: bool = False, width: int = 100) -> str:
-    """A recorded or recomputed value in a line: quantities as Python literals, digests and
+    """A recorded or recomputed value in a line: quantities as JSON writes them, digests and
     descriptions as they are."""
-    text = str(value) if raw or value == ABSENT else repr(value)
+    text = str(value) if raw or value == ABSENT else json.dumps(value, ensure_ascii=False,
+                                                                 default=str)
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+#: the symbol of each effective-step record
+_STEP_SYMBOL = {"effective_step_nonincreasing": "η", "corrected_step_nonincreasing": "η̂"}
+
+
+def _n(value, digits: int = 6) -> str:
+    """A number in a sentence (a list: its first entries)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_n(v, digits) for v in value[:3]) + (", …]" if len(value) > 3
+                                                                    else "]")
+    return "—" if value is None else f"{value:.{digits}g}"
+
+
+def finding(r: Record) -> str | None:
+    """How a failed record failed, with its magnitude and where (None where its details
+    carry none): the line under a FAIL in the text report."""
+    d = r.details or {}
+    w = r.witness or {}
+    if r.name in _STEP_SYMBOL and d.get("max_increase_step") is not None:
+        where = f"t = {d['max_increase_step']}"
+        if w.get("coordinate") is not None:
+            where += f", i = {w['coordinate']}"
+        times = d.get("increases")
+        first = d.get("first_increase_step")
+        return (f"{_STEP_SYMBOL[r.name]} grew {100 * d['max_relative_increase']:.4g} % at "
+                f"{where}" + (f" (the largest of {times} increases; the first at t = {first})"
+                              if times and times > 1 else ""))
+    if r.name == "vhat_nondecreasing" and d.get("decreases"):
+        return f"v̂ decreased {d['decreases']} time(s)"
+    if r.name == "iterates_feasible" and d.get("largest_violation"):
+        return (f"an iterate lies outside the set: the largest violation is "
+                f"{_n(d['largest_violation'], 4)} (of {d.get('points')} points checked)")
+    if r.name == "regret_sublinear" and d.get("slope") is not None:
+        band = 2 * (d.get("slope_stderr") or 0)
+        averages = ", ".join(f"{_n(v, 4)} at t = {t}"
+                             for t, v in (d.get("average_regret_at") or {}).items())
+        return (f"R_t ∝ t^k with k = {d['slope']:.3f} ± {band:.2g} (k = 1: linear) over "
+                f"t ≥ {_n(d.get('window_from'))}; R_t/t = {averages}")
+    if r.name.startswith("run:") and d.get("max_ratio") is not None:
+        first = w.get("first_failing_t")
+        return (f"{r.claim.split(' ≤ ')[0]} reaches {_n(d['max_ratio'], 4)} × the bound at "
+                f"t = {d.get('at_t')}" + (f" (first above it at t = {first})" if first else ""))
+    if r.name == "arithmetics_agree" and d.get("deviations"):
+        floats = {k: v for k, v in d["deviations"].items() if not isinstance(v, dict)}
+        outside = [k for k, v in d["deviations"].items() if isinstance(v, dict)
+                   and not v.get("contains")]
+        parts = []
+        if floats:
+            key = max(floats, key=lambda k: floats[k])
+            if floats[key] > d.get("rtol", 0):
+                parts.append(f"the largest relative deviation is {_n(floats[key], 4)} ({key}), "
+                             f"above rtol {d.get('rtol'):g}")
+        if outside:
+            parts.append("the arb ball does not contain " + ", ".join(outside))
+        return "; ".join(parts) or None
+    if "lhs" in d and "rhs" in d:
+        first = w.get("first_failing_t")
+        return (f"lhs {_n(d['lhs'])} > rhs {_n(d['rhs'])}"
+                + (f" (first at t = {first})" if first is not None else ""))
+    if "value" in d and "threshold" in d:
+        return (f"measured {_n(d['value'])}, needed {d.get('op', '')} "
+                f"{_n(d['threshold'])}".replace("  ", " "))
+    return None

@@ -111,6 +111,15 @@ def check_vhat(result, b: int = 0) -> Record | None:
                   details={"decreases": inst.vhat_decreases, "undecided": inst.vhat_undecided})
 
 
+def set_in_words(feasible) -> str:
+    """The feasible set F as a claim names it: the box [lo, hi]^d, the ball ‖x‖₂ ≤ R, or ℝ^d."""
+    if feasible.kind == "box":
+        return f"the box [{feasible.lo}, {feasible.hi}]^d"
+    if feasible.kind == "ball":
+        return f"the ball ‖x‖₂ ≤ {feasible.radius}"
+    return "ℝ^d (no constraint)"
+
+
 def check_feasible(result, b: int = 0) -> Record:
     ar = result.arithmetic.eager() if not result.arithmetic.spec.startswith("arb") \
         else result.arithmetic
@@ -143,7 +152,7 @@ def check_feasible(result, b: int = 0) -> Record:
                 worst = max(worst, ar.to_float(excess))
     return Record(name="iterates_feasible",
                   claim=f"every recorded iterate (x_T, x_(T+1), checkpoints) lies in "
-                        f"{feasible.describe()}",
+                        f"{set_in_words(feasible)}",
                   method=_method(result), verdict=verdict,
                   details={"points": len(points), "largest_violation": worst})
 
