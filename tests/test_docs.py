@@ -129,6 +129,10 @@ def test_site_builds_strict(tmp_path):
     bounds = (site / "theory" / "bounds" / "index.html").read_text(encoding="utf-8")
     latex = get_derivation("theorem4-derived").latex()
     assert f'<div class="arithmatex">\\[\n{latex}\n\\]</div>' in bounds.replace("&amp;", "&")
+    # a source's [key] links to its entry of the bibliography
+    assert 'href="../../references/#reddi2019arxiv"' in bounds
+    references = (site / "references" / "index.html").read_text(encoding="utf-8")
+    assert 'id="reddi2019arxiv"' in references
     # the API reference is rendered from docstrings, their roles as links
     engine = (site / "reference" / "engine" / "index.html").read_text(encoding="utf-8")
     assert 'id="amsgrad_theory.engine.sweep.run_sweep"' in engine

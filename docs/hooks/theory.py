@@ -6,14 +6,20 @@ Each derivation (bound, lemma, bias-correction fact, counterexample) becomes a s
 statement as display math (``Derivation.latex()``, the LaTeX of ``derive NAME --latex``), its
 source, status, assumptions, symbols and notes; each proof chain (:data:`CHAINS`) becomes a page
 section per step, its inequality rendered from the same sympy objects ``check-proof``
-evaluates. The pages are added to the build as generated files (nothing is written in docs/).
+evaluates. ``references.md`` is the bibliography the sources cite by key
+(``paper/references.bib``), and each ``[key]`` of a source links to its entry. The pages are
+added to the build as generated files (nothing is written in docs/).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from mkdocs.structure.files import File
+
+BIBLIOGRAPHY = Path(__file__).resolve().parents[2] / "paper" / "references.bib"
+REFERENCES = "references.md"
 
 #: generated page → (title, introduction, the derivation kinds it lists)
 PAGES = {
@@ -67,10 +73,86 @@ def legend_math(item: str) -> str:
     return "$" + " ".join(out) + "$"
 
 
-def derivation_section(name: str, derivation) -> str:
+def bibliography(path: Path = BIBLIOGRAPHY) -> dict[str, dict[str, str]]:
+    """The entries of a BibTeX file: key → fields (``type`` too), values as written."""
+    text = path.read_text(encoding="utf-8")
+    entries: dict[str, dict[str, str]] = {}
+    for head in re.finditer(r"^@(\w+)\s*\{\s*([^,\s]+)\s*,", text, re.M):
+        fields = {"type": head[1].lower()}
+        k = head.end()
+        while True:
+            field = re.compile(r"\s*(\w+)\s*=\s*").match(text, k)
+            if field is None:
+                break
+            k = field.end()
+            if text[k] == "{":
+                depth, start = 0, k
+                while True:
+                    depth += {"{": 1, "}": -1}.get(text[k], 0)
+                    k += 1
+                    if depth == 0:
+                        break
+                value = text[start + 1:k - 1]
+            elif text[k] == '"':
+                end = text.index('"', k + 1)
+                value, k = text[k + 1:end], end + 1
+            else:
+                word = re.compile(r"[^,}\s]+").match(text, k)
+                value, k = word[0], word.end()
+            fields[field[1].lower()] = value
+            comma = re.compile(r"\s*,").match(text, k)
+            if comma is None:
+                break
+            k = comma.end()
+        entries[head[2]] = fields
+    return entries
+
+
+def plain(value: str) -> str:
+    """A BibTeX value as Markdown text: braces dropped, LaTeX quotes, dashes and escapes
+    resolved, ``$…$`` kept as math."""
+    value = " ".join(value.split())
+    for latex, text in (("``", "“"), ("''", "”"), ("---", "—"), ("--", "–"), ("\\&", "&"),
+                        ("\\_", "_"), ("\\%", "%"), ("~", " ")):
+        value = value.replace(latex, text)
+    return value.replace("{", "").replace("}", "")
+
+
+def references_page(entries: dict[str, dict[str, str]]) -> str:
+    lines = ["# References", "",
+             "Every source the toolkit cites, by the key its code, outputs and these pages "
+             "use (`[key]`); the paper cites the same file, `paper/references.bib`.", ""]
+    for key, f in entries.items():
+        who = plain(f.get("author", f.get("key", ""))).replace(" and ", ", ")
+        parts = [f"**{who}** ({plain(f.get('year', 'n.d.'))}). *{plain(f.get('title', key))}*."]
+        venue = f.get("journal") or f.get("booktitle") or f.get("howpublished")
+        if venue:
+            parts.append(plain(venue) + ".")
+        if f.get("note"):
+            parts.append(plain(f["note"]) + ".")
+        links = [f"<{plain(f['url'])}>"] if "url" in f else []
+        if "doi" in f:
+            links.append(f"<https://doi.org/{plain(f['doi'])}>")
+        if f.get("archiveprefix", "").lower() == "arxiv" and "eprint" in f:
+            links.append(f"<https://arxiv.org/abs/{plain(f['eprint'])}>")
+        lines += [f"### `{key}` {{#{anchor(key)}}}", "", " ".join(parts + links), ""]
+    return "\n".join(lines)
+
+
+def cite(text: str, keys: set[str], to: str) -> str:
+    """``text`` with each ``[key]`` / ``[key1; key2]`` of a known key linked to ``to``."""
+    def link(match: re.Match) -> str:
+        cited = [k.strip() for k in match[1].split(";")]
+        if not all(k in keys for k in cited):
+            return match[0]
+        return "[" + "; ".join(f"[{k}]({to}#{anchor(k)})" for k in cited) + "]"
+    return re.sub(r"\[([^\[\]]+)\]", link, text)
+
+
+def derivation_section(name: str, derivation, keys: set[str] = frozenset()) -> str:
     lines = [f"## `{name}` {{#{anchor(name)}}}", "", f"**{derivation.title}**", "", "$$",
              derivation.latex(), "$$", "",
-             f"- **Source:** {derivation.source}",
+             f"- **Source:** {cite(derivation.source, keys, '../' + REFERENCES)}",
              f"- **Status:** {derivation.status}"]
     if derivation.assumption_texts:
         lines.append("- **Assumptions:**")
@@ -81,7 +163,7 @@ def derivation_section(name: str, derivation) -> str:
         lines += [f"    - {legend_math(item)}" for item in legend]
     notes = getattr(derivation, "notes", None)
     if notes:
-        lines.append(f"- **Note:** {notes}")
+        lines.append(f"- **Note:** {cite(notes, keys, '../' + REFERENCES)}")
     lines += [f"- **Regenerate:** `amsgrad-theory derive {name} --latex`; its checks: "
               f"`amsgrad-theory derive {name} --check`", ""]
     return "\n".join(lines)
@@ -91,20 +173,20 @@ def anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def derivation_pages() -> dict[str, str]:
+def derivation_pages(keys: set[str] = frozenset()) -> dict[str, str]:
     """The text of every generated derivation page (:data:`PAGES`)."""
     from amsgrad_theory.symbolic import derivation_names, get_derivation
 
     derivations = {name: get_derivation(name) for name in derivation_names()}
     pages = {}
     for uri, (title, intro, kinds) in PAGES.items():
-        sections = [derivation_section(name, d) for name, d in derivations.items()
+        sections = [derivation_section(name, d, keys) for name, d in derivations.items()
                     if d.kind in kinds]
         pages[uri] = f"# {title}\n\n{intro}\n\n" + "\n".join(sections)
     return pages
 
 
-def proofs_page() -> str:
+def proofs_page(keys: set[str] = frozenset()) -> str:
     """Each proof chain of :data:`amsgrad_theory.symbolic.CHAINS`, step by step."""
     from amsgrad_theory.symbolic import CHAINS, proof_steps
 
@@ -121,7 +203,7 @@ def proofs_page() -> str:
             lines += [f"### {k}. `{step.name}`", "", step.statement, "", "$$", step.latex(),
                       "$$", ""]
             if step.source:
-                lines.append(f"- **Source:** {step.source}")
+                lines.append(f"- **Source:** {cite(step.source, keys, '../' + REFERENCES)}")
             if step.requires:
                 lines.append(f"- **Uses:** {step.requires}")
             lines.append("- **Scope:** " + ("one inequality per step t" if step.scope ==
@@ -134,9 +216,11 @@ def proofs_page() -> str:
 
 
 def on_files(files, config):
-    """Add the generated theory pages to the build."""
-    pages = derivation_pages()
-    pages[PROOFS] = proofs_page()
+    """Add the generated theory pages and the references to the build."""
+    entries = bibliography()
+    pages = derivation_pages(set(entries))
+    pages[PROOFS] = proofs_page(set(entries))
+    pages[REFERENCES] = references_page(entries)
     for uri, text in pages.items():
         files.append(File.generated(config, uri, content=text))
     return files

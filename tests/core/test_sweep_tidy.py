@@ -12,7 +12,7 @@ import pytest
 
 from amsgrad_theory import simulate
 from amsgrad_theory.cli import main
-from amsgrad_theory.engine.sweep import COLUMNS, FORMAT, _digest
+from amsgrad_theory.engine.sweep import COLUMNS, FORMAT, _digest, grid, header, run_sweep, run_task
 
 GRID = ["sweep", "-a", "adam", "-a", "amsgrad", "-p", "reddi-theorem2:C=3",
         "--grid", "beta1=[0,0.5,0.9]", "--grid", "beta2=[0.9,0.99]", "--steps", "60",
@@ -114,3 +114,14 @@ def test_an_older_csv_is_refused_on_resume_naming_its_format(tmp_path, capsys, p
     assert "Traceback" not in err and path.read_bytes() == before
     assert run([*GRID, "--out", str(path)], capsys)[0] == 0       # without --resume: anew
     assert "beta1" in pd.read_csv(path).columns
+
+
+def test_a_task_alone_writes_the_rows_of_its_sweep(tmp_path):
+    # run_task without the sweep's header (as experiments/benchmarks/cluster.py calls it)
+    # takes the header of its own configurations: here the whole sweep, so the same rows
+    configs = grid(["amsgrad"], "random-linear", {"d": ["1", "2"]}, [0, 1])
+    swept = run_sweep(configs, steps=20, csv_path=tmp_path / "s.csv")
+    points = list(enumerate(configs))              # d = 1, 1, 2, 2: the sweep's chunks 0, 1
+    rows, _ = run_task([(0, points[:2]), (1, points[2:])], steps=20, arithmetic="float64")
+    assert [list(r.values()) for r in swept.rows] == [rows[i] for i in range(len(configs))]
+    assert list(swept.rows[0]) == list(header(configs, 2))
