@@ -112,6 +112,40 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+#: LaTeX's special characters in text, escaped
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}"}
+
+
+def latex_table(table: Table, header: Sequence[str] | None = None,
+                align: str | None = None) -> str:
+    """``table`` as a LaTeX ``tabular`` with booktabs rules (``\\toprule``, ``\\midrule``,
+    ``\\bottomrule``; the document needs ``\\usepackage{booktabs}``): ``header`` names the
+    columns (default: the table's), ``align`` their alignment (default: numbers right, text
+    left). Text is escaped; None is an en dash. Meant to be ``\\input`` inside a ``table``
+    float whose caption the document writes."""
+    def cell(value: Any) -> str:
+        value = _csv_cell(value)
+        if value == "":
+            return "--"
+        return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(value))
+
+    def numeric(j: int) -> bool:
+        return all(isinstance(row[j], (int, float)) and not isinstance(row[j], bool)
+                   for row in table.rows if row[j] is not None)
+
+    names = list(header or table.columns)
+    if len(names) != len(table.columns):
+        raise ValueError(f"{len(names)} header names for {len(table.columns)} columns")
+    align = align or "".join("r" if numeric(j) else "l" for j in range(len(names)))
+    lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+             " & ".join(cell(n) for n in names) + r" \\", "\\midrule"]
+    lines += [" & ".join(cell(v) for v in row) + r" \\" for row in table.rows]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
 def read_csv(path: str | os.PathLike) -> dict[str, list[str]]:
     """A CSV written by :class:`Table`, as column name → list of cell strings."""
     with open(path, newline="", encoding="utf-8") as fh:

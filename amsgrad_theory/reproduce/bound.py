@@ -28,7 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine import RunSpec, lane_steps, run_specs
-from ..plots import Table, decorate, finite_or_none, footer, new_figure, note
+from ..plots import (
+    FigureStyle,
+    Table,
+    annotates,
+    decorate,
+    finite_or_none,
+    footer,
+    new_figure,
+    note,
+    title,
+)
 from ..records import Record
 from ..symbolic.bounds import BOUNDS
 from ..verify.bounds_on_runs import REGRESSION_RUNS, applicable_bounds
@@ -222,13 +232,21 @@ def run(p: BoundParameters, ctx: Context) -> dict:
                              "first_failing_t": rec.details.get("first_failing_t")})
             bar.update(1)
 
-    fig = draw(p, drawn, ratios)
+    fig = draw(p, drawn, ratios, ctx.style)
     ctx.save_figure(fig, "bound", table=table, records=records,
                     title="Realized regret vs the derived, corrected and printed regret bounds",
                     parameters={k: getattr(p, k) for k in p.__dataclass_fields__},
-                    caption=f"AMSGrad (α_t = {p.alpha}/√t, β1 = {p.beta1}, β2 = {p.beta2}) "
-                            f"against every applicable bound, T = {p.steps}; the printed "
-                            f"statements refuted on the regression runs.")
+                    caption=f"Realized regret R_t of AMSGrad (α_t = {p.alpha}/√t, β1 = "
+                            f"{p.beta1}, β2 = {p.beta2}, x_1 = {p.x0}) on {p.problems[0]}, "
+                            f"T = {p.steps}, against every bound whose assumptions the run "
+                            f"satisfies, each evaluated on the run's own statistics: top left "
+                            f"with β1,t = β1·{p.beta1_decay}^(t−1) (Theorem 4 and Corollary 1 "
+                            f"of Reddi et al. as printed, corrected and derived here; Tran & "
+                            f"Phong's Theorem 4.1), top right with constant β1; dashed: "
+                            f"printed, dash-dot: corrected, solid: derived here. Bottom left: "
+                            f"the regression runs on which printed statements fall below the "
+                            f"realized regret. Bottom right: the largest ratio of R_t to each "
+                            f"bound over all runs and checkpoints (> 1: violated).")
     bound_table = Table(["bound", "status", "runs", "violations", "max_ratio", "run"])
     for name in sorted(ratios, key=lambda n: (-(ratios[n]["max_ratio"] or 0), n)):
         e = ratios[name]
@@ -250,52 +268,77 @@ def run(p: BoundParameters, ctx: Context) -> dict:
             "source": SOURCE, "highlights": highlights}
 
 
-def draw(p: BoundParameters, drawn: dict, ratios: dict):
-    fig, axes = new_figure(2, 2, width=5.6, height=4.2)
+#: the status of a bound in words, on the legend
+STATUS_WORDS = {"printed": "printed", "corrected": "corrected", "derived here": "derived here"}
 
-    def panel(ax, key, title):
+
+def bound_colors() -> dict[str, tuple]:
+    """One colour per bound, the same on every panel (tab20, in the registry's order)."""
+    import matplotlib  # matplotlib: imported only when a figure is drawn
+
+    palette = matplotlib.colormaps["tab20"]
+    return {name: palette((2 * k) % 20 + (k // 10) % 2) for k, name in enumerate(BOUNDS)}
+
+
+def draw(p: BoundParameters, drawn: dict, ratios: dict, style: FigureStyle | None = None):
+    from matplotlib.patches import Patch  # matplotlib: imported only when a figure is drawn
+
+    report = annotates(style)
+    fig, axes = new_figure(2, 2, width=5.6, height=4.2, style=style, aspect=0.7,
+                           extra_height=0.9)
+    colors = bound_colors()
+
+    def positive(ts, values):
+        pts = [(t, v) for t, v in zip(ts, values) if v is not None and v > 0]
+        return [t for t, _ in pts], [v for _, v in pts]
+
+    def panel(ax, key, heading, where):
         if key not in drawn:
             ax.set_visible(False)
             return
         spec, ts, regret, values, plotted, k = drawn[key]
-        pos = [(t, r) for t, r in zip(ts, regret) if r is not None and r > 0]
-        ax.plot([t for t, _ in pos], [r for _, r in pos], "-", color="black", linewidth=2.0,
-                label=f"realized R_t (fitted k = {k:.2f})" if k is not None else "realized R_t")
-        import matplotlib  # matplotlib: imported only when a figure is drawn
-
-        palette = matplotlib.colormaps["tab10"]
-        for j, name in enumerate(plotted):
-            _, style = STATUS_STYLE.get(BOUNDS[name].status, ("0.5", ":"))
-            color = palette(j % 10)
-            pts = [(t, v) for t, v in zip(ts, values[name]) if v is not None and v > 0]
-            ax.plot([t for t, _ in pts], [v for _, v in pts], style, color=color, linewidth=1.0,
+        fitted = "" if k is None else (f" (fitted k = {k:.2f})" if report else
+                                       rf", {where} (fit $\propto t^{{{k:.2f}}}$)")
+        ax.plot(*positive(ts, regret), "-", color="black", linewidth=2.0,
+                label=("realized R_t" if report else r"realized $R_t$") + fitted)
+        for name in plotted:
+            _, line = STATUS_STYLE.get(BOUNDS[name].status, ("0.5", ":"))
+            ax.plot(*positive(ts, values[name]), line, color=colors[name], linewidth=1.0,
                     alpha=0.9, label=f"{name} ({BOUNDS[name].status})")
-        decorate(ax, xlabel="step t", ylabel="R_t and the bounds at t", title=title,
-                 legend_title="dashed: printed, dash-dot: corrected, solid: derived here")
+        if report:
+            decorate(ax, xlabel="step t", ylabel="R_t and the bounds at t", title=heading,
+                     legend="upper left",
+                     legend_title="dashed: printed, dash-dot: corrected, solid: derived here")
+        else:
+            decorate(ax, xlabel=r"step $t$", ylabel=r"$R_t$ and the bounds at $t$",
+                     title=heading, legend=None)
 
     hp = f"α_t = {p.alpha}/√t, β1 = {p.beta1}, β2 = {p.beta2}, {p.problems[0]}"
     panel(axes[0][0], "exp-decay", f"β1,t = β1·{p.beta1_decay}^(t−1): Theorem 4, Corollary 1, "
-                                   f"Tran–Phong\n{hp}")
-    panel(axes[0][1], "constant", f"constant β1: the constant-β1 bound derived here\n{hp}")
+                                   f"Tran–Phong\n{hp}" if report else
+          rf"$\beta_{{1,t}} = \beta_1 \lambda^{{t-1}}$, $\lambda = {p.beta1_decay}$", "top left")
+    panel(axes[0][1], "constant", f"constant β1: the constant-β1 bound derived here\n{hp}"
+          if report else r"constant $\beta_1$", "top right")
     ax = axes[1][0]
-    colors = {"theorem4-openreview": "#CC79A7", "kingma-ba-4.1": "#E69F00"}
+    run_colors = {"theorem4-openreview": "#CC79A7", "kingma-ba-4.1": "#E69F00"}
     for name, partner in VIOLATIONS:
         if name not in drawn:
             continue
         spec, ts, regret, values, plotted, k = drawn[name]
-        c = colors[name]
-        pos = [(t, r) for t, r in zip(ts, regret) if r is not None and r > 0]
-        ax.plot([t for t, _ in pos], [r for _, r in pos], "-", color=c, linewidth=2.0,
-                label=f"R_t: {spec.algorithm} on {spec.problem} (k = {k:.2f})")
-        pts = [(t, v) for t, v in zip(ts, values[name]) if v is not None and v > 0]
-        ax.plot([t for t, _ in pts], [v for _, v in pts], "--", color=c, linewidth=1.0,
-                label=f"{name} (printed)")
+        c = run_colors[name]
+        ax.plot(*positive(ts, regret), "-", color=c, linewidth=2.0,
+                label=f"R_t: {spec.algorithm} on {spec.problem} (k = {k:.2f})" if report else
+                rf"$R_t$: {spec.algorithm} on {spec.problem.split(':')[0]}")
+        ax.plot(*positive(ts, values[name]), "--", color=c if report else colors[name],
+                linewidth=1.0, label=f"{name} (printed)")
         if partner and partner in values:
-            pts = [(t, v) for t, v in zip(ts, values[partner]) if v is not None and v > 0]
-            ax.plot([t for t, _ in pts], [v for _, v in pts], "-", color=c, linewidth=0.8,
-                    alpha=0.6, label=f"{partner} ({BOUNDS[partner].status})")
-    decorate(ax, xlabel="step t", ylabel="R_t and the bound at t",
-             title="printed statements below the realized regret (regression runs)")
+            ax.plot(*positive(ts, values[partner]), "-", color=c if report else colors[partner],
+                    linewidth=0.8, alpha=0.6, label=f"{partner} ({BOUNDS[partner].status})")
+    decorate(ax, xlabel="step t" if report else r"step $t$",
+             ylabel="R_t and the bound at t" if report else r"$R_t$ and the bound at $t$",
+             title="printed statements below the realized regret (regression runs)"
+             if report else "printed statements refuted (regression runs)",
+             legend="upper left" if report else None)
     ax = axes[1][1]
     names = sorted((n for n in ratios if ratios[n]["max_ratio"]),
                    key=lambda n: ratios[n]["max_ratio"])
@@ -304,18 +347,29 @@ def draw(p: BoundParameters, drawn: dict, ratios: dict):
             color=[STATUS_STYLE.get(ratios[n]["status"], ("0.5",))[0] for n in names])
     ax.axvline(1.0, color="black", linewidth=1.0)
     ax.set_yticks(list(ys))
-    ax.set_yticklabels(names, fontsize=6)
+    ax.set_yticklabels(names, fontsize=6 if report else 6.5)
     ax.set_xscale("log")
-    ax.set_xlabel("largest lhs / bound over all runs and checkpoints (> 1: violated)")
-    ax.set_title("how tight each bound is on these runs", fontsize=9)
+    ax.set_xlabel("largest lhs / bound over all runs and checkpoints (> 1: violated)" if report
+                  else r"largest $R_t$/bound over runs and $t$ ($>1$: violated)")
+    ax.set_title("how tight each bound is on these runs", fontsize=9 if report else None)
     ax.grid(True, axis="x", alpha=0.3)
-    note(ax, "blue: derived here; green: corrected;\norange: printed", loc="lower right")
-    fig.suptitle("Realized regret vs the AMSGrad regret bounds (log-log)", fontsize=10)
+    note(ax, "blue: derived here; green: corrected;\norange: printed", loc="lower right",
+         style=style)
+    if not report:
+        handles, labels = [], []
+        for a in (axes[0][0], axes[0][1], axes[1][0]):
+            for h, label in zip(*a.get_legend_handles_labels()):
+                if label not in labels:
+                    handles.append(h)
+                    labels.append(label)
+        for status, (color, _) in STATUS_STYLE.items():
+            handles.append(Patch(color=color))
+            labels.append(f"bar: {STATUS_WORDS.get(status, status)}")
+        fig.legend(handles, labels, loc="outside lower center", ncol=3)
+    title(fig, "Realized regret vs the AMSGrad regret bounds (log-log)", style)
     footer(fig, "bounds evaluated on each run's own statistics (D∞, G∞, ‖g_1:T,i‖, v̂_T). "
-                "Re-check: amsgrad-theory verify --sidecar bound.json")
+                "Re-check: amsgrad-theory verify --sidecar bound.json", style=style)
     return fig
-
-
 
 
 STUDY = Study(name="bound", title="Realized regret vs the derived and printed regret bounds "

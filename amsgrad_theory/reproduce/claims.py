@@ -40,7 +40,19 @@ import math
 from dataclasses import dataclass
 
 from ..engine import RunSpec, run_specs
-from ..plots import COLORS, Table, decorate, footer, new_figure, note
+from ..plots import (
+    COLORS,
+    FigureStyle,
+    Table,
+    annotates,
+    decorate,
+    footer,
+    new_figure,
+    note,
+    plain_log_ticks,
+    shared_legend,
+    title,
+)
 from ..records import Record
 from ..verify.checks import register
 from ..verify.run_checks import checkpoint_series, growth
@@ -432,7 +444,7 @@ def run(p: ClaimsParameters, ctx: Context) -> dict:
     conv_records.append(checked("claim_small_batch", _nominal(p), batch,
                                 batch_sizes=list(p.batch_sizes), beta2s=list(p.batch_beta2s),
                                 steps=p.batch_steps, seeds=p.batch_seeds, lr=p.batch_lr))
-    fig, table = convergence_figure(p, sweeps, batch)
+    fig, table = convergence_figure(p, sweeps, batch, ctx.style)
     ctx.save_figure(fig, "claims-convergence", table=table, records=conv_records,
                     title="Seed-article claims on convergence: sparse vs dense, β2, small batches",
                     parameters={k: getattr(p, k) for k in p.__dataclass_fields__},
@@ -488,7 +500,7 @@ def run(p: ClaimsParameters, ctx: Context) -> dict:
         reason="not testable here: no ImageNet data, no network access and no GPU budget for "
                "90 epochs of ResNet-50 (~10^18 FLOPs); the article cites no source. No proxy "
                "was run: a small problem says nothing about that claim."))
-    fig, table = implementation_figure(p, state, inv_rows, precision)
+    fig, table = implementation_figure(p, state, inv_rows, precision, ctx.style)
     ctx.save_figure(fig, "claims-implementation", table=table, records=impl_records,
                     title="Seed-article claims on the implementation: memory, effective "
                           "learning rate, float16/bfloat16, ImageNet",
@@ -630,11 +642,19 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict):
-    fig, axes = new_figure(1, 3, width=4.4, height=3.6)
+#: claims-convergence.csv, long format: one row per plotted number; the parameters that do not
+#: apply to a panel are empty
+CONVERGENCE_COLUMNS = ["panel", "family", "algorithm", "sparsity", "seed", "beta2",
+                       "beta2_baseline", "batch", "quantity", "value"]
+
+
+def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict,
+                       style: FigureStyle | None = None):
+    report = annotates(style)
+    fig, axes = new_figure(1, 3, width=4.4, height=3.6, style=style, aspect=0.9,
+                           extra_height=0.5)
     ax_r, ax_b, ax_s = axes[0]
-    table = Table(["panel", "family", "sparsity", "seed", "beta2", "batch", "algorithm_or_t",
-                   "value"])
+    table = Table(list(CONVERGENCE_COLUMNS))
     markers = {"random-quadratic": "o", "random-linear": "s"}
     for fam, data in sweeps.items():
         for j, b2 in enumerate(p.beta2s):
@@ -642,7 +662,8 @@ def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict):
             for s in p.sparsities:
                 rs = ratios(data, s, p.seeds, b2)
                 for k, r in zip(p.seeds, rs):
-                    table.add("ratio", fam, s, k, b2, None, "amsgrad/adam", r)
+                    table.add("ratio", fam, "amsgrad-pytorch/adam-pytorch", float(s), k,
+                              float(b2), None, None, "regret_ratio", r)
                 ax_r.plot([float(s)] * len(rs), rs, markers[fam], color=f"C{j}", alpha=0.35,
                           markersize=3)
                 xs.append(float(s))
@@ -656,61 +677,87 @@ def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict):
                 v = _geomean([abs(data[(alg, s, k, b)]["T"] / data[(alg, s, k, a)]["T"] - 1)
                               + 1e-12 for k in p.seeds])
                 vals.append(v)
-                table.add("beta2_sensitivity", fam, s, None, f"{a}→{b}", None, alg, v)
+                table.add("beta2_sensitivity", fam, alg, float(s), None, float(b), float(a),
+                          None, "beta2_sensitivity", v)
             ax_b.plot([float(s) for s in p.sparsities], vals,
                       "-" if fam == p.families[0] else "--", marker=markers[fam],
                       color=COLORS["adam" if alg == "adam-pytorch" else "amsgrad"],
                       label=f"{'Adam' if alg == 'adam-pytorch' else 'AMSGrad'}, {fam}")
     ax_r.axhline(1.0, color="0.4", linewidth=0.8)
-    decorate(ax_r, xlabel="sparsity (fraction of coordinates with a gradient per step)",
-             ylabel="R_T(AMSGrad) / R_T(Adam)  (< 1: AMSGrad ahead)",
-             title="sparse vs dense (torch's update rules)", ylog=False, legend="lower right")
+    decorate(ax_r, xlabel="sparsity (fraction of coordinates with a gradient per step)"
+             if report else "sparsity",
+             ylabel="R_T(AMSGrad) / R_T(Adam)  (< 1: AMSGrad ahead)" if report else
+             r"$R_T$(AMSGrad) / $R_T$(Adam)",
+             title="sparse vs dense (torch's update rules)" if report else "sparse vs dense",
+             ylog=False, legend="lower right" if report else None)
     note(ax_r, f"d = {p.d}, lr = {p.lr}, T = {p.steps}\nseeds {len(p.seeds)} (dots), "
-               "line: geometric mean", loc="upper left")
+               "line: geometric mean", loc="upper left", style=style)
     decorate(ax_b, xlabel="sparsity",
-             ylabel=f"|R_T(β2={p.beta2s[-1]}) / R_T(β2={p.beta2s[0]}) − 1|",
-             title="sensitivity of the regret to β2", legend="upper right")
+             ylabel=f"|R_T(β2={p.beta2s[-1]}) / R_T(β2={p.beta2s[0]}) − 1|" if report else
+             rf"$|R_T(\beta_2={p.beta2s[-1]})/R_T(\beta_2={p.beta2s[0]}) - 1|$",
+             title="sensitivity of the regret to β2" if report else
+             r"sensitivity to $\beta_2$", legend="upper right" if report else None)
     for j, b2 in enumerate(p.batch_beta2s):
         late = [batch[(b, b2)]["late_mean"] for b in p.batch_sizes]
         fl = [batch[(b, b2)]["late_fluctuation"] for b in p.batch_sizes]
         ax_s.errorbar(p.batch_sizes, late, yerr=fl, marker="o", capsize=3, color=f"C{j + 2}",
                       label=f"β2 = {b2}")
         for b, m_, f_ in zip(p.batch_sizes, late, fl):
-            table.add("small_batch", None, None, None, b2, b, "late_excess_risk", m_)
-            table.add("small_batch", None, None, None, b2, b, "late_fluctuation", f_)
+            for quantity, value in (("late_excess_risk", m_), ("late_fluctuation", f_)):
+                table.add("small_batch", None, "amsgrad-pytorch", None, None, float(b2), None,
+                          b, quantity, value)
     ax_s.set_xscale("log", base=2)
-    decorate(ax_s, xlabel="minibatch size b",
-             ylabel="late excess risk ½‖w − w*‖² (bar: fluctuation)",
-             title="small batches: torch.optim.Adam(amsgrad=True)", xlog=False,
-             legend="upper right", fontsize=7)
+    decorate(ax_s, xlabel="minibatch size b" if report else r"minibatch size $b$",
+             ylabel="late excess risk ½‖w − w*‖² (bar: fluctuation)" if report else
+             r"late excess risk $\frac{1}{2}\|w - w^*\|^2$",
+             title="small batches: torch.optim.Adam(amsgrad=True)" if report else
+             "small batches (torch)", xlog=False,
+             legend="upper right" if report else "best", fontsize=7 if report else None)
+    if not report:
+        plain_log_ticks(ax_s.yaxis)
     note(ax_s, f"least squares d = 20, noise 1, lr = {p.batch_lr},\n{p.batch_steps} steps, "
-               f"{p.batch_seeds} seeds; last 20 % of steps", loc="lower left")
-    fig.suptitle("The seed article's convergence claims, measured", fontsize=10)
-    footer(fig, "Re-check: amsgrad-theory verify --sidecar claims-convergence.json")
+               f"{p.batch_seeds} seeds; last 20 % of steps", loc="lower left", style=style)
+    if not report:
+        shared_legend(fig, [ax_r, ax_b], ncol=3)
+    title(fig, "The seed article's convergence claims, measured", style)
+    footer(fig, "Re-check: amsgrad-theory verify --sidecar claims-convergence.json", style=style)
     return fig, table
 
 
-def implementation_figure(p: ClaimsParameters, state: dict, inv_rows: list, precision: dict):
-    fig, axes = new_figure(1, 3, width=4.4, height=3.6)
+#: claims-implementation.csv, long format (empty where a column does not apply to the panel)
+IMPLEMENTATION_COLUMNS = ["panel", "optimizer", "sequence", "dtype", "t", "quantity", "value"]
+
+
+#: the gradient sequences of the invariant runs, by a name for the CSV
+SEQUENCE_IDS = {"(1, 0.05, …)": "spike-small", "(1, 0, …)": "spike-zero"}
+
+
+def implementation_figure(p: ClaimsParameters, state: dict, inv_rows: list, precision: dict,
+                          style: FigureStyle | None = None):
+    report = annotates(style)
+    fig, axes = new_figure(1, 3, width=4.4, height=3.6, style=style, aspect=0.9)
     ax_m, ax_i, ax_p = axes[0]
-    table = Table(["panel", "name", "sequence_or_dtype", "t", "value"])
+    table = Table(list(IMPLEMENTATION_COLUMNS))
     labels, values = [], []
     for key in ("Adam(amsgrad=False)", "Adam(amsgrad=True)", "AdamW(amsgrad=False)",
                 "AdamW(amsgrad=True)"):
-        labels.append(key.replace("(amsgrad=", "\n(amsgrad="))
+        labels.append(key.replace("(amsgrad=", "\n(amsgrad=") if report else
+                      key.replace("(amsgrad=False)", "").replace("(amsgrad=True)",
+                                                                 "\n+amsgrad"))
         values.append(state[key]["state_bytes"] / state["parameter_bytes"])
-        table.add("state", key, "float32", None, values[-1])
+        table.add("state", key, None, "float32", None, "state_bytes_per_parameter_byte",
+                  values[-1])
     ax_m.bar(range(len(values)), values, color=["#D55E00", "#0072B2"] * 2)
     ax_m.set_xticks(range(len(values)))
-    ax_m.set_xticklabels(labels, fontsize=6.5)
+    ax_m.set_xticklabels(labels, fontsize=6.5 if report else 6)
     ax_m.set_ylabel("optimizer state / parameter bytes")
-    ax_m.set_title("torch optimizer state (measured)", fontsize=9)
+    ax_m.set_title("torch optimizer state (measured)", fontsize=9 if report else None)
     for i, v in enumerate(values):
-        ax_m.text(i, v, f"{v:.2f}×", ha="center", va="bottom", fontsize=7)
+        ax_m.text(i, v, f"{v:.2f}×", ha="center", va="bottom", fontsize=7 if report else None)
     ax_m.set_ylim(0, max(values) * 1.45)
     gib = 1e9 * 4 / 2 ** 30
     note(ax_m, f"10^9 float32 parameters:\nAdam state {values[0] * gib:.2f} GiB → AMSGrad "
-               f"{values[1] * gib:.2f} GiB", loc="upper left")
+               f"{values[1] * gib:.2f} GiB", loc="upper left", style=style)
     variants = list(dict.fromkeys(r["variant"] for r in inv_rows))
     seqs = list(dict.fromkeys(r["sequence"] for r in inv_rows))
     width = 0.8 / len(seqs)
@@ -719,39 +766,50 @@ def implementation_figure(p: ClaimsParameters, state: dict, inv_rows: list, prec
         for v in variants:
             row = next(r for r in inv_rows if r["variant"] == v and r["sequence"] == s)
             vals.append(row["eta_hat_growth"])
-            table.add("eta_hat_growth", v, s, None, vals[-1])
+            table.add("eta_hat_growth", v, SEQUENCE_IDS.get(s, s), None, None,
+                      "eta_hat_growth", vals[-1])
         ax_i.bar([i + j * width for i in range(len(variants))], vals, width=width,
                  label=f"g = {s}", color=f"C{j}")
     ax_i.set_yscale("log")
     ax_i.axhline(1.0, color="0.3", linewidth=0.8)
     ax_i.set_xticks([i + width / 2 for i in range(len(variants))])
-    ax_i.set_xticklabels(variants, rotation=45, ha="right", fontsize=6.5)
-    ax_i.set_ylabel("growth max_t η̂_t / min_(s≤t) η̂_s")
-    ax_i.set_title(f"does the effective step ever increase? (T = {p.invariant_steps})",
-                   fontsize=9)
+    ax_i.set_xticklabels(variants, rotation=45, ha="right", fontsize=6.5 if report else 6)
+    ax_i.set_ylabel("growth max_t η̂_t / min_(s≤t) η̂_s" if report else
+                    r"growth $\max_t \hat\eta_t / \min_{s \leq t} \hat\eta_s$")
+    ax_i.set_title(f"does the effective step ever increase? (T = {p.invariant_steps})"
+                   if report else r"does $\hat\eta_t$ ever increase?",
+                   fontsize=9 if report else None)
     for i, v in enumerate(variants):
         ax_i.text(i + width / 2, 1.02, "never" if all(
             r["corrected_step_nonincreasing"] == "pass" for r in inv_rows if r["variant"] == v)
             else "", ha="center", va="bottom", fontsize=6, rotation=90)
-    ax_i.legend(fontsize=6.5, loc="upper left")
+    ax_i.legend(fontsize=6.5 if report else None, loc="upper left")
     ax_i.grid(True, axis="y", alpha=0.3)
     for dtype, color in (("float16", "C3"), ("bfloat16", "C4")):
         series = precision[dtype][dtype]["exp_avg_sq_series"]
         ax_p.plot(range(1, len(series) + 1), series, color=color, label=f"{dtype} (real torch)")
         for t, v in enumerate(series, start=1):
-            table.add("exp_avg_sq", "torch.optim.Adam(amsgrad=True)", dtype, t, v)
+            table.add("exp_avg_sq", "torch.optim.Adam(amsgrad=True)", None, dtype, t,
+                      "exp_avg_sq", v)
     ref = precision["float16"]["float64"]["exp_avg_sq_series"]
     ax_p.plot(range(1, len(ref) + 1), ref, color="black", linestyle=":", label="float64")
     for t, v in enumerate(ref, start=1):
-        table.add("exp_avg_sq", "torch.optim.Adam(amsgrad=True)", "float64", t, v)
-    decorate(ax_p, xlabel="step t", ylabel="exp_avg_sq (g = 1, then 0.05; β2 = 0.999)",
-             title="second moment in low precision", xlog=False, ylog=False, fontsize=7)
+        table.add("exp_avg_sq", "torch.optim.Adam(amsgrad=True)", None, "float64", t,
+                  "exp_avg_sq", v)
+    decorate(ax_p, xlabel="step t" if report else r"step $t$",
+             ylabel="exp_avg_sq (g = 1, then 0.05; β2 = 0.999)" if report else
+             r"second moment $v_t$ (exp_avg_sq)",
+             title="second moment in low precision", xlog=False, ylog=False,
+             fontsize=7 if report else None,
+             legend="best")
     f16 = precision["float16"]["float16"]["first_nonfinite_step"]
     note(ax_p, "float16: first non-finite parameter at step\n"
                + ", ".join(f"{k}: {v}" for k, v in f16.items())
-               + "\n(ε = 1e-8 underflows to 0 in float16)", loc="lower right", fontsize=6)
-    fig.suptitle("The seed article's implementation claims, measured", fontsize=10)
-    footer(fig, "Re-check: amsgrad-theory verify --sidecar claims-implementation.json")
+               + "\n(ε = 1e-8 underflows to 0 in float16)", loc="lower right", fontsize=6,
+         style=style)
+    title(fig, "The seed article's implementation claims, measured", style)
+    footer(fig, "Re-check: amsgrad-theory verify --sidecar claims-implementation.json",
+           style=style)
     return fig, table
 
 

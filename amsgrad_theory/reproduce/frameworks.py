@@ -36,7 +36,17 @@ import math
 from dataclasses import dataclass
 
 from ..engine import RunSpec, run_specs
-from ..plots import COLORS, Table, decorate, footer, new_figure, note
+from ..plots import (
+    COLORS,
+    Table,
+    annotates,
+    decorate,
+    footer,
+    new_figure,
+    note,
+    shared_legend,
+    title,
+)
 from ..records import Record
 from ..symbolic.bias import rho_minimum
 from ..verify.run_checks import growth, rho_prediction, rho_values
@@ -83,6 +93,12 @@ def sequences(p: FrameworksParameters) -> list[tuple[str, str, int]]:
             ("spike then zero: g = (1, 0, 0, …)", "gradient-sequence:g=[1],tail=0,set=none",
              p.steps),
             ("g_t = 1/√t", f"gradient-sequence:g=[{inv}],tail=0,set=none", p.inv_sqrt_steps)]
+
+
+#: the sequences' names in frameworks-effective-step.csv and their titles on the figure
+SEQUENCE_IDS = ("spike-small", "spike-zero", "inv-sqrt")
+SEQUENCE_TITLES = (r"$g = (1, 0.05, 0.05, \ldots)$", r"$g = (1, 0, 0, \ldots)$",
+                   r"$g_t = 1/\sqrt{t}$")
 
 
 def spec_for(p: FrameworksParameters, variant: str, problem: str, steps: int) -> RunSpec:
@@ -149,7 +165,10 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
     table = Table(["sequence", "variant", "t", "g", "eta_hat_over_lr", "eta_over_lr", "vhat",
                    "rho", "pytorch_eta_from_rho_over_lr", "torch_bit_identical"])
     lr = float(p.lr)
-    fig, axes = new_figure(2, len(seqs), width=4.6, height=3.5)
+    style = ctx.style
+    report = annotates(style)
+    fig, axes = new_figure(2, len(seqs), width=4.6, height=3.5, style=style, aspect=0.72,
+                           extra_height=0.45)
     records: list[Record] = []
     summary_rows = []
     for col, ((label, _problem, T), runs, eq) in enumerate(zip(seqs, by_seq, equivalences)):
@@ -165,16 +184,17 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
             e = view.trace["eta"][:, 0, 0] / lr
             g = view.trace["g"][:, 0, 0]
             vh = view.trace["vhat"][:, 0, 0]
-            style = {"color": COLORS[variant], "linewidth": 1.3, "label": LABELS[variant]}
+            line = {"color": COLORS[variant], "label": LABELS[variant]}
             if variant == "amsgrad-pytorch":     # drawn wide, under Keras (equal up to ε)
-                style.update(linewidth=3.2, alpha=0.6)
+                line.update(linewidth=3.2 if report else 2.6, alpha=0.6)
             elif variant == "amsgrad-keras":
-                style.update(linestyle="--")
-            ax_h.plot(ts, eh, **style)
-            ax_e.plot(ts, e, **style)
+                line.update(linestyle="--")
+            ax_h.plot(ts, eh, **line)
+            ax_e.plot(ts, e, **line)
             for t in ts:
-                table.add(label, variant, t, float(g[t - 1]), float(eh[t - 1]), float(e[t - 1]),
-                          float(vh[t - 1]), rho[t - 1], pred[t - 1] / lr, t <= n_identical)
+                table.add(SEQUENCE_IDS[col], variant, t, float(g[t - 1]), float(eh[t - 1]),
+                          float(e[t - 1]), float(vh[t - 1]), rho[t - 1], pred[t - 1] / lr,
+                          t <= n_identical)
             gh = growth(view.trace["eta_hat"][:, 0, 0])
             ge = growth(view.trace["eta"][:, 0, 0])
             summary_rows.append({"sequence": label, "variant": variant,
@@ -183,38 +203,56 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
                                  "eta_growth": ge["growth"],
                                  "eta_first_increase": ge["first_increase_step"]})
         ax_e.plot(ts, [v / lr for v in pred], ":", color="black", linewidth=1.6,
-                  label="γρ(t)/(√v̂_t+ε√(1−β2^t)), ρ symbolic")
+                  label=r"$\gamma\rho(t)/(\sqrt{\hat v_t}+\epsilon\sqrt{1-\beta_2^t})$, "
+                        r"$\rho$ symbolic")
         for ax in (ax_h, ax_e):
             if n_identical > 0:
                 ax.axvspan(1, n_identical + 0.5, color="0.87", zorder=0,
-                           label="steps where real torch AMSGrad ≡ its Adam (bitwise)")
-                ax.text(0.02, 0.98, f"torch AMSGrad ≡ Adam bitwise: t ≤ {n_identical}",
-                        transform=ax.transAxes, fontsize=6.5, va="top", color="0.3")
+                           label="steps on which the real torch AMSGrad is bitwise its Adam")
+                if report:
+                    ax.text(0.02, 0.98, f"torch AMSGrad ≡ Adam bitwise: t ≤ {n_identical}",
+                            transform=ax.transAxes, fontsize=6.5, va="top", color="0.3")
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlabel("step t")
+            ax.set_xlabel(r"step $t$")
             ax.grid(True, which="major", alpha=0.3)
-        ax_h.set_title(f"{label}\nη̂_t / lr (step on the divided momentum)", fontsize=8.5)
-        ax_e.set_title("η_t / lr (step on the raw momentum m_t)", fontsize=8.5)
-        ax_h.set_ylabel("η̂_t / lr")
-        ax_e.set_ylabel("η_t / lr")
+        if report:
+            ax_h.set_title(f"{label}\nη̂_t / lr (step on the divided momentum)", fontsize=8.5)
+            ax_e.set_title("η_t / lr (step on the raw momentum m_t)", fontsize=8.5)
+        else:
+            ax_h.set_title(SEQUENCE_TITLES[col])
+        ax_h.set_ylabel(r"$\hat\eta_t/\mathrm{lr}$" + ("" if report else
+                                                         " (divided momentum)"))
+        ax_e.set_ylabel(r"$\eta_t/\mathrm{lr}$" + ("" if report else " (raw momentum $m_t$)"))
         records += records_for(p, label, runs, eq)
     note(axes[0][-1], f"lr = {p.lr}, β1 = {p.beta1}, β2 = {p.beta2}\nε: 1e-8 (Keras ε̂ = 1e-7; "
                       "paper none)\nT = " + ", ".join(str(T) for *_, T in seqs),
-         loc="lower right")
-    handles, labels = axes[1][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7.5,
-               title="Keras and optax: the toolkit's models (bit-exact: README, Fidelity); the "
-                     "window: real torch.optim.Adam. Re-check: amsgrad-theory verify --sidecar "
-                     "frameworks-effective-step.json", title_fontsize=7)
-    fig.suptitle("Effective steps of AMSGrad as published and as implemented (same gradients, "
-                 "one coordinate)", fontsize=10)
+         loc="lower right", style=style)
+    if report:
+        handles, labels = axes[1][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7.5,
+                   title="Keras and optax: the toolkit's models (bit-exact: README, Fidelity); "
+                         "the window: real torch.optim.Adam. Re-check: amsgrad-theory verify "
+                         "--sidecar frameworks-effective-step.json", title_fontsize=7)
+    else:
+        shared_legend(fig, [ax for row in axes for ax in row], ncol=4)
+    title(fig, "Effective steps of AMSGrad as published and as implemented (same gradients, "
+               "one coordinate)", style)
     params = {k: getattr(p, k) for k in p.__dataclass_fields__}
     ctx.save_figure(fig, "frameworks-effective-step", table=table, records=records,
                     title="Effective steps: paper vs PyTorch, Keras, optax and the seed article",
                     parameters=params,
-                    caption="η̂_t and η_t (divided by lr) on three gradient sequences; shaded: "
-                            "the steps on which torch's AMSGrad is bit-identical to its Adam.")
+                    caption=f"Effective steps on the same gradients (one coordinate, x_1 = 0, "
+                            f"no projection) of the paper's AMSGrad (α_t = lr/√t), PyTorch's "
+                            f"and Keras' amsgrad=True, optax's scale_by_amsgrad and the seed "
+                            f"article's pseudocode: top, η̂_t/lr, the factor on the momentum "
+                            f"each implementation divides; bottom, η_t/lr, the factor on the "
+                            f"raw momentum m_t, with PyTorch's predicted from the symbolic "
+                            f"ρ(t) = √(1 − β2^t)/(1 − β1^t) (dotted). Columns: g = (1, 0.05, "
+                            f"0.05, …), g = (1, 0, 0, …) and g_t = 1/√t. Shaded: the steps on "
+                            f"which the real torch.optim.Adam(amsgrad=True) is bitwise its "
+                            f"Adam. lr = {p.lr}, β1 = {p.beta1}, β2 = {p.beta2}; Keras and "
+                            f"optax are the toolkit's bit-exact models of them.")
     rho_summary = rho_figure(p, ctx)
     highlights = []
     for row in summary_rows:
@@ -240,7 +278,9 @@ RHO_FACT = (("0.9", "0.999"), 12, 0.1522)
 def rho_figure(p: FrameworksParameters, ctx: Context) -> list[dict]:
     """ρ(t) for each (β1, β2) of ``rho_pairs`` with its certified minimiser marked."""
     T = max(p.steps, 10_000)
-    fig, axes = new_figure(1, 1, width=6.4, height=4.0)
+    style = ctx.style
+    fig, axes = new_figure(1, 1, width=6.4, height=4.0, style=style, span="column", aspect=0.62,
+                           extra_height=0.3)
     ax = axes[0][0]
     table = Table(["beta1", "beta2", "t", "rho"])
     records, rows = [], []
@@ -250,11 +290,11 @@ def rho_figure(p: FrameworksParameters, ctx: Context) -> list[dict]:
         ts = list(range(1, T + 1))
         m = rho_minimum(b1, b2)
         expected = RHO_FACT[1] if (b1, b2) == RHO_FACT[0] else m.t_integer
-        line, = ax.plot(ts, values, linewidth=1.4, label=f"β1 = {b1}, β2 = {b2}")
+        line, = ax.plot(ts, values, label=rf"$\beta_1 = {b1}$, $\beta_2 = {b2}$")
         ax.plot([m.t_integer], [float(m.value)], "o", color=line.get_color())
-        ax.annotate(f"min {float(m.value):.4f} at t = {m.t_integer}",
-                    (m.t_integer, float(m.value)), textcoords="offset points", xytext=(4, 6),
-                    fontsize=7, color=line.get_color())
+        ax.annotate(rf"min {float(m.value):.4f} at $t = {m.t_integer}$",
+                    (m.t_integer, float(m.value)), textcoords="offset points", xytext=(4, -10),
+                    fontsize=7 if annotates(style) else None, color=line.get_color())
         for t, v in zip(ts, values):
             table.add(b1, b2, t, v)
         src = " (earlier computation: t = 12, 0.1522)" if (b1, b2) == RHO_FACT[0] else ""
@@ -266,16 +306,26 @@ def rho_figure(p: FrameworksParameters, ctx: Context) -> list[dict]:
                      "rho_min": float(m.value), "t_continuous": float(m.t_continuous)})
     ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":")
     ax.set_ylim(0, 1.05)
-    decorate(ax, xlabel="step t", ylabel="ρ(t) = √(1−β2^t) / (1−β1^t)",
-             title="PyTorch/Keras AMSGrad = paper's AMSGrad with α_t = lr·ρ(t)", ylog=False,
-             fontsize=7)
+    decorate(ax, xlabel=r"step $t$",
+             ylabel=r"$\rho(t) = \sqrt{1-\beta_2^t}\,/\,(1-\beta_1^t)$",
+             title="PyTorch/Keras AMSGrad = paper's AMSGrad with α_t = lr·ρ(t)"
+             if annotates(style) else None, ylog=False,
+             fontsize=7 if annotates(style) else None,
+             legend="lower right" if annotates(style) else None)
+    if not annotates(style):
+        shared_legend(fig, [ax], ncol=2)
     note(ax, "ρ from amsgrad_theory.symbolic.bias (mpmath);\nminimisers certified in ball "
-             "arithmetic", loc="lower right")
-    footer(fig, "Re-check: amsgrad-theory verify --sidecar frameworks-rho.json")
+             "arithmetic", loc="center right", style=style)
+    footer(fig, "Re-check: amsgrad-theory verify --sidecar frameworks-rho.json", style=style)
     ctx.save_figure(fig, "frameworks-rho", table=table, records=records,
                     title="The step multiplier ρ(t) of framework AMSGrad and its minimum",
                     parameters={"pairs": [list(x) for x in p.rho_pairs], "T": T},
-                    caption="ρ(t) for several (β1, β2); the certified integer minimiser marked.")
+                    caption="The step multiplier ρ(t) = √(1 − β2^t)/(1 − β1^t) by which "
+                            "PyTorch's and Keras' amsgrad=True is the paper's AMSGrad with "
+                            "α_t = lr·ρ(t), for (β1, β2) ∈ {"
+                            + ", ".join(f"({b1}, {b2})" for b1, b2 in p.rho_pairs)
+                            + f"}}, t ≤ {T}; dots: the integer minimiser, certified in ball "
+                              "arithmetic (computed with mpmath).")
     return rows
 
 

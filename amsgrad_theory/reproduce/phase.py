@@ -45,7 +45,17 @@ from fractions import Fraction
 import numpy as np
 
 from ..engine import RunSpec, run_specs
-from ..plots import COLORS, Table, footer, new_figure, note
+from ..plots import (
+    COLORS,
+    FigureStyle,
+    Table,
+    annotates,
+    footer,
+    new_figure,
+    note,
+    plain_log_ticks,
+    title,
+)
 from ..records import Record
 from ..verify.checks import register
 from ..verify.run_checks import checkpoint_series
@@ -56,6 +66,7 @@ SOURCE = ("Reddi, Kale, Kumar, ICLR 2018, Theorems 2 and 3 (β1 < √β2) and th
 FAMILIES = ("theorem2", "theorem3")
 TITLES = {"theorem2": "Theorem 2 family (online, period C)",
           "theorem3": "Theorem 3 family (stochastic, p = (1+δ)/(C+1))"}
+SHORT_TITLES = {"theorem2": "Theorem 2", "theorem3": "Theorem 3"}
 
 
 @dataclass(frozen=True)
@@ -270,13 +281,26 @@ def run(p: PhaseParameters, ctx: Context) -> dict:
                 summary.append({"family": family, "algorithm": algorithm, "beta1": b1,
                                 "beta2": b2, "inside_condition": inside, "horizon": h,
                                 "smallest_failing_C": cstar})
-    fig = figure(p, results)
+    fig = figure(p, results, ctx.style)
+    mapped = mapped_algorithms(p, results)
     ctx.save_figure(fig, "phase", table=table, records=records,
                     title="Where Adam fails: smallest bad C over (β1, β2), Theorems 2 and 3",
                     parameters={k: getattr(p, k) for k in p.__dataclass_fields__},
                     seeds={"theorem3": list(p.seeds)},
-                    caption="Smallest C at which Adam (and AMSGrad, for contrast) fails within "
-                            f"T = {p.steps} steps, over the (β1, β2) grid.")
+                    caption=f"The smallest C among {{{', '.join(map(str, p.candidates))}}} "
+                            f"(refined to every integer below the first failure) at which "
+                            f"Adam fails within T = {p.steps} steps on the constructions of "
+                            f"Reddi et al.'s (2018) Theorem 2 (online, period C; top) and "
+                            f"Theorem 3 (stochastic, δ = {p.delta}, every seed of "
+                            f"{', '.join(map(str, p.seeds))} failing; bottom), over the "
+                            f"(β1, β2) grid, α_t = {p.alpha}/√t, x_1 = {p.x0}: '—' where no "
+                            f"candidate fails, in parentheses C* within T/10 where it differs; "
+                            f"hatched: β1 ≥ √β2, outside the theorems' condition (the line "
+                            f"β1 = √β2). Fails: the late mean iterate x̄ ≥ {p.x_threshold} and "
+                            f"the late regret ≥ {p.rate_threshold}× the worst. "
+                            + ("AMSGrad fails at no grid point (its x̄ is dashed on the right)"
+                               if mapped == ["adam"] else "AMSGrad's map for contrast")
+                            + f"; right: x̄ against C at β1 = {p.beta1s[0]}.")
     adam_fail_outside = [s for s in summary if s["algorithm"] == "adam" and s["horizon"] ==
                          p.steps and not s["inside_condition"] and s["smallest_failing_C"]]
     ams_fail = [s for s in summary if s["algorithm"] == "amsgrad" and s["horizon"] == p.steps
@@ -314,18 +338,30 @@ def _text_color(cmap, norm, value) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
-def figure(p: PhaseParameters, results: dict):
+def mapped_algorithms(p: PhaseParameters, results: dict) -> list[str]:
+    """The algorithms drawn as maps of C*: Adam always, AMSGrad only where it fails at some
+    grid point (else its map would be all '—'; its x̄ stays on the line panels)."""
+    fails = any(smallest_failing(r, p.steps) is not None
+                for (_family, algorithm), rows in results.items() if algorithm == "amsgrad"
+                for r in rows.values())
+    return ["adam", "amsgrad"] if fails else ["adam"]
+
+
+def figure(p: PhaseParameters, results: dict, style: FigureStyle | None = None):
     import matplotlib  # matplotlib: imported only when a figure is drawn
     import matplotlib.ticker
     from matplotlib.colors import LogNorm
 
-    fig, axes = new_figure(2, 3, width=4.3, height=3.6)
+    report = annotates(style)
+    mapped = ["adam", "amsgrad"] if report else mapped_algorithms(p, results)
+    fig, axes = new_figure(2, len(mapped) + 1, width=4.3, height=3.6, style=style,
+                           aspect=0.56, extra_height=0.3)
     cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="white")
     norm = LogNorm(vmin=min(p.candidates), vmax=max(p.candidates))
     nb1, nb2 = len(p.beta1s), len(p.beta2s)
     image = None
     for row, family in enumerate(FAMILIES):
-        for col, algorithm in enumerate(("adam", "amsgrad")):
+        for col, algorithm in enumerate(mapped):
             ax = axes[row][col]
             rows = results[(family, algorithm)]
             grid = np.full((nb1, nb2), np.nan)
@@ -338,8 +374,8 @@ def figure(p: PhaseParameters, results: dict):
                     text = str(cstar) if cstar is not None else "—"
                     if early != cstar:
                         text += f"\n({early if early is not None else '—'})"
-                    ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
-                            color=_text_color(cmap, norm, cstar))
+                    ax.text(j, i, text, ha="center", va="center",
+                            fontsize=6.5 if report else 6, color=_text_color(cmap, norm, cstar))
                     if float(b1) >= math.sqrt(float(b2)):
                         ax.add_patch(matplotlib.patches.Rectangle(
                             (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//",
@@ -355,45 +391,63 @@ def figure(p: PhaseParameters, results: dict):
                 ys += [level, level]
             ax.plot(xs, ys, color=COLORS[algorithm], linewidth=2.0)
             ax.set_xticks(range(nb2))
-            ax.set_xticklabels(p.beta2s, rotation=45, fontsize=7)
+            ax.set_xticklabels(p.beta2s, rotation=45, fontsize=7 if report else None)
             ax.set_yticks(range(nb1))
-            ax.set_yticklabels(p.beta1s, fontsize=7)
-            ax.set_xlabel("β2")
-            ax.set_ylabel("β1")
+            ax.set_yticklabels(p.beta1s, fontsize=7 if report else None)
+            ax.set_xlabel("β2" if report else r"$\beta_2$")
+            ax.set_ylabel("β1" if report else r"$\beta_1$")
             name = "Adam" if algorithm == "adam" else "AMSGrad"
-            ax.set_title(f"{name}: smallest failing C\n{TITLES[family]}", fontsize=8)
+            ax.set_title(f"{name}: smallest failing C\n{TITLES[family]}" if report else
+                         f"{SHORT_TITLES[family]}: {name}'s smallest failing $C$",
+                         fontsize=8 if report else None)
         # the raw data: x̄ against C at the first β1, for each β2 (Adam solid, AMSGrad dashed)
-        ax = axes[row][2]
+        ax = axes[row][len(mapped)]
         b1 = p.beta1s[0]
         cm = matplotlib.colormaps["plasma"]
         for j, b2 in enumerate(p.beta2s):
             color = cm(j / max(1, nb2 - 1) * 0.85)
-            for algorithm, style in (("adam", "-"), ("amsgrad", "--")):
+            for algorithm, line in (("adam", "-"), ("amsgrad", "--")):
                 r = [x for x in results[(family, algorithm)][(b1, b2)] if x["horizon"] == p.steps]
-                ax.plot([x["C"] for x in r], [x["mean_x"] for x in r], style, color=color,
+                ax.plot([x["C"] for x in r], [x["mean_x"] for x in r], line, color=color,
                         linewidth=1.1, label=f"β2 = {b2}" if algorithm == "adam" else None)
         ax.axhline(p.x_threshold, color="0.4", linestyle=":", linewidth=0.9)
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        plain_log_ticks(ax.xaxis)
         ax.set_ylim(-1.1, 1.1)
-        ax.set_xlabel("C")
-        ax.set_ylabel("late mean iterate x̄ (window (T/10, T])")
-        ax.set_title(f"x̄ against C at β1 = {b1}: Adam (solid), AMSGrad (dashed)", fontsize=8)
+        ax.set_xlabel("C" if report else r"$C$")
+        ax.set_ylabel("late mean iterate x̄ (window (T/10, T])" if report else
+                      r"late mean iterate $\bar x$")
+        ax.set_title(f"x̄ against C at β1 = {b1}: Adam (solid), AMSGrad (dashed)" if report else
+                     rf"{SHORT_TITLES[family]}: $\bar x$ at $\beta_1 = {b1}$",
+                     fontsize=8 if report else None)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6, loc="center right")
+        if report:
+            ax.legend(fontsize=6, loc="center right")
+    if not report:
+        from matplotlib.lines import Line2D
+
+        handles, labels = axes[0][len(mapped)].get_legend_handles_labels()
+        key = [Line2D([], [], color="0.3", linestyle="-"), Line2D([], [], color="0.3",
+                                                                   linestyle="--")]
+        fig.legend(key + handles, ["Adam", "AMSGrad"] + [f"${label}$".replace("β2", r"\beta_2")
+                                                         for label in labels],
+                   loc="outside lower center", ncol=min(8, len(labels) + 2))
     if image is not None:
-        fig.colorbar(image, ax=[axes[0][1], axes[1][1]], label="smallest failing C", shrink=0.8)
-    note(axes[0][2], f"T = {p.steps:.0e}, α_t = {p.alpha}/√t, x_1 = {p.x0}; fails: x̄ ≥ "
+        bar = fig.colorbar(image, ax=[row[len(mapped) - 1] for row in axes],
+                           label="smallest failing C" if report else r"smallest failing $C$",
+                           shrink=0.8)
+        plain_log_ticks(bar.ax.yaxis)
+    note(axes[0][-1], f"T = {p.steps:.0e}, α_t = {p.alpha}/√t, x_1 = {p.x0}; fails: x̄ ≥ "
                      f"{p.x_threshold}\nand late regret ≥ {p.rate_threshold}× worst; thick line "
                      "β1 = √β2,\nhatched: β1 ≥ √β2 (outside the theorems' condition)\n"
                      f"(in parentheses: C* at T/10); Thm 3: δ = {p.delta}, seeds "
-                     f"{', '.join(map(str, p.seeds))}", loc="lower right", fontsize=6)
-    fig.suptitle("Where Adam fails: the smallest C of Reddi et al.'s constructions, over "
-                 "(β1, β2)", fontsize=10)
+                     f"{', '.join(map(str, p.seeds))}", loc="lower right", fontsize=6,
+         style=style)
+    title(fig, "Where Adam fails: the smallest C of Reddi et al.'s constructions, over "
+               "(β1, β2)", style)
     footer(fig, "candidates C ∈ {" + ", ".join(map(str, p.candidates)) + "} (+ every integer in "
                 "the gap below the first failure). Re-check: amsgrad-theory verify --sidecar "
-                "phase.json", below=0.15)
+                "phase.json", below=0.15, style=style)
     return fig
 
 

@@ -23,7 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import RunSpec
-from ..plots import Table, decorate, footer, new_figure
+from ..plots import (
+    FigureStyle,
+    Table,
+    annotates,
+    decorate,
+    footer,
+    latex_table,
+    new_figure,
+    title,
+)
 from ..records import Record
 from ..symbolic.steps import CHAINS
 from ..verify.proof import EXAMPLES, check_chain
@@ -87,8 +96,7 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
     links = [(chain, st) for st in CHAINS[chain]] + [(cb_chain, st) for st in CHAINS[cb_chain]]
     total = 2 + len(p.horizons) + len(links)
     records: list[Record] = []
-    table = Table(["part", "chain", "link", "valid_in_general", "T", "holds", "lhs", "rhs",
-                   "margin"])
+    table = Table(list(TABLE_COLUMNS))
     with ctx.bar(total, "chains, horizons and searches", unit="item") as bar:
         ex = check_chain(example, chain)
         records += chain_records(ex)
@@ -98,16 +106,14 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
         bar.update(1)
         for part, res in (("example-3.2", ex), ("constant-beta1", cb)):
             for st in res.steps:
-                table.add(part, res.chain, st.name, st.valid, res.run.steps, st.holds,
-                          _fmt(st.lhs), _fmt(st.rhs), margin(st.lhs, st.rhs))
+                add_link_rows(table, part, res.chain, st, res.run.steps)
         along = []
         for T in p.horizons:
             res = check_chain(example.with_(steps=T), chain)
             st = next(s for s in res.steps if s.name == "theorem4.paper-replacement")
             along.append((T, float(np.atleast_1d(st.lhs)[0]), float(np.atleast_1d(st.rhs)[0]),
                           st.holds, res.valid_links_hold))
-            table.add("replacement-along-T", chain, st.name, st.valid, T, st.holds,
-                      _fmt(st.lhs), _fmt(st.rhs), margin(st.lhs, st.rhs))
+            add_link_rows(table, "replacement-along-T", chain, st, T)
             bar.update(1)
         fails_at = [T for T, _, _, holds, _ in along if not holds]
         holds_at = [T for T, _, _, holds, _ in along if holds]
@@ -139,8 +145,6 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
                              "witness_steps": None if not witness else witness["steps"],
                              "witness_cli": (rec.witness or {}).get("cli"),
                              "witness_run": witness})
-            table.add("search", ch, st.name, st.valid, None if not witness else witness["steps"],
-                      not rec.details["found_failure"], None, None, None)
             bar.update(1)
     for s in searches:
         if s["found_failure"] and s["witness_run"]:
@@ -150,14 +154,28 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
                 "proof_step_fails", spec, chain=s["chain"], step=s["link"],
                 claim=f"the shrunk counterexample to {s['link']}: {spec.problem}, "
                       f"T = {spec.steps}, x_1 = {spec.x0}"))
-    fig = draw(p, ex, cb, along, searches)
+    search_table = searches_table(searches)
+    ctx.write_csv("tran-phong-searches.csv", search_table)
+    ctx.write_text("tran-phong-searches.tex", latex_table(
+        search_table, ["chain", "link", "valid in general", "failure found", "cases",
+                       "witness steps", "verdict"]))
+    fig = draw(p, ex, cb, along, searches, ctx.style)
     first = ex.first_failure
     ctx.save_figure(fig, "tran-phong", table=table, records=records,
                     title="Tran & Phong's Example 3.2: the failing step of the Theorem 4 proof",
                     parameters={k: getattr(p, k) for k in p.__dataclass_fields__},
                     seeds={"hypothesis": 0},
-                    caption=f"{description}. First failing link: "
-                            f"{first.name if first else 'none'}.")
+                    caption=f"Each link of the proof of Reddi et al.'s (2018) Theorem 4 "
+                            f"evaluated on {description} (top left) and of the constant-β1 "
+                            f"chain derived here on its own example (top right): the margin "
+                            f"(rhs − lhs)/(|lhs| + |rhs|) at the worst step, negative where "
+                            f"the link fails; blue links are valid in general, orange ones are "
+                            f"the paper's steps (Tran & Phong 2019). First failing link: "
+                            f"{first.name if first else 'none'}. Bottom: the replacement of "
+                            f"1/(1 − β1,t) by 1/(1 − β1) along the horizon T on the same "
+                            f"sequence (shaded where it fails). The Hypothesis search of every "
+                            f"link ({p.search_examples} cases each) is the table "
+                            f"tran-phong-searches.csv/.tex.")
     highlights = [
         f"Example 3.2 (T = 2): first failing link {first.name if first else 'none'}"
         + (f" ({_fmt(first.lhs)} > {_fmt(first.rhs)})" if first else "")
@@ -182,66 +200,107 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
             "searches": searches, "source": SOURCE, "highlights": highlights}
 
 
-def draw(p: TranPhongParameters, ex, cb, along, searches):
-    fig, axes = new_figure(2, 2, width=5.6, height=4.0)
+#: the columns of tran-phong.csv: one row per link and, for a link stated at every step, per
+#: step (``step_index`` 1, 2, …; empty for a link on sums)
+TABLE_COLUMNS = ["part", "chain", "link", "valid_in_general", "T", "step_index", "link_holds",
+                 "lhs", "rhs", "margin"]
 
-    def margins(ax, res, title):
-        names = [s.name for s in res.steps][::-1]
+
+def add_link_rows(table: Table, part: str, chain: str, step, T: int) -> None:
+    """A row per value of the link: its lhs, rhs and margin (one row for a scalar link)."""
+    lhs = np.atleast_1d(np.asarray(step.lhs, float))
+    rhs = np.atleast_1d(np.asarray(step.rhs, float))
+    scalar = np.ndim(step.lhs) == 0
+    for k, (lv, rv) in enumerate(zip(lhs, rhs)):
+        table.add(part, chain, step.name, bool(step.valid), T, None if scalar else k + 1,
+                  bool(step.holds), float(lv), float(rv), margin(lv, rv))
+
+
+def searches_table(searches: list[dict]) -> Table:
+    """The Hypothesis search of every link: did it find a failing run, in how many cases."""
+    table = Table(["chain", "link", "valid_in_general", "found_failure", "cases",
+                   "witness_steps", "verdict"])
+    for s in searches:
+        table.add(s["chain"], s["link"], s["valid_in_general"], s["found_failure"], s["cases"],
+                  s["witness_steps"], s["verdict"])
+    return table
+
+
+def _short(name: str) -> str:
+    return name.split(".", 1)[-1]
+
+
+def draw(p: TranPhongParameters, ex, cb, along, searches, style: FigureStyle | None = None):
+    from matplotlib.patches import Patch  # matplotlib: imported only when a figure is drawn
+
+    fig, axes = new_figure(2, 2, width=5.6, height=4.0, style=style, aspect=0.6,
+                           extra_height=0.25)
+    report = annotates(style)
+    colors = {True: "#0072B2", False: "#D55E00"}
+
+    def margins(ax, res, heading):
         steps = res.steps[::-1]
+        names = [_short(s.name) for s in steps]
         vals = [margin(s.lhs, s.rhs) for s in steps]
-        colors = ["#0072B2" if s.valid else "#D55E00" for s in steps]
-        ax.barh(range(len(names)), vals, color=colors)
-        ax.scatter(vals, range(len(names)), c=colors, s=12, zorder=3)
-        ax.axvline(0, color="black", linewidth=1.0)
+        cs = [colors[bool(s.valid)] for s in steps]
+        ax.barh(range(len(names)), vals, color=cs, height=0.7)
+        ax.axvline(0, color="black", linewidth=0.8)
         ax.set_yticks(range(len(names)))
-        ax.set_yticklabels(names, fontsize=6)
+        ax.set_yticklabels(names, fontsize=6 if report else None)
         ax.set_xlim(-1.05, 1.05)
-        ax.set_xlabel("(rhs − lhs)/(|lhs| + |rhs|), worst t  (< 0: the link fails)", fontsize=8)
-        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("(rhs − lhs)/(|lhs| + |rhs|), worst t  (< 0: the link fails)" if report
+                      else r"margin $(\mathrm{rhs}-\mathrm{lhs})/(|\mathrm{lhs}|+|\mathrm{rhs}|)$"
+                           r" at the worst $t$", fontsize=8 if report else None)
+        ax.set_title(heading, fontsize=9 if report else None)
         ax.grid(True, axis="x", alpha=0.3)
         for k, (s, v) in enumerate(zip(steps, vals)):
             if not s.holds:
-                ax.text(0.05, k, f"fails: {_fmt(s.lhs)} > {_fmt(s.rhs)}", fontsize=6,
-                        va="center", ha="left", color="#D55E00")
+                ax.text(0.05, k, f"{_fmt(s.lhs)} > {_fmt(s.rhs)}", va="center", ha="left",
+                        color=colors[False], fontsize=6 if report else None)
             elif abs(v) < 1e-9:
-                ax.text(0.05, k, "tight (lhs = rhs)", fontsize=6, va="center", ha="left",
-                        color="0.3")
+                ax.text(0.05, k, "tight", va="center", ha="left", color="0.3",
+                        fontsize=6 if report else None)
 
     margins(axes[0][0], ex, "Example 3.2 (T = 2): each link of the Theorem 4 proof\n"
-                            "blue: valid in general; orange: the paper's steps")
+                            "blue: valid in general; orange: the paper's steps" if report else
+            rf"Theorem 4's proof, Example 3.2 ($T = {ex.run.steps}$)")
     margins(axes[0][1], cb, "the constant-β1 chain derived here, on its example\n"
-                            f"({cb.run.problem}, T = {cb.run.steps})")
-    ax = axes[1][0]
+                            f"({cb.run.problem}, T = {cb.run.steps})" if report else
+            rf"constant-$\beta_1$ chain (derived here), $T = {cb.run.steps}$")
+    gs = axes[1][0].get_subplotspec().get_gridspec()
+    axes[1][0].remove()
+    axes[1][1].remove()
+    ax = fig.add_subplot(gs[1, :])
     Ts = [a[0] for a in along]
-    ax.plot(Ts, [a[1] for a in along], "o-", color="#0072B2", markersize=3,
-            label="lhs: Σ_t c_t (D_t − D_(t+1)) with the true 1/(1−β1,t)")
-    ax.plot(Ts, [a[2] for a in along], "s--", color="#D55E00", markersize=3,
-            label="rhs: the paper's replacement by 1/(1−β1)")
+    ax.plot(Ts, [a[1] for a in along], "o-", color=colors[True], markersize=3,
+            label="lhs: Σ_t c_t (D_t − D_(t+1)) with the true 1/(1−β1,t)" if report else
+            r"$\sum_t c_t (D_t - D_{t+1})$ with $1/(1-\beta_{1,t})$")
+    ax.plot(Ts, [a[2] for a in along], "s--", color=colors[False], markersize=3,
+            label="rhs: the paper's replacement by 1/(1−β1)" if report else
+            r"the paper's replacement by $1/(1-\beta_1)$")
     for T, _lhs, _rhs, holds, _ in along:
         if not holds:
-            ax.axvspan(T * 0.9, T * 1.1, color="#D55E00", alpha=0.12, linewidth=0)
+            ax.axvspan(T * 0.9, T * 1.1, color=colors[False], alpha=0.12, linewidth=0)
     ax.set_yscale("symlog", linthresh=100)
-    decorate(ax, xlabel="horizon T (Example 3.2's sequence, the same hyperparameters)",
-             ylabel="value (symlog)", title="the replacement step along T (shaded: it fails)",
-             ylog=False, legend="lower left")
-    ax = axes[1][1]
-    ax.axis("off")
-    rows = [[s["chain"], s["link"].split(".", 1)[-1], "valid" if s["valid_in_general"] else
-             "paper's", ("failing run, " + str(s["witness_steps"]) + " steps")
-             if s["found_failure"] else f"none in {s['cases']}"] for s in searches]
-    tab = ax.table(cellText=rows, colLabels=["chain", "link", "kind", "Hypothesis search"],
-                   loc="upper center", cellLoc="left", colLoc="left")
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(6)
-    tab.scale(1.0, 1.05)
-    ax.set_title(f"Hypothesis search of every link ({p.search_examples} cases each, "
-                 "derandomised, shrunk;\nthe shrunk counterexamples are records of their own)",
-                 fontsize=9)
-    fig.suptitle("Tran & Phong: the replacement of 1/(1−β1,t) by 1/(1−β1) in Reddi et al.'s "
-                 "proof of Theorem 4", fontsize=10)
+    decorate(ax, xlabel="horizon T (Example 3.2's sequence, the same hyperparameters)" if report
+             else r"horizon $T$ (Example 3.2's sequence and hyperparameters)",
+             ylabel="value (symlog)" if report else "value (symlog scale)",
+             title="the replacement step along T (shaded: it fails)" if report else None,
+             ylog=False, legend="best")
+    if report:
+        ax.set_title("the replacement step along T (shaded: it fails); the Hypothesis search "
+                     f"of every link ({p.search_examples} cases): tran-phong-searches.csv",
+                     fontsize=9)
+    else:
+        fig.legend([Patch(color=colors[True]), Patch(color=colors[False]),
+                    Patch(color=colors[False], alpha=0.12)],
+                   ["valid in general", "the paper's step", "horizons where it fails"],
+                   loc="outside lower center", ncol=3)
+    title(fig, "Tran & Phong: the replacement of 1/(1−β1,t) by 1/(1−β1) in Reddi et al.'s "
+               "proof of Theorem 4", style)
     footer(fig, "AMSGrad, β1 = 0.9, β1,t = β1·0.001^(t−1), β2 = 0.999, α_t = 0.001/√t, "
                 "x_1 = 1, Reddi et al.'s synthetic cost. Re-check: amsgrad-theory verify "
-                "--sidecar tran-phong.json")
+                "--sidecar tran-phong.json", style=style)
     return fig
 
 
