@@ -17,6 +17,7 @@ Blocks in other languages (``text``, ``pycon``, ``toml``…) are prose and not r
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shlex
@@ -129,6 +130,14 @@ def test_site_builds_strict(tmp_path):
     bounds = (site / "theory" / "bounds" / "index.html").read_text(encoding="utf-8")
     latex = get_derivation("theorem4-derived").latex()
     assert f'<div class="arithmatex">\\[\n{latex}\n\\]</div>' in bounds.replace("&amp;", "&")
+    # prose is text, not Markdown: every step of a proof reads as the symbolic layer states it
+    from amsgrad_theory.symbolic import CHAINS, proof_steps
+
+    proofs = (site / "theory" / "proofs" / "index.html").read_text(encoding="utf-8")
+    shown = html.unescape(re.sub(r"<[^>]+>", "", proofs))
+    for chain in CHAINS:
+        for step in proof_steps(chain):
+            assert step.statement in shown, step.name
     # a source's [key] links to its entry of the bibliography
     assert 'href="../../references/#reddi2019arxiv"' in bounds
     references = (site / "references" / "index.html").read_text(encoding="utf-8")

@@ -51,6 +51,15 @@ PROOFS = "theory/proofs.md"
 _PROSE = re.compile(r"^\(?[A-Za-z][A-Za-z'’\-]+[.,;:)]*$|^&$")
 
 
+def text(value: str) -> str:
+    """Prose for Markdown: its ``_``, ``*``, backslashes, backticks and ``<`` escaped (so that
+    ``α_{t−1} … x_t`` is no emphasis), except inside ``$…$`` (math, for arithmatex)."""
+    parts = re.split(r"(\$[^$]+\$)", value)
+    for k in range(0, len(parts), 2):
+        parts[k] = re.sub(r"([\\`*_])", r"\\\1", parts[k]).replace("<", "&lt;")
+    return "".join(parts)
+
+
 def legend_math(item: str) -> str:
     """A legend line (``\\alpha: the step-size constant, \\alpha_{t} = …``) as one inline
     formula: its runs of prose words set as ``\\text{…}``."""
@@ -124,12 +133,13 @@ def references_page(entries: dict[str, dict[str, str]]) -> str:
              "use (`[key]`); the paper cites the same file, `paper/references.bib`.", ""]
     for key, f in entries.items():
         who = plain(f.get("author", f.get("key", ""))).replace(" and ", ", ")
-        parts = [f"**{who}** ({plain(f.get('year', 'n.d.'))}). *{plain(f.get('title', key))}*."]
+        parts = [f"**{text(who)}** ({plain(f.get('year', 'n.d.'))}). "
+                 f"*{text(plain(f.get('title', key)))}*."]
         venue = f.get("journal") or f.get("booktitle") or f.get("howpublished")
         if venue:
-            parts.append(plain(venue) + ".")
+            parts.append(text(plain(venue)) + ".")
         if f.get("note"):
-            parts.append(plain(f["note"]) + ".")
+            parts.append(text(plain(f["note"])) + ".")
         links = [f"<{plain(f['url'])}>"] if "url" in f else []
         if "doi" in f:
             links.append(f"<https://doi.org/{plain(f['doi'])}>")
@@ -150,20 +160,20 @@ def cite(text: str, keys: set[str], to: str) -> str:
 
 
 def derivation_section(name: str, derivation, keys: set[str] = frozenset()) -> str:
-    lines = [f"## `{name}` {{#{anchor(name)}}}", "", f"**{derivation.title}**", "", "$$",
+    lines = [f"## `{name}` {{#{anchor(name)}}}", "", f"**{text(derivation.title)}**", "", "$$",
              derivation.latex(), "$$", "",
-             f"- **Source:** {cite(derivation.source, keys, '../' + REFERENCES)}",
-             f"- **Status:** {derivation.status}"]
+             f"- **Source:** {cite(text(derivation.source), keys, '../' + REFERENCES)}",
+             f"- **Status:** {text(derivation.status)}"]
     if derivation.assumption_texts:
         lines.append("- **Assumptions:**")
-        lines += [f"    - {a}" for a in derivation.assumption_texts]
+        lines += [f"    - {text(a)}" for a in derivation.assumption_texts]
     legend = derivation.legend()
     if legend:
         lines.append("- **Symbols:**")
         lines += [f"    - {legend_math(item)}" for item in legend]
     notes = getattr(derivation, "notes", None)
     if notes:
-        lines.append(f"- **Note:** {cite(notes, keys, '../' + REFERENCES)}")
+        lines.append(f"- **Note:** {cite(text(notes), keys, '../' + REFERENCES)}")
     lines += [f"- **Regenerate:** `amsgrad-theory derive {name} --latex`; its checks: "
               f"`amsgrad-theory derive {name} --check`", ""]
     return "\n".join(lines)
@@ -200,12 +210,12 @@ def proofs_page(keys: set[str] = frozenset()) -> str:
         lines += [f"## Chain `{chain}` {{#{anchor(chain)}}}", "",
                   f"Evaluate it on a run: `amsgrad-theory check-proof --chain {chain}`.", ""]
         for k, step in enumerate(proof_steps(chain), 1):
-            lines += [f"### {k}. `{step.name}`", "", step.statement, "", "$$", step.latex(),
+            lines += [f"### {k}. `{step.name}`", "", text(step.statement), "", "$$", step.latex(),
                       "$$", ""]
             if step.source:
-                lines.append(f"- **Source:** {cite(step.source, keys, '../' + REFERENCES)}")
+                lines.append(f"- **Source:** {cite(text(step.source), keys, '../' + REFERENCES)}")
             if step.requires:
-                lines.append(f"- **Uses:** {step.requires}")
+                lines.append(f"- **Uses:** {text(step.requires)}")
             lines.append("- **Scope:** " + ("one inequality per step t" if step.scope ==
                                              "per-step" else "summed over the run"))
             if not step.valid:
