@@ -271,7 +271,7 @@ def table_frameworks(summaries: Mapping[str, dict]) -> str:
     s = summaries["frameworks"]
     rows = []
     for r in s["results"]["effective_steps"]:
-        rows.append([tex(r["sequence"]), tt(r["variant"]),
+        rows.append([prose(r["sequence"]), tt(r["variant"]),
                      num(r["eta_hat_growth"]), num(r["eta_hat_first_increase"]),
                      num(r["eta_growth"]), num(r["eta_first_increase"])])
     return tabular([("gradients", "l"), ("variant", "l"), (r"$\max \hat\eta_t/\min \hat\eta$",
@@ -285,8 +285,8 @@ def table_frameworks(summaries: Mapping[str, dict]) -> str:
 
 def table_claims(summaries: Mapping[str, dict]) -> str:
     s = summaries["claims"]
-    rows = [[r"\parbox[t]{0.34\linewidth}{\raggedright " + tex(r["claim"]) + "}",
-             r"\parbox[t]{0.56\linewidth}{\raggedright " + tex(r["verdict"]) + "}"]
+    rows = [[r"\parbox[t]{0.34\linewidth}{\raggedright " + prose(r["claim"]) + "}",
+             r"\parbox[t]{0.56\linewidth}{\raggedright " + prose(r["verdict"]) + "}"]
             for r in s["results"]]
     return tabular([("the seed article's claim", "l"), ("verdict here", "l")], rows,
                    "The seed article's claims, each with the evidence in the claims study's "
@@ -407,12 +407,13 @@ def numbers_tex(summaries: Mapping[str, dict]) -> str:
 # ------------------------------------------------------------------------------------------
 
 _LETTER = "A-Za-z" + "".join(_GREEK)
-#: a subscripted name (x_t, R_T, v̂_{t,i}, η̂_t,i), a Greek letter with a numeral (β1, β1,t)
-#: or a root of a name or numeral (√t, √2)
+#: a subscripted name (x_t, R_T, v̂_{t,i}, η̂_t,i) or a Greek letter with a numeral (β1, β1,t),
+#: either with a power (β2^t, β1^(t−1)), or a root of a name or numeral (√t, √2)
 _MATH_TOKEN = re.compile(
     rf"(?<![{_LETTER}0-9_\\])(?P<base>[{_LETTER}])(?P<accent>[{''.join(_ACCENTS)}]?)"
     rf"(?:_(?P<sub>\{{[^{{}}]*\}}|[A-Za-z0-9]+(?:[−+][0-9]+)?(?:,[A-Za-z0-9]+)?)"
     rf"|(?<=[{''.join(_GREEK)}])(?P<num>\d+(?:,[a-z])?)(?![0-9A-Za-z.]))"
+    rf"(?:\^(?P<sup>[A-Za-z0-9]+|\([A-Za-z0-9−+ ]+\)))?"
     rf"|√(?P<root>[A-Za-z0-9]+)")
 
 
@@ -434,7 +435,9 @@ def _math_token(m: re.Match) -> str:
     sub = m.group("sub") or m.group("num")
     if sub.startswith("{"):
         sub = sub[1:-1]
-    return f"${base}_{{{_math_text(sub)}}}$"
+    sup = m.group("sup")
+    power = f"^{{{_math_text(sup.strip('()'))}}}" if sup else ""
+    return f"${base}_{{{_math_text(sub)}}}{power}$"
 
 
 def prose(text: Any) -> str:
@@ -491,7 +494,7 @@ def caption_text(entry: Mapping[str, Any], record: Mapping[str, Any]) -> str:
 
 
 #: how a caption's own sentences on its checks begin (replaced by the generated ones)
-_CHECK_SENTENCES = ("Checked by", "Re-check", "Recheck", "Verify", "Sidecar")
+_CHECK_SENTENCES = ("Checked by", "Re-check", "Recheck", "Verify", "Sidecar", "Undecided")
 
 
 def _quoted(records: list, verdict: str) -> str:

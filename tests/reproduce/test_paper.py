@@ -90,6 +90,7 @@ def test_prose_sets_the_records_plain_text_maths_as_maths():
     assert paper.prose("β1 = 0.9, β1,t") == r"$\beta_{1}$ = 0.9, $\beta_{1,t}$"
     assert paper.prose("α_t = 0.5/√t") == r"$\alpha_{t}$ = 0.5/$\sqrt{t}$"
     assert paper.prose("η̂_t−1,i") == r"$\hat{\eta}_{t-1,i}$"
+    assert paper.prose("1 − β2^t, β1^(t−1)") == r"1 - $\beta_{2}^{t}$, $\beta_{1}^{t-1}$"
     assert paper.prose("max_ratio of figure1-online") == r"max\_ratio of figure1-online"
 
 
