@@ -238,12 +238,14 @@ _TRACE_BYTES = {"float": (320, 0), "torch": (320, 0), "mpmath": (2400, 8.0), "ar
 _STREAM_BYTES = 64
 
 
-def memory_needed(problem: Problem, arithmetic: Arithmetic, steps: int, trace: bool) -> int:
+def memory_needed(problem: Problem, arithmetic: Arithmetic, steps: int, trace: bool,
+                  instances: int | None = None) -> int:
     """Bytes a run of ``problem`` over ``steps`` steps in ``arithmetic`` needs, about (from
     measurements: the state of B·d lanes, the trace of T·B·d lane-steps when kept, the margin
-    families' regenerated stream)."""
+    families' regenerated stream). ``instances``: B, where the run batches that many
+    instances of the problem (a sweep's chunk) rather than the problem's own."""
     precision = getattr(arithmetic, "dps", None) or getattr(arithmetic, "bits", 0)
-    lanes = problem.B * problem.d
+    lanes = (problem.B if instances is None else instances) * problem.d
     base, per_digit = _LANE_BYTES[arithmetic.kind]
     needed = lanes * (base + per_digit * precision)
     if trace:

@@ -243,6 +243,18 @@ def test_runs_beyond_the_memory_available_are_refused_up_front(argv, little_memo
     assert code == 2 and "of memory" in err and "GiB is available" in err
 
 
+@pytest.mark.parametrize("problem, seeds", [("random-linear:d=1e5", "0:1e3"),
+                                            ("random-linear:d=1e6", "0:2"),
+                                            ("random-linear:d=1", "0:1e6")])
+def test_sweeps_beyond_the_memory_available_are_refused_up_front(problem, seeds, little_memory,
+                                                                 tmp_path, capsys):
+    out = tmp_path / "sweep.csv"
+    code, err = run_cli(["sweep", "-a", "amsgrad", "-p", problem, "-T", "3", "--seeds", seeds,
+                         "-q", "--out", str(out)], capsys)
+    assert code == 2 and "grid=" in err and "configurations" in err and "of memory" in err
+    assert list(tmp_path.iterdir()) == []            # nothing written, not even a lock
+
+
 class OutOfMemoryError(RuntimeError):
     """What torch.cuda raises (by name: the command line does not import torch)."""
 
