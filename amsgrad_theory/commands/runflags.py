@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import threading
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from tqdm import tqdm
@@ -282,6 +285,60 @@ def _gib(n: int) -> str:
     return f"{n / 2 ** 30:.3g} GiB"
 
 
+def advance(bar: tqdm, done: int) -> None:
+    """Move ``bar`` to ``done``, ending its "compiling" stage if it shows one."""
+    if getattr(bar, "desc", ""):           # (a disabled tqdm has no label)
+        bar.set_description_str("", refresh=False)
+    bar.update(done - bar.n)
+
+
+#: seconds between redraws of a bar while numba compiles (its clock keeps running)
+COMPILING_REFRESH_S = 0.5
+
+
+@contextlib.contextmanager
+def compile_stage(bar_of: Callable[[], tqdm | None], arithmetic: Arithmetic):
+    """While numba compiles a kernel (the first run of its kind on this machine, or after a
+    code change: a kernel found in the on-disk cache is not compiled), the bar ``bar_of()``
+    reads "compiling" and its clock keeps running. The stage comes from numba's own compile
+    events (``numba.core.event``, kind ``numba:compile``), so the engine needs no hook; float
+    runs only (mpmath, arb and torch never compile). Whoever updates the bar clears the label
+    (:func:`advance`)."""
+    if arithmetic.kind != "float":
+        yield
+        return
+    from numba.core import event  # numba: the float runs that show a bar compile with it
+
+    class Compiling(event.Listener):
+        def __init__(self):
+            self.depth = 0
+            self.stop = threading.Event()
+
+        def on_start(self, _event):
+            self.depth += 1
+            bar = bar_of()
+            if self.depth == 1 and bar is not None:
+                bar.set_description_str("compiling", refresh=True)
+                self.stop.clear()
+                threading.Thread(target=self.tick, args=(bar,), daemon=True).start()
+
+        def on_end(self, _event):
+            self.depth -= 1
+            if self.depth == 0:      # (the label stays until the bar moves: no flicker
+                self.stop.set()      # between the kernel's compilation units)
+
+        def tick(self, bar):
+            while not self.stop.wait(COMPILING_REFRESH_S):
+                bar.refresh()
+
+    listener = Compiling()
+    try:
+        with event.install_listener("numba:compile", listener):
+            yield
+    finally:
+        listener.stop.set()
+
+
 def run_spec(spec: RunSpec, *, quiet: bool = False, trace: bool = False,
              progress_from: int = 5_000_000) -> Result:
     """Run ``spec`` with a progress bar on stderr for runs of at least ``progress_from``
@@ -296,9 +353,11 @@ def run_spec(spec: RunSpec, *, quiet: bool = False, trace: bool = False,
         bar = tqdm(total=spec.steps, unit="step", file=sys.stderr, disable=None, leave=False)
 
         def callback(done, total):
-            bar.update(done - bar.n)
+            advance(bar, done)
     try:
-        return spec.run(trace=trace, progress=callback)
+        with compile_stage(lambda: bar, get_arithmetic(spec.arithmetic)) if bar is not None \
+                else contextlib.nullcontext():
+            return spec.run(trace=trace, progress=callback)
     finally:
         if bar is not None:
             bar.close()

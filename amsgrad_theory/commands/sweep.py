@@ -22,6 +22,7 @@ carry the error, the others are complete); 2 bad input, or a scheduler that does
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from dataclasses import replace
@@ -34,7 +35,7 @@ from ..engine.cluster import Connection
 from ..engine.sweep import grid, parse_seeds, parse_values, run_sweep
 from ..errors import InputError
 from ..problems import get_problem
-from .runflags import check_memory, count, memory_needed
+from .runflags import advance, check_memory, compile_stage, count, memory_needed
 from .suggest import did_you_mean
 
 
@@ -102,12 +103,16 @@ def run(args) -> int:
         target = Connection(args.scheduler, scheduler_file=args.scheduler_file,
                             workers=args.workers, log=log)
     bar = _Bar(args.steps, len(configs)) if not args.quiet else None
+    compiling = compile_stage(lambda: bar.bar, get_arithmetic(args.arithmetic)) \
+        if bar is not None and target is None else contextlib.nullcontext()
     try:
         check_sweep_memory(configs, args)
-        result = run_sweep(configs, steps=args.steps, arithmetic=args.arithmetic, x0=args.x0,
-                           csv_path=args.out, resume=args.resume, chunk_size=args.chunk_size,
-                           client=target, task_size=args.task_size,
-                           on_task=bar.update if bar is not None else None)
+        with compiling:
+            result = run_sweep(configs, steps=args.steps, arithmetic=args.arithmetic,
+                               x0=args.x0, csv_path=args.out, resume=args.resume,
+                               chunk_size=args.chunk_size, client=target,
+                               task_size=args.task_size,
+                               on_task=bar.update if bar is not None else None)
     except InputError as exc:
         if exc.argument in entries and exc.message.startswith("not a parameter of"):
             raise unknown_axis(exc, entries[exc.argument]) from None
@@ -209,7 +214,7 @@ class _Bar:
                             unit_scale=True, file=sys.stderr, disable=None, leave=False)
         self.bar.set_postfix_str(f"{configurations}/{self.configurations} configurations, "
                                  f"{done}/{total} tasks", refresh=False)
-        self.bar.update(self.steps * configurations - self.bar.n)
+        advance(self.bar, self.steps * configurations)
 
     def close(self) -> None:
         if self.bar is not None:
