@@ -7,16 +7,17 @@ Configurations that can share a batch (:func:`~amsgrad_theory.engine.run.batch_k
 one :func:`~amsgrad_theory.engine.simulate.simulate` call with one instance each, in chunks of
 at most ``chunk_size`` instances.
 
+**A tidy table.** The CSV opens with ``pandas.read_csv`` and pivots as it is: besides
+:data:`COLUMNS` (``parameters``, the grid values as a JSON object of their texts, and
+``final_x``, the last iterate as a JSON array, stay for the tools that read them) it has one
+column per grid axis, named as the axis and holding its value as given (``beta1`` → ``0.9``;
+a ``seed`` axis fills ``seed``), and one column per coordinate of the last iterate,
+``final_x_0`` … ``final_x_{d-1}`` (d the largest dimension in the sweep; empty where a
+problem has fewer): :func:`header`. So ``df.pivot_table(index="beta1", columns="beta2",
+values="regret")`` needs no ``json_normalize``.
+
 What survives a fault (a kill at any moment, a full disk, a deleted file, a second writer):
 
-* **A tidy table.** The CSV opens with ``pandas.read_csv`` and pivots as it is: besides
-  :data:`COLUMNS` (``parameters``, the grid values as a JSON object of their texts, and
-  ``final_x``, the last iterate as a JSON array, stay for the tools that read them) it has one
-  column per grid axis, named as the axis and holding its value as given (``beta1`` → ``0.9``;
-  a ``seed`` axis fills ``seed``), and one column per coordinate of the last iterate,
-  ``final_x_0`` … ``final_x_{d-1}`` (d the largest dimension in the sweep; empty where a
-  problem has fewer): :func:`header`. So ``df.pivot_table(index="beta1", columns="beta2",
-  values="regret")`` needs no ``json_normalize``.
 * **The CSV is its own journal.** Every row carries ``key``, a digest of the run it describes
   (:func:`run_key`: variant, problem spec with its grid values and seed, steps, arithmetic,
   hyperparameters, start point — everything that changes a row), and, last, ``digest``, a
