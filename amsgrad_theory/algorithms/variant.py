@@ -123,6 +123,9 @@ class Variant:
     weight_decay_mode: str = "l2"
     eps_root_inside: bool = False
     eps_free: bool = False
+    #: set by the engine where the problem's gradient floor proves that no second moment of
+    #: the run can underflow (then the kernels do not watch v at each step)
+    underflow_free: bool = False
     defaults: Mapping[str, str] = field(default_factory=dict)
     notes: str = ""
 
@@ -218,7 +221,7 @@ class Variant:
         """The fields that decide the computation (not the name, source or defaults)."""
         return tuple(getattr(self, key) for key in _CHOICES) + (
             self.correct_m, self.eps_root_inside, self.eps_free, self.learning_rate_in,
-            self.flush_denormals)
+            self.flush_denormals, self.underflow_free)
 
     def specialize(self, hyperparameters: list[dict]) -> Variant:
         """This variant with the structure the given hyperparameters allow, same results.

@@ -60,6 +60,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from ..errors import InputError
 from ..lanecode import lane_code
 
@@ -112,6 +114,9 @@ class Namespace:
     widen: Callable | None = None
     decided: bool = True
     unit_roundoff: float = 0.0
+    #: the smallest positive normal number of a binary float format (0: no such limit — the
+    #: exact arithmetics, whose exponents are unbounded)
+    smallest_normal: float = 0.0
 
     def __post_init__(self):
         if self.widen is None:
@@ -213,12 +218,23 @@ class Arithmetic:
         with warnings.catch_warnings():       # numpy's overflow warning: the check reports it
             warnings.simplefilter("ignore", RuntimeWarning)
             value = float(self.lane(text) if lane else self.scalar(text))
+        number = getattr(self, "dtype_name", "float64") if lane else "float64"
         if exact != 0 and (value == 0 and not zero_ok or value in (float("inf"),
                                                                   float("-inf"))):
-            number = getattr(self, "dtype_name", "float64") if lane else "float64"
             rounded = "0" if value == 0 else "inf"
             raise InputError(argument, text, f"does not survive conversion to {number}: "
                              f"rounds to {rounded}")
+        tiny = self.lane_tiny()
+        if lane and not zero_ok and 0 < abs(value) < tiny and Fraction(value) != exact:
+            # a subnormal lane value that is not exact has lost leading bits (1e-44 is 9.8e-45
+            # in float32): the run would be of another problem
+            raise InputError(argument, text, f"does not survive conversion to {number}: "
+                             f"rounds to a subnormal number ({value:.3g}, below the smallest "
+                             f"normal {tiny:.3g}); run it in mpmath or arb")
+
+    def lane_tiny(self) -> float:
+        """The smallest positive normal number of the lane format (binary floats)."""
+        return float(np.finfo(getattr(self, "dtype_name", "float64")).tiny)
 
     def to_float(self, value: Any) -> float:
         """Nearest Python float (the midpoint of a ball)."""

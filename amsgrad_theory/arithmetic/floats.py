@@ -198,6 +198,7 @@ def _python_namespace(dtype) -> Namespace:
         certain=int, unknown=lambda c: 0,
         cast=cast, zero=cast(0.0), one=cast(1.0), inf=cast(math.inf),
         uint=int, ifloat=float, unit_roundoff=_unit_roundoff(dtype),
+        smallest_normal=float(np.finfo(dtype).tiny),
     )
 
 
@@ -328,6 +329,7 @@ def numba_namespace(dtype_name: str) -> Namespace:
         isfinite=isfinite, certain=certain, unknown=unknown, cast=cast,
         zero=dtype(0.0), one=dtype(1.0), inf=dtype(np.inf),
         uint=np.uint64, ifloat=ifloat, pow=power, unit_roundoff=_unit_roundoff(dtype),
+        smallest_normal=float(np.finfo(dtype).tiny),
     )
 
 
@@ -373,6 +375,7 @@ def _numpy_namespace(dtype) -> Namespace:
         ifloat=lambda n: np.asarray(n).astype(np.float64),
         rowsum=lambda a: np.sum(a, axis=-1, keepdims=True), pow=np.power,
         rowmax=lambda a: np.max(a, axis=-1), unit_roundoff=_unit_roundoff(dtype),
+        smallest_normal=float(np.finfo(dtype).tiny),
     )
 
 

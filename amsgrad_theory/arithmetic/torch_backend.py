@@ -82,6 +82,7 @@ def torch_namespace(torch, dtype, device, c_math: bool = False) -> Namespace:
         rowsum=lambda a: a.sum(dim=-1, keepdim=True),
         rowmax=lambda a: a.amax(dim=-1),
         pow=power, unit_roundoff=float(torch.finfo(dtype).eps) / 2,
+        smallest_normal=float(torch.finfo(dtype).tiny),
     )
 
 
@@ -169,6 +170,9 @@ class TorchArithmetic(Arithmetic):
     @property
     def arrays(self):
         return self._arrays
+
+    def lane_tiny(self) -> float:
+        return self.xp.smallest_normal
 
     def scalar(self, value):
         if isinstance(value, str):

@@ -38,6 +38,7 @@ from .layout import (
     ERR_GRAD,
     ERR_ITERATE,
     ERR_LOSS,
+    ERR_UNDERFLOW,
     HMAX,
     HPREV,
     LOSS,
@@ -205,6 +206,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
+    watch_v = parts.v_floor is not None
+    v_floor = parts.v_floor if watch_v else ar.lane_dtype(0.0)
     lane_dt = ar.lane_dtype
     scalar_dt = ar.scalar_dtype
     block_jit = block_jit or jit
@@ -327,6 +330,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                         code = ERR_LOSS
                     elif not np.isfinite(LB[X, j]):
                         code = ERR_ITERATE
+                    elif watch_v and LB[V, j] < v_floor and LB[M, j] != 0:
+                        code = ERR_UNDERFLOW
                     if code != 0:
                         EB[kb, 0] = t
                         EB[kb, 1] = b0 + j

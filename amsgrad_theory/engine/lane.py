@@ -40,6 +40,7 @@ from .layout import (
     ERR_GRAD,
     ERR_ITERATE,
     ERR_LOSS,
+    ERR_UNDERFLOW,
     EXPECTED,
     HPREV,
     LOSS,
@@ -75,6 +76,9 @@ class LaneFunctions(NamedTuple):
     set_kind: str
     ifloat: Callable
     szero: Any
+    #: v below this while m ≠ 0 is an underflow (ERR_UNDERFLOW), where the kernels watch it
+    #: (floats, ε = ε_root = 0 for every instance); None where they do not
+    v_floor: Any = None
 
 
 def make_lane_stats(xp, sp, jit=lane_code, *, windowed: bool | None = None):
@@ -148,6 +152,28 @@ def make_lane_stats(xp, sp, jit=lane_code, *, windowed: bool | None = None):
     return track, bound_terms, drop_of
 
 
+def v_floor(xp, variant):
+    """The smallest normal number of the lane format, below which a second moment v_t with
+    m_t ≠ 0 is an underflow the kernels flag at its step (ERR_UNDERFLOW); None where they do
+    not watch it.
+
+    Exact arithmetic never has v_t = 0 or tiny while m_t ≠ 0: v_t ≥ (1 − β2)·β2^(t−s)·g_s² > 0
+    once some g_s ≠ 0. In a float format, g² below the smallest normal number loses its leading
+    bits or becomes 0; where ε = ε_root = 0 for every instance (the paper's AMSGrad: the
+    variant's ``eps_free`` structure) that changes the step m/√v̂ itself, by any amount, so
+    it is watched at every step (the range watch checks a small non-zero ε at the end of each
+    chunk, :mod:`~amsgrad_theory.engine.watch`). Exact arithmetics have no such floor. A
+    variant marked ``underflow_free`` (the engine proved from the problem's gradient floor that
+    v cannot underflow, :func:`~amsgrad_theory.engine.simulate.underflow_impossible`) is not
+    watched: the check costs three instructions of about eighteen per lane-step.
+    """
+    tiny = xp.smallest_normal
+    if (tiny > 0 and variant.eps_free and not variant.underflow_free
+            and variant.second_moment != "none"):
+        return xp.cast(tiny)
+    return None
+
+
 def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None,
                    error_codes: bool = True, full_statistics: bool = True,
                    coefficient_namespace=None) -> LaneFunctions:
@@ -193,6 +219,10 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     has_expected = bool(problem.has_expected)
     hat_is_eta = not variant.correct_m and variant.step_form == "normalized"
     keeps_max = variant.maxes
+    floor = v_floor(xp, variant) if error_codes else None
+    watch_v = floor is not None
+    tiny_lane = floor if watch_v else xp.zero
+    xabs, xlt, xgt, xzero = xp.abs, xp.lt, xp.gt, xp.zero
 
     @lane
     def lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi):
@@ -237,6 +267,9 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
             bad_x = 1 - certain(isfinite(xnew))
             code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
                                                       * ERR_ITERATE)
+            if watch_v:
+                bad_v = certain(xlt(v, tiny_lane)) * certain(xgt(xabs(m), xzero))
+                code = code + (1 - bad_g) * (1 - bad_l) * (1 - bad_x) * bad_v * ERR_UNDERFLOW
         else:
             code = 0
         return ((xnew, x, m, v, vh, eta, hat, emax, hmax, weight),
@@ -340,6 +373,8 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
                     code = ERR_LOSS
                 elif not isfinite(lanes[X, b, i]):
                     code = ERR_ITERATE
+                elif watch_v and lanes[V, b, i] < tiny_lane and lanes[M, b, i] != xzero:
+                    code = ERR_UNDERFLOW
                 if code != 0:
                     error[0] = code
                     error[1] = t
@@ -355,4 +390,5 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
         lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
         data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
         locate=locate, write_checkpoint=write_checkpoint, write_trace=write_trace,
-        coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0))
+        coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0),
+        v_floor=tiny_lane if watch_v else None)

@@ -62,8 +62,12 @@ N_FLOAT_PARAMS = 3      # ``fp``: a 3-tuple of scalar-arithmetic values per inst
 N_INT_STATE = 2         # ``ip``: a 2-tuple of integers per instance, advanced once per step
 
 # ---- error codes (``outputs.error`` = [code, step, instance, coordinate]) ----------------------
-ERR_GRAD, ERR_LOSS, ERR_ITERATE = 1, 2, 3
-ERROR_WHAT = {ERR_GRAD: "gradient", ERR_LOSS: "loss", ERR_ITERATE: "iterate"}
+ERR_GRAD, ERR_LOSS, ERR_ITERATE, ERR_UNDERFLOW = 1, 2, 3, 4
+ERROR_WHAT = {ERR_GRAD: "gradient", ERR_LOSS: "loss", ERR_ITERATE: "iterate",
+              ERR_UNDERFLOW: "v (below the smallest normal number while m ≠ 0: g² underflowed; "
+                             "run it in mpmath or arb)"}
+#: the kind of NumericalError each code raises (default "non-finite")
+ERROR_KIND = {ERR_UNDERFLOW: "underflowed"}
 
 
 class LaneInputs(NamedTuple):

@@ -38,6 +38,7 @@ from .layout import (
     ECNT,
     EFIRST,
     EMAX,
+    ERROR_KIND,
     ERROR_WHAT,
     ETMAX,
     EUND,
@@ -564,6 +565,31 @@ def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
         ar.check_input(argument, text, lane=True)
 
 
+def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
+                         steps: int) -> bool:
+    """Whether no second moment of the run can fall below the lane format's smallest normal
+    number τ: every instance's gradients have a floor γ_b > 0 (:meth:`Problem.G_floor`) and
+
+        min(1 − β2, 1/T) · γ_b² ≥ 4τ,
+
+    since v_t ≥ (1 − β2,t)·g_t² for every second-moment rule (exponential averages with
+    1 − β2,t ≥ min(1 − β2, 1/t) — AdamNC's β2,t = 1 − 1/t included — and AdaGrad's sums with
+    factor 1), and the float products lose less than the factor 4. Without weight decay only
+    (g + λx has no floor). Exact arithmetics have no τ (False: nothing to prove)."""
+    tiny = Fraction(ar.lane_tiny()) if ar.kind in ("float", "torch") else None
+    if not tiny:
+        return False
+    for b in range(problem.B):
+        hp = hp_rows[b]
+        floor = problem.G_floor(b)
+        if floor is None or Fraction(str(hp["weight_decay"])) != 0:
+            return False
+        factor = min(1 - Fraction(str(hp["beta2"])), Fraction(1, steps))
+        if factor <= 0 or factor * floor * floor < 4 * tiny:
+            return False
+    return True
+
+
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
              arithmetic: str | Arithmetic = "float64",
              hyperparameters: dict | list[dict] | None = None,
@@ -611,6 +637,8 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
     B, d = problem.B, problem.d
     hp_rows = _as_list_of_hp(variant, hyperparameters, B)
     variant = variant.specialize(hp_rows)
+    if variant.eps_free and underflow_impossible(ar, problem, hp_rows, steps):
+        variant = variant.with_(underflow_free=True)
     x0_texts = _parse_x0(x0, problem, ar)
     check_conversion(ar, problem, hp_rows, x0_texts)
     if problem.set.kind == "ball" and ar.certified:
@@ -642,7 +670,8 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
                 engine.run(kernel, arrays, t0, t1)
             code, t, b, i = arrays.error()
             if code:
-                raise NumericalError(ERROR_WHAT[code], t, None if i < 0 else i, b)
+                raise NumericalError(ERROR_WHAT[code], t, None if i < 0 else i, b,
+                                     kind=ERROR_KIND.get(code, "non-finite"))
             if watch is not None:
                 watch(t0, t1)
             done = t1

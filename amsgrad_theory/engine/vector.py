@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems.sets import make_ball_projection
-from .lane import lane_functions
+from .lane import lane_functions, v_floor
 from .layout import (
     B1,
     EMAX,
@@ -23,6 +23,7 @@ from .layout import (
     ERR_GRAD,
     ERR_ITERATE,
     ERR_LOSS,
+    ERR_UNDERFLOW,
     EXPECTED,
     HMAX,
     HPREV,
@@ -56,6 +57,7 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
     schedule, lane_math = parts.schedule, parts.lane_math
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
     coupled = parts.coupled
+    floor = v_floor(xp, variant)     # where v's underflow is watched at each step (lane.py)
     xisfinite, sisfinite, scast, sifloat = xp.isfinite, sp.isfinite, sp.cast, sp.ifloat
     ssqrt, swiden = sp.sqrt, sp.widen
     set_kind = problem.set.kind
@@ -106,8 +108,11 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
             xnew = ln[X]
             if set_kind == "ball":
                 xnew = project(xnew, ln[W], R)
-            for ok, what in ((xisfinite(out[0]), ERR_GRAD), (sisfinite(out[2]), ERR_LOSS),
-                             (xisfinite(xnew), ERR_ITERATE)):
+            checks = [(xisfinite(out[0]), ERR_GRAD), (sisfinite(out[2]), ERR_LOSS),
+                      (xisfinite(xnew), ERR_ITERATE)]
+            if floor is not None:
+                checks.append((~((ln[V] < floor) & (ln[M] != 0)), ERR_UNDERFLOW))
+            for ok, what in checks:
                 if not bool(host(ok).all()):
                     b, i = first_bad(ok)
                     ERR[:] = [what, t, b, i]

@@ -117,6 +117,13 @@ class Problem:
         """G∞ ≥ sup_t ‖∇f_t(x)‖∞ over F (exact); None where no finite bound exists."""
         raise NotImplementedError
 
+    def G_floor(self, b: int = 0) -> Fraction | None:
+        """γ > 0 with |∇f_t(x)_i| ≥ γ for every step t, coordinate i and x ∈ F (exact), where
+        the family has such a floor (linear losses whose gradients never vanish); None
+        otherwise. With it, v_t ≥ (1 − β2)·γ² at every step, which proves that a float run's
+        second moment cannot underflow (:func:`amsgrad_theory.engine.lane.v_floor`)."""
+        return None
+
     def box_bounds(self) -> tuple[str, str]:
         """(lo, hi) of the box, or the ball's [−R, R] per coordinate."""
         if self.set.kind == "box":
@@ -293,6 +300,9 @@ class PeriodicLinear(Problem):
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
 
+    def G_floor(self, b=0):     # g_t ∈ {C, −c}
+        return min(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"]))) or None
+
     def lanes(self, xp, sp, jit=lane_code):
         cast = xp.cast
         where = xp.where
@@ -320,6 +330,9 @@ class BernoulliLinear(Problem):
 
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
+
+    def G_floor(self, b=0):     # g_t ∈ {C, −c}
+        return min(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"]))) or None
 
     def lanes(self, xp, sp, jit=lane_code):
         U = xp.uint
@@ -354,6 +367,11 @@ class GradientSequence(Problem):
         values = [abs(_q(v)) for row in self.sequence[b] for v in row]
         values.append(abs(_q(self.params[b]["tail"])))
         return max(values)
+
+    def G_floor(self, b=0):     # the table's entries, then the tail
+        values = [abs(_q(v)) for row in self.sequence[b] for v in row]
+        values.append(abs(_q(self.params[b]["tail"])))
+        return min(values) or None
 
     def table(self):
         return self.sequence, [self.params[b]["tail"] for b in range(self.B)]

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..algorithms import Variant, get_variant
+from ..arithmetic import get_arithmetic
 from ..engine import simulate
 from ..errors import InputError
 
@@ -386,8 +387,14 @@ def sequence_problem(G: np.ndarray) -> str:
 
 def run_model(variant: Variant, arithmetic: str, given: dict, G: np.ndarray,
               x0: float) -> dict:
-    """θ, m, v, v̂ after every step (arrays (T, d) float64) of ``variant`` on ``G``."""
+    """θ, m, v, v̂ after every step (arrays (T, d) float64) of ``variant`` on ``G``.
+
+    The framework receives G as tensors of its dtype, so the model runs on G rounded to the
+    lane format (a float64 gradient of 1e-160 is 0 in float32): the numbers the framework
+    saw, which therefore survive conversion into ``arithmetic``."""
     T, d = G.shape
+    ar = get_arithmetic(arithmetic)
+    G = np.array([[float(ar.lane(repr(float(v)))) for v in row] for row in G])
     result = simulate(variant, sequence_problem(G), steps=T, arithmetic=arithmetic,
                       hyperparameters=given, x0=repr(x0), trace=True)
     names = {"theta": "xhat", "m": "m", "v": "v", "vhat": "vhat"}

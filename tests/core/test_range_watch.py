@@ -70,3 +70,59 @@ def test_adagrad_without_a_first_moment_is_watched_through_max_abs_g():
     with pytest.raises(NumericalError, match="underflowed v"):
         simulate("adagrad", "gradient-sequence:g=[1e-300,-1e-300]", steps=4,
                  hyperparameters={"eps": "0"})
+
+
+# ---- an underflow between two chunk ends is caught at its step ------------------------------
+
+@pytest.mark.parametrize("variant, arithmetic", [
+    ("amsgrad", "float64"), ("amsgrad", "float64:numba"), ("amsgrad", "float64:numpy"),
+    ("amsgrad", "torch:cpu:float64"), ("adam", "float64:python"), ("adam", "float32"),
+    ("amsgrad", "float32:numba"), ("adam", "torch:cpu:float32")])
+def test_a_second_moment_subnormal_for_one_step_is_reported_at_that_step(arithmetic, variant):
+    # g_1 = 1e-158 (1e-20 in float32): v_1 = (1 − β2)·g_1² is subnormal, x_2 loses digits (it
+    # was −0.3162295 where mpmath says −0.3162278); g_2 = 1 then makes v normal again, so the
+    # end of the chunk looks fine — the kernels must flag step 1 itself
+    g = "1e-20" if "32" in arithmetic else "1e-158"
+    with pytest.raises(NumericalError) as info:
+        simulate(variant, f"gradient-sequence:g=[{g}],tail=1", steps=4, arithmetic=arithmetic)
+    err = info.value
+    assert (err.kind, err.step, err.since, err.coordinate) == ("underflowed", 1, 1, 0)
+    assert err.what.startswith("v ")
+
+
+@pytest.mark.parametrize("arithmetic", FLOATS)
+def test_a_tiny_gradient_after_large_ones_is_not_an_underflow(arithmetic):
+    # g_2 = 1e-200: (1 − β2)·g_2² underflows to 0 but v_2 ≈ β2·v_1 stays normal — the run is
+    # right (mpmath agrees to 1e-15), so nothing may be flagged
+    run = simulate("amsgrad", "gradient-sequence:g=[1,1e-200]", steps=5, arithmetic=arithmetic)
+    exact = simulate("amsgrad", "gradient-sequence:g=[1,1e-200]", steps=5,
+                     arithmetic="mpmath:40")
+    assert float(run.instances[0].final_x[0]) == pytest.approx(
+        float(exact.instances[0].final_x[0]), rel=1e-14)
+
+
+def test_the_gradient_floor_proves_when_no_underflow_can_happen():
+    """The per-step watch is compiled out only where v_t ≥ min(1 − β2, 1/T)·γ² ≥ 4τ."""
+    from amsgrad_theory import get_arithmetic, get_problem, get_variant
+    from amsgrad_theory.engine.simulate import underflow_impossible
+
+    f64, f32 = get_arithmetic("float64"), get_arithmetic("float32")
+    hp = get_variant("amsgrad").hyperparameters(beta2="0.99")
+    periodic = get_problem("periodic-linear:C=3,c=1,period=3")
+    assert underflow_impossible(f64, periodic, [hp], 1000)
+    # γ = 1e-150: (1 − β2)·γ² = 1e-302 ≥ 4τ in float64, not in float32's range
+    small = get_problem("gradient-sequence:g=[1e-150,-1e-150],tail=1e-150")
+    assert underflow_impossible(f64, small, [hp], 10)
+    assert not underflow_impossible(get_arithmetic("float64"),
+                                    get_problem("gradient-sequence:g=[1e-155]"), [hp], 10)
+    assert not underflow_impossible(f32, get_problem("gradient-sequence:g=[1e-18]"), [hp], 10)
+    # a zero gradient (v decays), a random family, weight decay: no floor, watched
+    assert not underflow_impossible(f64, get_problem("gradient-sequence:g=[1,0]"), [hp], 10)
+    assert not underflow_impossible(f64, get_problem("random-linear:d=1"), [hp], 10)
+    decayed = get_variant("amsgrad").hyperparameters(beta2="0.99", weight_decay="0.01")
+    assert not underflow_impossible(f64, periodic, [decayed], 10)
+    # β2 = 1 − 1e-310: (1 − β2)·γ² is below 4τ although γ = 1 (the factor min(1 − β2, 1/T))
+    near_one = get_variant("amsgrad").hyperparameters(beta2="0." + "9" * 310)
+    assert not underflow_impossible(f64, periodic, [near_one], 10)
+    # mpmath has no floor to prove anything against
+    assert not underflow_impossible(get_arithmetic("mpmath:30"), periodic, [hp], 10)
