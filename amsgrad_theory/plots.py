@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import InputError
 from .records import Report, validate_report
 
@@ -302,7 +304,7 @@ def style_context(style: str | FigureStyle | None) -> Iterator[FigureStyle]:
     matplotlibrc does not leak in). matplotlib reads fonts and sizes from its global rcParams
     when an artist is made and when it is drawn, so the sheet is applied around both and
     restored after (matplotlib: imported only when a figure is drawn)."""
-    import matplotlib.style
+    import matplotlib.style  # matplotlib: imported only when a figure is drawn
 
     chosen = get_style(style)
     with matplotlib.style.context(["default", str(chosen.sheet)]):
@@ -344,7 +346,6 @@ def mean_band(ax, xs: Sequence[float], runs: Sequence[Sequence[float]], *, color
     """The mean over ``runs`` (one series per seed, all on the abscissae ``xs``) as a line and
     the band between the ``quantiles`` of the seeds (linear interpolation, numpy's default)
     shaded in the same colour; None values are skipped (NaN)."""
-    import numpy as np
 
     values = np.array([[np.nan if v is None else float(v) for v in run] for run in runs])
     mean = np.nanmean(values, axis=0)
@@ -356,7 +357,7 @@ def mean_band(ax, xs: Sequence[float], runs: Sequence[Sequence[float]], *, color
 def plain_log_ticks(axis, subs: tuple[float, ...] = (1.0, 2.0, 5.0)) -> None:
     """Ticks at 1, 2, 5 × 10^k written as plain numbers (0.2, not 2×10⁻¹) on a log ``axis``
     that spans about a decade or less (matplotlib: imported only when a figure is drawn)."""
-    import matplotlib.ticker as mticker
+    import matplotlib.ticker as mticker  # matplotlib: only when a figure is drawn
 
     axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(mticker.FuncFormatter(lambda v, _pos: f"{v:g}"))

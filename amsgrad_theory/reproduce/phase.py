@@ -424,7 +424,7 @@ def figure(p: PhaseParameters, results: dict, style: FigureStyle | None = None):
         if report:
             ax.legend(fontsize=6, loc="center right")
     if not report:
-        from matplotlib.lines import Line2D
+        from matplotlib.lines import Line2D  # matplotlib: only when a figure is drawn
 
         handles, labels = axes[0][len(mapped)].get_legend_handles_labels()
         key = [Line2D([], [], color="0.3", linestyle="-"), Line2D([], [], color="0.3",
