@@ -327,7 +327,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: fl
     from matplotlib.figure import Figure  # matplotlib: imported only when a figure is drawn
 
     total = style.width(span) if style is not None else None
-    if total is None:
+    if style is None or total is None:
         size = (width * ncols, height * nrows)
     else:
         panel = total / ncols * (aspect or style.aspect)
