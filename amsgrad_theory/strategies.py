@@ -39,7 +39,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument as _HypothesisInvalidArgument
 
-from .algorithms import get_variant
+from .algorithms import Variant, get_variant
 from .errors import InputError
 
 #: the kinds of gradient sequence :func:`gradient_sequences` draws ("any" mixes all of them)
@@ -197,7 +197,7 @@ def _sequence_kind(kind, min_size, max_size, lo, hi, allow_negative, dtype):
 
     if kind == "sparse":
         @st.composite
-        def sparse(draw):
+        def sparse(draw: st.DrawFn) -> list[float]:
             n = draw(st.integers(min_size, max_size))
             positions = draw(st.lists(st.integers(0, n - 1), min_size=1,
                                       max_size=max(1, n // 4), unique=True))
@@ -211,7 +211,7 @@ def _sequence_kind(kind, min_size, max_size, lo, hi, allow_negative, dtype):
         block = st.tuples(st.integers(1, 8), signed, st.integers(0, 8))
 
         @st.composite
-        def bursty(draw):
+        def bursty(draw: st.DrawFn) -> list[float]:
             blocks = draw(st.lists(block, min_size=1, max_size=max_size))
             out: list[float] = []
             for length, value, gap in blocks:
@@ -223,7 +223,7 @@ def _sequence_kind(kind, min_size, max_size, lo, hi, allow_negative, dtype):
 
     if kind == "decaying":
         @st.composite
-        def decaying(draw):
+        def decaying(draw: st.DrawFn) -> list[float]:
             n = draw(st.integers(min_size, max_size))
             c = draw(magnitude)
             alternate = allow_negative and draw(st.booleans())
@@ -239,7 +239,7 @@ def _sequence_kind(kind, min_size, max_size, lo, hi, allow_negative, dtype):
 
     if kind == "spiky":
         @st.composite
-        def spiky(draw):
+        def spiky(draw: st.DrawFn) -> list[float]:
             n = draw(st.integers(min_size, max_size))
             base = draw(magnitude)
             spike = _clamp(base * draw(st.sampled_from((2.0, 3.0, 10.0, 101.0, 1000.0))),
@@ -270,7 +270,7 @@ def _scaled(k: int, digits: int) -> str:
     return _decimal_text(Fraction(k, 10 ** digits))
 
 
-def hyperparameters(*, variant: object = None, region: str = "any",
+def hyperparameters(*, variant: str | Variant | None = None, region: str = "any",
                     min_alpha: float = 1e-4, max_alpha: float = 1.0,
                     eps: bool = True) -> st.SearchStrategy[dict[str, str]]:
     """Hyperparameter dicts (decimal strings) that ``variant`` accepts.

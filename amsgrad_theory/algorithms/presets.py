@@ -6,6 +6,8 @@ for their experiments) the default is the toolkit's choice and says so.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from ..errors import InputError, unknown_name
 from .variant import Variant
 
@@ -16,18 +18,41 @@ TORCH = ("PyTorch 2.13 torch/optim/adam.py, _single_tensor_adam and _multi_tenso
 KERAS = "Keras 3.15 keras/src/optimizers/adam.py (keras-team/keras @ 3422977a) [keras-3.15]"
 OPTAX = ("optax optax/_src/transform.py::scale_by_amsgrad and alias.py::amsgrad "
          "(google-deepmind/optax @ 2edbcbe2, 0.2.8) [optax-0.2.8]")
+
+
+# The numerics fields of :class:`Variant` a framework family shares, unpacked into each preset;
+# typed per family, so that the checker sees every field with its own type and knows which
+# fields a family leaves to the preset.
+class _TorchNumerics(TypedDict):
+    exact_in: str
+
+
+class _KerasNumerics(TypedDict):
+    powers_in: str
+    coefficients_in: str
+    learning_rate_in: str
+    flush_denormals: bool
+
+
+class _OptaxNumerics(TypedDict):
+    powers_in: str
+    coefficients_in: str
+    correction: str
+    flush_denormals: bool
+
+
 #: PyTorch's CPU square root (MKL) is not correctly rounded: its models are exact when run in
 #: torch arithmetic (``--arithmetic torch:cpu:DTYPE``)
-_TORCH_NUMERICS = {"exact_in": "torch"}
+_TORCH_NUMERICS: _TorchNumerics = {"exact_in": "torch"}
 #: Keras 3 on the jax backend, eager: β^t, 1 − β^t and α_t = lr√(1−β2^t)/(1−β1^t) in the
 #: variable's dtype, the learning rate stored in floatx (float32 by default), XLA flushing
 #: subnormals to zero
-_KERAS_NUMERICS = {"powers_in": "lane", "coefficients_in": "lane", "learning_rate_in": "float32",
-                   "flush_denormals": True}
+_KERAS_NUMERICS: _KerasNumerics = {"powers_in": "lane", "coefficients_in": "lane",
+                                   "learning_rate_in": "float32", "flush_denormals": True}
 #: optax with jax's default config (x64 off): 1 − β^t in float32, then its reciprocal in the
 #: parameters' dtype multiplies (XLA rewrites the division), subnormals flushed to zero
-_OPTAX_NUMERICS = {"powers_in": "float32", "coefficients_in": "lane",
-                   "correction": "reciprocal", "flush_denormals": True}
+_OPTAX_NUMERICS: _OptaxNumerics = {"powers_in": "float32", "coefficients_in": "lane",
+                                   "correction": "reciprocal", "flush_denormals": True}
 
 _PAPER_DEFAULTS = {"alpha": "0.1", "beta1": "0.9", "beta2": "0.999", "beta1_decay": "1"}
 _FRAMEWORK_DEFAULTS = {"alpha": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-8"}
@@ -250,7 +275,7 @@ def get_variant(name: str | Variant, *, alpha_schedule: str | None = None,
         if name not in VARIANTS:
             raise unknown_name("algorithm", name, variant_names())
         variant = VARIANTS[name]
-    changes = {}
+    changes: dict[str, str] = {}
     if alpha_schedule is not None:
         if alpha_schedule not in ("constant", "inv-sqrt"):
             raise InputError("schedule", alpha_schedule, "must be constant or inv-sqrt")

@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 from ..errors import InputError
 
@@ -230,7 +231,7 @@ class Variant:
         every ε and ε_root is 0 the denominators skip ``+ 0`` (√v̂ ≥ 0, so adding 0 is exact).
         The computation then does less, and rounds identically.
         """
-        changes = {}
+        changes: dict[str, str | bool] = {}
         distinct = {(str(h["weight_decay"]), str(h["eps"]), str(h["eps_root"]))
                     for h in hyperparameters}
         if self.weight_decay_mode != "none" and all(
@@ -241,13 +242,13 @@ class Variant:
             changes["eps_free"] = True
         return self.with_(**changes) if changes else self
 
-    def with_(self, **changes) -> Variant:
+    def with_(self, **changes: Any) -> Variant:
         """A copy with some fields changed (the name records the change)."""
         return replace(self, **changes)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """A JSON-friendly description of every field."""
-        out = {"name": self.name, "title": self.title, "source": self.source}
+        out: dict[str, Any] = {"name": self.name, "title": self.title, "source": self.source}
         for key in _CHOICES:
             out[key] = getattr(self, key)
         out["correct_m"] = self.correct_m

@@ -22,8 +22,10 @@ import ctypes.util
 import math
 import platform
 import sys
+from collections.abc import Callable
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -157,8 +159,15 @@ def float64_namespace() -> Namespace:
 
 
 @cache
-def _python_namespace(dtype) -> Namespace:
+def _python_namespace(dtype: type) -> Namespace:
     """Lane namespace over Python floats (float64) or numpy float32 scalars."""
+    # each operation is a math function (binary64) or a numpy ufunc (float32 scalars): one
+    # callable type covers both
+    cast: Callable[..., Any]
+    sqrt: Callable[..., Any]
+    exp: Callable[..., Any]
+    log1p: Callable[..., Any]
+    log: Callable[..., Any]
     if dtype == np.float64:
         cast = float
         sqrt = math.sqrt
@@ -462,7 +471,9 @@ class FloatArithmetic(Arithmetic):
         self.spec = dtype_name if engine_name == "auto" else f"{dtype_name}:{engine_name}"
         self.lane_dtype = self.dtype
         self.scalar_dtype = np.float64
-        self.xp = _python_namespace(self.dtype)
+        # mypy checks a type[...] value against Hashable with the instance's unbound __hash__;
+        # a class object is hashable (the cache keys on it)
+        self.xp = _python_namespace(self.dtype)  # type: ignore[arg-type]
         self.sp = _python_namespace(np.float64)
         self._arrays = NumpyArrays(self.dtype)
 

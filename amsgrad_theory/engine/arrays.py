@@ -10,6 +10,7 @@ any device). Both read back per instance in the same way (``lane``, ``acc``, ``c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -64,11 +65,11 @@ class RunPlan:
         return self.steps * self.problem.B * self.problem.d
 
 
-def memo(parse):
+def memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``parse`` with a cache over hashable inputs (the parsed values are immutable)."""
-    cache: dict = {}
+    cache: dict[tuple[type, Any], Any] = {}
 
-    def get(value):
+    def get(value: Any) -> Any:
         # the key tells 0.0 from −0.0 and 1 from 1.0 (equal as dict keys, not as inputs)
         key = (type(value), value.hex() if isinstance(value, float) else value)
         try:
@@ -125,8 +126,8 @@ class LaneArrays:
         tail = np.empty((B, d), dtype=lane_dt)
         for b in range(B):
             r = self.pos[b]
-            for j, key in enumerate(INSTANCE_HYPERPARAMETERS):
-                instance_hyper[r, j] = scalar(hp_rows[b][key])
+            for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
+                instance_hyper[r, j] = scalar(hp_rows[b][name])
             for j, text in enumerate(problem.float_values(b)):
                 floats[j, r] = scalar(text)
             for j, value in enumerate(problem.int_values(b)):
@@ -303,7 +304,8 @@ class VectorArrays:
             error=np.zeros(4, dtype=np.int64))
 
     def error(self) -> tuple[int, int, int, int]:
-        return tuple(int(v) for v in self.outputs.error)
+        code, t, row, i = (int(v) for v in self.outputs.error)
+        return code, t, row, i
 
     # ---- read-back, by instance index -----------------------------------------------------
     def _np(self, a):

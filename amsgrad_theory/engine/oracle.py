@@ -252,9 +252,11 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     H = np.zeros(d if variant.correct_m else 1, dtype=dtype)
     lo, hi = dtype(oracle.lo), dtype(oracle.hi)
     counts = {"e": 0, "h": 0, "dec": 0, "eu": 0, "hu": 0}
-    best = {"e": (0.0, None), "h": (0.0, None)}
-    first_inc = {"e": None, "h": None}
-    loss = 0.0 if oracle.loss is not None else None
+    #: the largest relative rise and where it happened (step, coordinate), per step kind
+    best: dict[str, tuple[float, tuple[int, int] | None]] = {"e": (0.0, None), "h": (0.0, None)}
+    first_inc: dict[str, int | None] = {"e": None, "h": None}
+    loss_fn = oracle.loss
+    loss = 0.0      # Σ_t f_t(x_t), reported where the oracle gives losses
     co_prev = schedule(1.0, *values)
     start = time.perf_counter()
     step_time = 0.0
@@ -264,8 +266,8 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     try:
         for t in range(1, steps + 1):
             oracle.gradient(t, X, G)
-            if loss is not None:
-                loss += float(oracle.loss(t, X))
+            if loss_fn is not None:
+                loss += float(loss_fn(t, X))
             co = schedule(float(t), *values)
             t0 = time.perf_counter()
             fn(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, t == 1, bounds, PART)
@@ -293,7 +295,8 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
         if threads:
             numba.set_num_threads(old_threads)
     return OracleResult(
-        steps=steps, x=X, m=M, v=V, vhat=VH, sum_sq_grad=SG2, loss=loss,
+        steps=steps, x=X, m=M, v=V, vhat=VH, sum_sq_grad=SG2,
+        loss=loss if loss_fn is not None else None,
         effective_step_increases=counts["e"], max_effective_step_increase=best["e"][0],
         first_increase_step=first_inc["e"], corrected_step_increases=counts["h"],
         max_corrected_step_increase=best["h"][0], first_corrected_increase_step=first_inc["h"],

@@ -504,7 +504,8 @@ class StartPoint(list):
 
 def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     d = problem.d
-    texts = uniform = None
+    texts: list[str] | None = None      # one decimal text per coordinate, or
+    uniform: str | None = None          # the one text of every coordinate
     if x0 is None:
         uniform = "0"
     elif isinstance(x0, str):
@@ -522,8 +523,14 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
         texts = [str(v) for v in x0]
     if texts is not None and len(texts) != d:
         raise InputError("x0", x0, f"needs {d} coordinates")
+    if texts is not None:
+        given = texts
+    elif uniform is not None:
+        given = [uniform]
+    else:
+        raise AssertionError(f"x0 {x0!r} parsed to neither coordinates nor one value")
     try:
-        exact = [Fraction(t) for t in texts] if texts is not None else [Fraction(uniform)]
+        exact = [Fraction(t) for t in given]
     except (ValueError, ZeroDivisionError):
         raise InputError("x0", x0, "not a number") from None
     feasible = problem.set

@@ -54,6 +54,7 @@ import linecache
 import math
 import textwrap
 import types
+from typing import Any
 
 from ..lanecode import is_lane_code
 
@@ -828,10 +829,12 @@ def _count_loads(node, name):
 class _Specializer:
     def __init__(self, top: _Source):
         self.top = top
-        self.globals = {}          # generated name → object
-        self.by_id = {}            # id(object) → generated name
+        self.globals: dict[str, Any] = {}          # generated name → object
+        self.by_id: dict[int, str] = {}            # id(object) → generated name
         self.counter = itertools.count()
-        self.sources = {}
+        #: id(function) → (the function, kept alive so that its id stays its own; its source or
+        #: why it cannot be specialised)
+        self.sources: dict[int, tuple[Any, _Source | NotSpecializable]] = {}
         self.reserved = set(top.locals)
         self.fallbacks: list[str] = []
 

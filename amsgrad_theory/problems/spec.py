@@ -289,6 +289,8 @@ def _build(family: str, name: str, spec: str, rows: list[dict]) -> Problem:
                 inputs.append(("scale", row["scale"]))
         params.append(p)
     if family == "gradient-sequence":
+        if sequence is None:            # every row sets it: rows is never empty
+            raise InputError("g", None, "gradient-sequence needs at least one instance")
         lengths = {len(t) for t in sequence}
         if len(lengths) != 1:
             raise InputError("g", None, "all instances of a batch need sequences of one length")

@@ -631,6 +631,8 @@ class JsonNumber(Decimal):
     """A number of a JSON array, exactly as the user wrote it: ``str`` and ``repr`` give the
     text (``1e-400``, never ``1E-400`` or ``Decimal('1E-400')``), so messages quote the user."""
 
+    text: str
+
     def __new__(cls, text: str):
         number = super().__new__(cls, text)
         number.text = text

@@ -197,7 +197,8 @@ def leading_order(expr: sp.Expr, var: sp.Symbol = T) -> sp.Expr:
     others = sorted(ratio.free_symbols - {var}, key=lambda s: s.name)
     ratio = ratio.subs({s: (3 if s.is_integer else sp.Rational(1, 2)) for s in others}).doit()
     check = checked_limit(ratio, var)
-    if check.agree is not True or not (check.symbolic.is_positive and check.symbolic.is_finite):
+    limit = check.value             # sympy's limit where the numeric route agrees, else None
+    if limit is None or not (limit.is_positive and limit.is_finite):
         raise ArithmeticError(f"order {order} of {expr} not confirmed: {check.to_dict()}")
     return order
 

@@ -602,6 +602,8 @@ def tran_phong_t0(schedule: str, beta1: Fraction, lam: Fraction | None = None,
 
     b1 = Fraction(beta1)
     if schedule == "exp-decay":
+        if lam is None:
+            raise InputError("lam", lam, "the exp-decay schedule β1,t = β1λ^{t−1} needs λ")
         la = Fraction(lam)
         if la == 1:
             return 1

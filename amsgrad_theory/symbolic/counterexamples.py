@@ -13,6 +13,7 @@ Theorems 1, 3 and 6, Section 5 and Figure 1 [reddi2018]).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
@@ -88,7 +89,9 @@ def theorem6() -> list[Record]:
     lhs = (beta2 * C ** 2 + 1 - beta2) / 2
     rhs = 1 - beta2 + eps / C ** 2
     eps_needed = sp.solve(sp.Eq(lhs, rhs), eps)
-    eps_value = sp.simplify(eps_needed[0]) if eps_needed else None
+    if not eps_needed:
+        raise ArithmeticError(f"sympy solved {lhs} = {rhs} for ε with no solution")
+    eps_value = sp.simplify(eps_needed[0])
     negative_for = sp.solve_univariate_inequality(eps_value < 0, C,
                                                   relational=False).intersect(positive)
     rec1 = Record(claim="Theorem 6: β2 = 2/((1+C²)C²) lies in (0, 1) and β2C² = 2/(1+C²) → 0",
@@ -134,7 +137,7 @@ class Counterexample:
     name: str
     title: str
     statement: sp.Basic
-    analysis: object
+    analysis: Callable[[], Record | list[Record]]
     source: str
     assumptions: tuple[str, ...] = ()
     order: str = "T"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 import warnings
+from typing import Any
 
 import sympy as sp
 from sympy.parsing.latex import parse_latex
@@ -130,7 +131,7 @@ def latex_roundtrip(statement: sp.Basic, latex_text: str, samples: int = 4,
                                                                for j, a in enumerate(args)))
                  for f in statement.atoms(sp.core.function.AppliedUndef)}
     rng = random.Random(seed)
-    mismatches = []
+    mismatches: list[str | dict[str, Any]] = []   # a reason, or a sample where they differ
     if parsed is sp.true and isinstance(statement, sp.Eq):
         # the parser evaluates an identity whose sides agree after automatic simplification;
         # then the original's sides must agree at the sample points too

@@ -127,12 +127,15 @@ def _search_config(max_examples, seed) -> tuple[settings, int, str]:
     database: failures are replayed by the printed lines) and its seed, with where it came
     from."""
     profile = settings.default
+    if profile is None:             # hypothesis loads its default profile on import
+        raise RuntimeError("hypothesis has no active settings profile")
+    forced = getattr(_hypothesis_core, "global_force_seed", None)   # pytest --hypothesis-seed
     if max_examples is not None:
         max_examples = check_int("max_examples", max_examples, low=1)
     if seed is not None:
         seed, origin = check_int("seed", seed, low=0), "seed"
-    elif getattr(_hypothesis_core, "global_force_seed", None) is not None:
-        seed, origin = int(_hypothesis_core.global_force_seed) % 2 ** 64, "--hypothesis-seed"
+    elif forced is not None:
+        seed, origin = int(forced) % 2 ** 64, "--hypothesis-seed"
     elif profile.derandomize:
         seed, origin = 0, "the derandomized profile"
     else:
@@ -230,6 +233,8 @@ def _check_invariants(helper: str, optimizer_factory, names: tuple[str, ...], *,
         if outcome.holds:
             continue
         ex = outcome.counterexample
+        if ex is None:              # a failed outcome always carries its counterexample
+            raise AssertionError(f"{outcome.name} failed without a counterexample")
         g = ex["gradients"]
         if outcome.name == "finite_steps":
             head = f"{_WHAT['finite_steps']} at step {ex['step']}: {ex['error']}"
