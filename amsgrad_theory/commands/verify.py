@@ -290,7 +290,7 @@ def finding(r: Record) -> str | None:
                              for t, v in (d.get("average_regret_at") or {}).items())
         return (f"R_t ∝ t^k with k = {d['slope']:.3f} ± {band:.2g} (k = 1: linear) over "
                 f"t ≥ {_n(d.get('window_from'))}; R_t/t = {averages}")
-    if r.name.startswith("run:") and d.get("max_ratio") is not None:
+    if (r.name or "").startswith("run:") and d.get("max_ratio") is not None:
         first = w.get("first_failing_t")
         return (f"{r.claim.split(' ≤ ')[0]} reaches {_n(d['max_ratio'], 4)} × the bound at "
                 f"t = {d.get('at_t')}" + (f" (first above it at t = {first})" if first else ""))
