@@ -18,7 +18,13 @@ Styles: paper (default: a column 3.3 in or a page 6.8 in wide at 100 %, 7-8 pt T
 fonts, nothing inside the figure but the data), slides (10 in or 5 in, 14 pt), report (the
 earlier look: parameters, thresholds and the re-check command drawn in the figure).
 Sizes: tiny (seconds; tests), small (default: all in a few minutes on 2 cores), paper
-(larger T, finer grids, more seeds).
+(larger T, finer grids, more seeds), large (phase on a 100 x 100 grid of (beta1, beta2): about
+1e11 lane-steps, for a cluster; the other studies as paper).
+
+Beyond one machine (the cluster extra): --workers N runs the grid of phase as Dask tasks on a
+local cluster of N worker processes, --scheduler ADDRESS or --scheduler-file FILE on a running
+scheduler's workers (e.g. dask-jobqueue's SLURMCluster); the outputs are those of a run here.
+Example: amsgrad-theory reproduce phase --size large --scheduler-file sched.json --out out/
 
 Exit status: 0 the study ran and its records came out as the study asserts (for claims: the
 audit ran; refuted claims are findings, not failures); 1 a reproduction record failed; 3 a
@@ -33,7 +39,8 @@ import os
 
 from ..plots import DEFAULT_STYLE, STYLES
 from ..records import command_line
-from ..reproduce import STATUS_EXIT, output_folder, run_study
+from ..reproduce import SIZES, STATUS_EXIT, output_folder, run_study
+from .cluster_flags import add_cluster_arguments, cluster_target, opened
 
 
 def add_arguments(p) -> None:
@@ -42,20 +49,23 @@ def add_arguments(p) -> None:
                    help="output folder: study NAME writes DIR/NAME/, replaced whole by the "
                         "finished run (all: DIR/NAME/ for each study and DIR/summary.json); "
                         "default ./reproduce-out")
-    p.add_argument("--size", default="small", choices=("tiny", "small", "paper"),
-                   help="tiny: seconds (tests); small: the default; paper: larger runs")
+    p.add_argument("--size", default="small", choices=SIZES,
+                   help="tiny: seconds (tests); small: the default; paper: larger runs; "
+                        "large: phase's 100 x 100 grid, for a cluster (the others as paper)")
     p.add_argument("--style", default=DEFAULT_STYLE, choices=tuple(STYLES),
                    help="how figures are drawn: paper (default; 3.3 in column or 6.8 in page "
                         "width, 7-8 pt fonts), slides (10 in, 14 pt) or report (the earlier "
                         "look, verdict and re-check line drawn in the figure)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_cluster_arguments(p, "the grid studies' runs (phase; the other studies run here)")
 
 
 def run(args) -> int:
     output_folder(args.name, args.out)  # unknown NAME, unwritable --out: exit 2 before any work
-    summary = run_study(args.name, args.out, size=args.size, quiet=args.quiet,
-                        command=command_line(), style=args.style)
+    with opened(cluster_target(args)) as client:
+        summary = run_study(args.name, args.out, size=args.size, quiet=args.quiet,
+                            command=command_line(), style=args.style, client=client)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:

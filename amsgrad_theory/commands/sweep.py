@@ -31,10 +31,10 @@ from tqdm import tqdm
 
 from ..algorithms import HYPERPARAMETERS
 from ..arithmetic import get_arithmetic
-from ..engine.cluster import Connection
 from ..engine.sweep import grid, parse_seeds, parse_values, run_sweep
 from ..errors import InputError
 from ..problems import get_problem
+from .cluster_flags import add_cluster_arguments, cluster_target
 from .runflags import advance, check_memory, compile_stage, count, memory_needed
 from .suggest import did_you_mean
 
@@ -66,15 +66,7 @@ def add_arguments(p) -> None:
     p.add_argument("--chunk-size", type=count, default=4096, metavar="N",
                    help="instances run as one batch (default 4096)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="run the tasks on a running Dask scheduler's workers, e.g. "
-                            "tcp://host:8786")
-    where.add_argument("--scheduler-file", default=None, metavar="FILE",
-                       help="the same, the scheduler named by the file `dask scheduler "
-                            "--scheduler-file FILE` wrote")
-    where.add_argument("--workers", type=count, default=None, metavar="N",
-                       help="run the tasks on a local Dask cluster of N worker processes")
+    add_cluster_arguments(p, "the tasks")
     p.add_argument("--task-size", type=count, default=None, metavar="N",
                    help="instances per Dask task (default: sized so the per-task overhead "
                         "stays under 1 %%)")
@@ -97,11 +89,7 @@ def run(args) -> int:
         entries[name] = entry
     seeds = seeds_of(args.seeds) if args.seeds is not None else None
     configs = grid(args.algorithm, args.problem, axes, seeds)
-    log = None if args.quiet else lambda text: print(text, file=sys.stderr)
-    target = None
-    if (args.scheduler, args.scheduler_file, args.workers) != (None, None, None):
-        target = Connection(args.scheduler, scheduler_file=args.scheduler_file,
-                            workers=args.workers, log=log)
+    target = cluster_target(args)
     bar = _Bar(args.steps, len(configs)) if not args.quiet else None
     compiling = compile_stage(lambda: bar.bar, get_arithmetic(args.arithmetic)) \
         if bar is not None and target is None else contextlib.nullcontext()

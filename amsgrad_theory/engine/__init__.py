@@ -9,10 +9,10 @@
 """
 
 from .oracle import GradientOracle, OracleResult, simulate_oracle
-from .run import InstanceView, RunSpec, batches, lane_steps, run_batch, run_specs
+from .run import InstanceView, RunSpec, batches, lane_steps, map_specs, run_batch, run_specs
 from .simulate import InstanceResult, Result, StepTracking, checkpoint_steps, simulate
 from .summary import run_summary
 
 __all__ = ["simulate", "Result", "InstanceResult", "StepTracking", "checkpoint_steps", "RunSpec",
-           "run_specs", "run_batch", "batches", "lane_steps", "InstanceView", "simulate_oracle",
+           "run_specs", "map_specs", "run_batch", "batches", "lane_steps", "InstanceView", "simulate_oracle",
            "GradientOracle", "OracleResult", "run_summary"]

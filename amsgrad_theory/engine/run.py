@@ -11,6 +11,7 @@ batched :func:`~amsgrad_theory.engine.simulate.simulate` call: :func:`batches` g
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -165,6 +166,65 @@ def run_specs(specs: Sequence[RunSpec], *, bar=None, trace: bool = False) -> lis
         for j, k in enumerate(indices):
             views[k] = InstanceView(result, j, get_problem(specs[k].problem))
     return views
+
+
+def map_specs(specs: Sequence[RunSpec], reduce: Callable, tags: Sequence | None = None, *,
+              bar=None, client=None, trace: bool = False,
+              task_lane_steps: int | None = None) -> list:
+    """``reduce(view, tag)`` for every spec (its :class:`InstanceView` from :func:`run_specs`
+    and ``tags[k]``, None without tags), in the order of ``specs``.
+
+    In process (``client`` None) this is :func:`run_specs` followed by ``reduce``. With a Dask
+    client (a ``distributed.Client``, or what :func:`~amsgrad_theory.engine.cluster.connection`
+    takes, opened for this call) the specs are cut into tasks of at least
+    :data:`~amsgrad_theory.engine.cluster.TASK_LANE_STEPS` lane-steps (``task_lane_steps``
+    when given) within their batches (:func:`batches`; :func:`~amsgrad_theory.engine.cluster.
+    plan_tasks`), and each task runs its specs and ``reduce`` on a worker, so only the reduced
+    values travel back. A spec's result does not depend on its batch's other instances (the
+    lanes are independent), so the values are those of the in-process call. ``reduce`` must
+    be picklable (a module-level function, or a ``functools.partial`` of one). ``bar`` (tqdm)
+    advances by lane-steps T·d as tasks finish.
+    """
+    tags = list(tags) if tags is not None else [None] * len(specs)
+    if len(tags) != len(specs):
+        raise ValueError(f"{len(tags)} tags for {len(specs)} specs")
+    if client is None:
+        return [reduce(view, tag) for view, tag in zip(run_specs(specs, bar=bar, trace=trace),
+                                                       tags)]
+    from .cluster import connection, plan_tasks, results
+
+    groups = list(batches(specs))
+    lanes = [specs[g[0]].steps * get_problem(specs[g[0]].problem).d for g in groups]
+    tasks = plan_tasks(list(enumerate(groups)), lanes, task_size=None if task_lane_steps is None
+                       else max(1, task_lane_steps // max(1, max(lanes, default=1))))
+    payloads = [[[(k, specs[k], tags[k]) for k in part] for _, part in task] for task in tasks]
+    keys = [f"amsgrad-map-{n}-{id(payloads)}" for n in range(len(payloads))]
+    out: list = [None] * len(specs)
+    with contextlib.ExitStack() as stack:
+        # a distributed.Client is used as it is; an address or a Connection is opened here
+        if hasattr(client, "map"):
+            opened = client
+        else:
+            target = connection(client)
+            assert target is not None       # client is not None here
+            opened = stack.enter_context(target)
+        for done in results(opened, _map_task, payloads, keys, reduce=reduce, trace=trace):
+            for k, value, work in done:
+                out[k] = value
+                if bar is not None:
+                    bar.update(work)
+    return out
+
+
+def _map_task(parts: list, *, reduce: Callable, trace: bool) -> list:
+    """One task of :func:`map_specs` on a worker: each part is one batch of (index, spec, tag);
+    returns (index, reduce(view, tag), lane-steps) for each."""
+    done = []
+    for part in parts:
+        views = run_specs([spec for _, spec, _ in part], trace=trace)
+        for (k, spec, tag), view in zip(part, views):
+            done.append((k, reduce(view, tag), spec.steps * view.problem.d))
+    return done
 
 
 def lane_steps(specs: Sequence[RunSpec]) -> int:

@@ -113,14 +113,17 @@ def output_folder(name: str, out: str | os.PathLike) -> Path:
 
 def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: bool = False,
               parameters: Any = None, command: str | None = None,
-              style: str | FigureStyle | None = None) -> dict:
+              style: str | FigureStyle | None = None, client: Any = None) -> dict:
     """Run study ``name`` into ``out/NAME/`` (``all``: every study, each into ``out/NAME/``,
     and ``out/summary.json``).
 
     ``parameters``: a parameters object of the study (overrides ``size``), e.g.
     ``figure1.Figure1Parameters(online_steps=10**6)``. ``style``: how the figures are drawn,
     ``"paper"`` (default), ``"slides"`` or ``"report"`` (:data:`~amsgrad_theory.plots.STYLES`).
-    Returns the summary (also written as ``summary.json``).
+    Returns the summary (also written as ``summary.json``). ``client``: a Dask client (or
+    an address, as :func:`~amsgrad_theory.engine.map_specs` takes it) on whose workers the
+    grid studies (``phase``) run their grids as tasks; the others run in process. The outputs
+    are those of an in-process run.
 
     ``out/NAME`` (``out`` under ``all``) is replaced whole, in one step, once the run is
     complete (:func:`~.base.staged`: the run is written beside it first, its sidecars sealed,
@@ -138,7 +141,8 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
         t0 = time.perf_counter()
         with staged(folder) as staging:
             results = {study_name: _run_one(study, study.parameters_for(size),
-                                            staging / study_name, size, quiet, command, chosen)
+                                            staging / study_name, size, quiet, command, chosen,
+                                            client)
                        for study_name, study in studies().items()}
             summary = {"study": "all", "size": size, "style": chosen.name, "command": command,
                        "wall_time_s": time.perf_counter() - t0, "studies": results,
@@ -149,16 +153,16 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
     params = parameters if parameters is not None else study.parameters_for(size)
     with staged(folder) as staging:
         summary = _run_one(study, params, staging, size if parameters is None else "custom",
-                           quiet, command, chosen)
+                           quiet, command, chosen, client)
     return summary
 
 
 def _run_one(study: Study, params: Any, folder: Path, size: str, quiet: bool,
-             command: str, style: FigureStyle) -> dict:
+             command: str, style: FigureStyle, client: Any = None) -> dict:
     """Run ``study`` into ``folder`` (a staging folder): figures, sealed sidecars, summary."""
     folder.mkdir(parents=True, exist_ok=True)
     ctx = Context(out=folder, study=study.name, size=size, quiet=quiet, command=command,
-                  style=style)
+                  style=style, client=client)
     t0 = time.perf_counter()
     with style_context(style):
         summary = study.run(params, ctx)

@@ -50,7 +50,7 @@ from ..records import Record, Report, file_sha256, seal_report
 from ..verify.checks import run_check
 
 #: the sizes every study accepts (``small`` is the default: a few minutes for ``all``)
-SIZES = ("tiny", "small", "paper")
+SIZES = ("tiny", "small", "paper", "large")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,10 @@ class Study:
     def parameters_for(self, size: str = "small", **overrides: Any) -> Any:
         if size not in SIZES:
             raise InputError("size", size, "must be one of " + ", ".join(SIZES))
-        values = dict(self.sizes.get(size, {}))
+        # ``large`` (grids for a cluster: ``reproduce phase --size large --workers N``) is the
+        # ``paper`` size for the studies that have no grid to enlarge
+        values = dict(self.sizes.get(size, self.sizes.get("paper", {}) if size == "large"
+                                     else {}))
         values.update(overrides)
         names = {f.name for f in dataclasses.fields(self.parameters)}
         unknown = sorted(set(values) - names)
@@ -96,6 +99,9 @@ class Context:
     figures: list[dict] = field(default_factory=list)
     #: the study's tables beside its figures (write_csv, write_text): every sidecar vouches
     tables: list[str] = field(default_factory=list)
+    #: a Dask client for the studies whose grids run as tasks (``reproduce --workers N`` /
+    #: ``--scheduler``; :func:`~amsgrad_theory.engine.map_specs`); None: in process
+    client: Any = None
 
     # ---------------------------------------------------------------- progress
     def bar(self, total: float, desc: str, unit: str = "step"):

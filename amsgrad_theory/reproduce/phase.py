@@ -41,10 +41,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
-from ..engine import RunSpec, run_specs
+from ..engine import RunSpec, map_specs
 from ..plots import (
     COLORS,
     FigureStyle,
@@ -99,6 +100,13 @@ SIZES = {
               "candidates": (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 70, 100, 150,
                              200, 300, 500, 700, 1000),
               "steps": 1_000_000, "seeds": (0, 1, 2)},
+    # a 100 × 100 grid, for a cluster (README, "Beyond one machine"): β1 = 0, 0.01, …, 0.99,
+    # and β2 spaced evenly in log(1 − β2) from 0.9 down to 0.001 (β2 = 0.1 … 0.999), so the
+    # boundary β1 = √β2 crosses the map smoothly; ≈ 1e11 lane-steps before refinement
+    "large": {"beta1s": tuple(f"{k / 100:g}" for k in range(100)),
+              "beta2s": tuple(f"{1 - 0.9 * (0.001 / 0.9) ** (k / 99):.6g}" for k in range(100)),
+              "candidates": (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 70, 100, 150, 200),
+              "steps": 100_000, "seeds": (0, 1)},
 }
 
 
@@ -116,6 +124,13 @@ def template(p: PhaseParameters, algorithm: str, family: str, beta1: str, beta2:
     return RunSpec(algorithm=algorithm, problem=problem_spec(family, p.candidates[0], p.delta),
                    steps=steps or p.steps, arithmetic=p.arithmetic, x0=p.x0,
                    hyperparameters={"alpha": p.alpha, "beta1": beta1, "beta2": beta2})
+
+
+def evaluate_horizons(view, C: int, *, family: str, horizons, x_threshold: float,
+                      rate_threshold: float) -> list[dict]:
+    """:func:`evaluate` at every horizon: what one run of the grid reduces to (plain rows, so
+    that a Dask worker returns these and not the run; :func:`~amsgrad_theory.engine.map_specs`)."""
+    return [evaluate(view, family, C, h, x_threshold, rate_threshold) for h in horizons]
 
 
 def evaluate(view, family: str, C: int, horizon: int, x_threshold: float,
@@ -157,11 +172,13 @@ def failures(spec: RunSpec, family: str, candidates: list[int], beta1: str, beta
 
 def evaluate_grid(spec: RunSpec, family: str, grid: dict, *, seeds=(0,), delta: str = "0.1",
                   x_threshold: float = 0.9, rate_threshold: float = 0.5, horizons=None,
-                  bar=None) -> dict:
+                  bar=None, client=None) -> dict:
     """{(β1, β2): rows} for every candidate C of every grid point, as one batch per family.
 
     ``spec`` gives the algorithm, steps, α, x_1 and arithmetic; a row per (C, horizon) holds
-    x̄, the rate ratio and ``fails`` (every seed fails, for Theorem 3).
+    x̄, the rate ratio and ``fails`` (every seed fails, for Theorem 3). ``client``: a Dask
+    client (``reproduce phase --workers N / --scheduler``): the grid's runs are cut into tasks
+    that each return their rows (:func:`~amsgrad_theory.engine.map_specs`); same rows.
     """
     horizons = horizons or [spec.steps]
     seeds = list(seeds) if family == "theorem3" else [0]
@@ -173,11 +190,12 @@ def evaluate_grid(spec: RunSpec, family: str, grid: dict, *, seeds=(0,), delta: 
                 specs.append(spec.with_(problem=problem_spec(family, C, delta, seed),
                                         hyperparameters=hp))
                 keys.append((b1, b2, C, seed))
-    views = run_specs(specs, bar=bar)
+    reduce = partial(evaluate_horizons, family=family, horizons=list(horizons),
+                     x_threshold=x_threshold, rate_threshold=rate_threshold)
+    evaluated = map_specs(specs, reduce, [C for _, _, C, _ in keys], bar=bar, client=client)
     per: dict = {}
-    for (b1, b2, C, _seed), view in zip(keys, views):
-        for h in horizons:
-            row = evaluate(view, family, C, h, x_threshold, rate_threshold)
+    for (b1, b2, C, _seed), rows_of_run in zip(keys, evaluated):
+        for h, row in zip(horizons, rows_of_run):
             per.setdefault((b1, b2), {}).setdefault((C, h), []).append(row)
     out: dict = {}
     for point, cells in per.items():
@@ -215,14 +233,14 @@ def search(p: PhaseParameters, algorithm: str, family: str, ctx: Context, bar) -
     grid = {(b1, b2): list(p.candidates) for b1 in p.beta1s for b2 in p.beta2s}
     rows = evaluate_grid(spec, family, grid, seeds=p.seeds, delta=p.delta,
                          x_threshold=p.x_threshold, rate_threshold=p.rate_threshold,
-                         horizons=horizons, bar=bar)
+                         horizons=horizons, bar=bar, client=ctx.client)
     if p.refine:
         extra = {pt: _refinement(r, p.steps) for pt, r in rows.items()}
         extra = {pt: c for pt, c in extra.items() if c}
         if extra:
             more = evaluate_grid(spec, family, extra, seeds=p.seeds, delta=p.delta,
                                  x_threshold=p.x_threshold, rate_threshold=p.rate_threshold,
-                                 horizons=horizons, bar=bar)
+                                 horizons=horizons, bar=bar, client=ctx.client)
             for pt, r in more.items():
                 rows[pt] = sorted(rows[pt] + r, key=lambda row: (row["horizon"], row["C"]))
     return rows
@@ -359,6 +377,11 @@ def figure(p: PhaseParameters, results: dict, style: FigureStyle | None = None):
     cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="white")
     norm = LogNorm(vmin=min(p.candidates), vmax=max(p.candidates))
     nb1, nb2 = len(p.beta1s), len(p.beta2s)
+    # a dense grid (``large``) is a map: no number per cell, a tick every tenth row/column,
+    # and the x̄ panel at seven β2 spread over the grid
+    dense = nb1 * nb2 > 200
+    every1, every2 = (max(1, nb1 // 10), max(1, nb2 // 10)) if dense else (1, 1)
+    shown_b2 = [p.beta2s[round(k * (nb2 - 1) / 6)] for k in range(7)] if dense else p.beta2s
     image = None
     for row, family in enumerate(FAMILIES):
         for col, algorithm in enumerate(mapped):
@@ -371,6 +394,8 @@ def figure(p: PhaseParameters, results: dict, style: FigureStyle | None = None):
                     early = smallest_failing(rows[(b1, b2)], p.steps // 10)
                     if cstar is not None:
                         grid[i, j] = cstar
+                    if dense:
+                        continue
                     text = str(cstar) if cstar is not None else "—"
                     if early != cstar:
                         text += f"\n({early if early is not None else '—'})"
@@ -390,10 +415,10 @@ def figure(p: PhaseParameters, results: dict, style: FigureStyle | None = None):
                 xs += [j - 0.5, j + 0.5]
                 ys += [level, level]
             ax.plot(xs, ys, color=COLORS[algorithm], linewidth=2.0)
-            ax.set_xticks(range(nb2))
-            ax.set_xticklabels(p.beta2s, rotation=45, fontsize=7 if report else None)
-            ax.set_yticks(range(nb1))
-            ax.set_yticklabels(p.beta1s, fontsize=7 if report else None)
+            ax.set_xticks(range(0, nb2, every2))
+            ax.set_xticklabels(p.beta2s[::every2], rotation=45, fontsize=7 if report else None)
+            ax.set_yticks(range(0, nb1, every1))
+            ax.set_yticklabels(p.beta1s[::every1], fontsize=7 if report else None)
             ax.set_xlabel("β2" if report else r"$\beta_2$")
             ax.set_ylabel("β1" if report else r"$\beta_1$")
             name = "Adam" if algorithm == "adam" else "AMSGrad"
@@ -404,8 +429,8 @@ def figure(p: PhaseParameters, results: dict, style: FigureStyle | None = None):
         ax = axes[row][len(mapped)]
         b1 = p.beta1s[0]
         cm = matplotlib.colormaps["plasma"]
-        for j, b2 in enumerate(p.beta2s):
-            color = cm(j / max(1, nb2 - 1) * 0.85)
+        for j, b2 in enumerate(shown_b2):
+            color = cm(j / max(1, len(shown_b2) - 1) * 0.85)
             for algorithm, line in (("adam", "-"), ("amsgrad", "--")):
                 r = [x for x in results[(family, algorithm)][(b1, b2)] if x["horizon"] == p.steps]
                 ax.plot([x["C"] for x in r], [x["mean_x"] for x in r], line, color=color,
