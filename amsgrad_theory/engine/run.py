@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..algorithms import HYPERPARAMETERS, Variant, get_variant
 from ..problems import Problem, get_problem, split_spec
+from .cluster import connection, plan_tasks, results
 from .simulate import Result, instance_attribute, simulate
 
 #: the command-line flag of each hyperparameter
@@ -191,8 +192,6 @@ def map_specs(specs: Sequence[RunSpec], reduce: Callable, tags: Sequence | None 
     if client is None:
         return [reduce(view, tag) for view, tag in zip(run_specs(specs, bar=bar, trace=trace),
                                                        tags)]
-    from .cluster import connection, plan_tasks, results
-
     groups = list(batches(specs))
     lanes = [specs[g[0]].steps * get_problem(specs[g[0]].problem).d for g in groups]
     tasks = plan_tasks(list(enumerate(groups)), lanes, task_size=None if task_lane_steps is None
