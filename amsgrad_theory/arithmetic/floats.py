@@ -22,7 +22,8 @@ import ctypes.util
 import math
 import platform
 import sys
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Hashable
 from fractions import Fraction
 from functools import cache
 from typing import Any
@@ -471,9 +472,9 @@ class FloatArithmetic(Arithmetic):
         self.spec = dtype_name if engine_name == "auto" else f"{dtype_name}:{engine_name}"
         self.lane_dtype = self.dtype
         self.scalar_dtype = np.float64
-        # mypy checks a type[...] value against Hashable with the instance's unbound __hash__;
-        # a class object is hashable (the cache keys on it)
-        self.xp = _python_namespace(self.dtype)  # type: ignore[arg-type]
+        # the cache keys on the class object; mypy reads a type[...] against Hashable with the
+        # instances' unbound __hash__, so the cast states that a class object is hashable
+        self.xp = _python_namespace(typing.cast(Hashable, self.dtype))
         self.sp = _python_namespace(np.float64)
         self._arrays = NumpyArrays(self.dtype)
 
