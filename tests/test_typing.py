@@ -23,7 +23,6 @@ PENDING = {
     "amsgrad_theory/commands/reproduce.py",
     "amsgrad_theory/commands/runflags.py",
     "amsgrad_theory/commands/sweep.py",
-    "amsgrad_theory/commands/verify.py",
     "amsgrad_theory/engine/sweep.py",
     "amsgrad_theory/paper.py",
     "amsgrad_theory/plots.py",
