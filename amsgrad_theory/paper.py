@@ -35,6 +35,7 @@ from .errors import InputError
 from .plots import write_text
 from .reproduce import check_output_folder, run_study
 from .symbolic import printing, symbols
+from .symbolic.bound import Bound
 from .symbolic.registry import registry
 
 #: the Debian packages that hold pdflatex and every LaTeX package main.tex uses
@@ -336,7 +337,8 @@ def numbers(summaries: Mapping[str, dict]) -> dict[str, str]:
         out["textTPalong"] = (f"fails at every horizon checked, up to $T = {num(max(fails))}$")
     else:
         out["textTPalong"] = "holds at every longer horizon checked"
-    shrunk = next((s for s in tp["searches"] if s["link"] == "theorem4.paper-replacement"), {})
+    shrunk: dict[str, Any] = next(
+        (s for s in tp["searches"] if s["link"] == "theorem4.paper-replacement"), {})
     out["numTPshrunkSteps"] = num(shrunk.get("witness_steps"))
     out["numTPsearchCases"] = num(tp["parameters"]["search_examples"])
     b = summaries["bound"]
@@ -382,7 +384,7 @@ def numbers(summaries: Mapping[str, dict]) -> dict[str, str]:
     out["numClaims"] = num(len(claims))
     out["numClaimsRefuted"] = num(sum("refuted" in str(r["verdict"]) for r in claims))
     regret = {name for name, item in registry().items()
-              if getattr(item, "kind", None) == "bound" and item.lhs == symbols.R_T}
+              if isinstance(item, Bound) and item.lhs == symbols.R_T}
     valid = [e["max_ratio"] for e in b["bounds"] if e["bound"] in regret
              and e.get("status") != "printed" and e.get("max_ratio") is not None]
     out["numValidMaxRatio"] = num(max(valid), 3) if valid else "--"

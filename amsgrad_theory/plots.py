@@ -40,7 +40,7 @@ import math
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,7 +189,7 @@ def _deferred_interrupts() -> Iterator[None]:
             previous(*received[0])
 
 
-def write_group(writers: dict[Path, Callable[[Path], None]]) -> list[Path]:
+def write_group(writers: Mapping[Path, Callable[[Path], object]]) -> list[Path]:
     """Write several files as one transaction.
 
     ``writers`` maps each final path to a function that writes the file at the path it is given
@@ -450,7 +450,7 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
                                    "csv_columns": list(table.columns), "csv_rows": len(table.rows)}
     sidecar = report.to_dict()
     validate_report(sidecar)
-    writers: dict[Path, Callable[[Path], None]] = {}
+    writers: dict[Path, Callable[[Path], object]] = {}
     for fmt in FORMATS:
         writers[paths[fmt]] = _figure_writer(fig, fmt, chosen)
     writers[paths["csv"]] = lambda tmp: tmp.write_text(table.to_csv(), encoding="utf-8")

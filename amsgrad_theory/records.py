@@ -242,7 +242,7 @@ def command_line() -> str:
 
 SEAL_VERSION = 1
 #: how a recomputed quantity must agree with the recorded one, per class (copied into every seal)
-TOLERANCES = {
+TOLERANCES: dict[str, dict[str, Any]] = {
     "exact": {"rule": "equal", "applies_to": "integers, strings, booleans and null: equal, of "
                                              "the same JSON type"},
     "float": {"rule": "ulps", "ulps": 0,

@@ -87,8 +87,8 @@ class _Bars:
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
-        self.bar = None
-        self.stage = None
+        self.bar: tqdm | None = None
+        self.stage: str | None = None
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if self.quiet:
@@ -99,6 +99,7 @@ class _Bars:
             unit = "case" if stage == "invariants" else "step"
             self.bar = tqdm(total=total, desc=f"audit {stage}", unit=unit, file=sys.stderr,
                             leave=False, disable=None)
+        assert self.bar is not None     # opened above at a section's first call, closed after all
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -119,13 +120,13 @@ def run(args) -> int:
     if args.sequence is not None and args.sequence.strip().startswith("["):
         for text in number_texts("sequence", args.sequence):
             get_arithmetic("float64").check_input("sequence", text)
-    needs = {}
+    needs: dict[str, int] = {}
     if "paths" not in args.skip:
         needs["path_steps"] = PATH_STEP_BYTES * max(args.path_steps, 0)
     if "equivalence" not in args.skip:
         needs["equivalence_steps"] = EQUIVALENCE_STEP_BYTES * max(args.equivalence_steps, 0)
     if needs:
-        largest = max(needs, key=needs.get)
+        largest = max(needs, key=needs.__getitem__)
         check_memory(largest, getattr(args, largest), sum(needs.values()),
                      "the audit's " + " and ".join(f"{f} = {getattr(args, f):,}" for f in needs))
     bars = _Bars(args.quiet)

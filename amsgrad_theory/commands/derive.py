@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import cast
 
 from ..errors import InputError
-from ..symbolic.registry import derivation_records, get_derivation, registry
+from ..symbolic.bound import Bound
+from ..symbolic.registry import Derivation, derivation_records, get_derivation, registry
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,7 +36,9 @@ def run(args) -> int:
         if args.name is not None:
             raise InputError("NAME", args.name, "give a derivation name or --list, not both")
         for name, item in registry().items():
-            print(f"{name}\t{item.kind}\t{item.title}")
+            # registry() is typed name -> object; its values are Derivations and Bounds
+            listed = cast("Derivation | Bound", item)
+            print(f"{name}\t{listed.kind}\t{listed.title}")
         return 0
     if not args.name:
         raise InputError("NAME", args.name, "give a derivation name, or --list")

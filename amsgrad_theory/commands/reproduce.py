@@ -70,7 +70,7 @@ def run(args) -> int:
         print(json.dumps(summary, indent=2, default=str))
     else:
         print(format_summary(summary, args.out))
-    return STATUS_EXIT.get(summary.get("status"), 1)
+    return STATUS_EXIT.get(summary.get("status", ""), 1)    # no status: 1, as any unknown
 
 
 def format_summary(summary: dict, out: str | os.PathLike | None = None) -> str:

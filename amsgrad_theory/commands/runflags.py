@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, cast
 
 from tqdm import tqdm
 
@@ -28,6 +29,9 @@ from ..problems import (
     split_spec,
 )
 from ..problems.solvers import MAX_ENTRIES
+
+if TYPE_CHECKING:
+    from ..arithmetic.torch_backend import TorchArithmetic
 
 #: the largest count a flag takes (steps, instances, examples, bits): the int64 range
 MAX_COUNT = 2 ** 63 - 1
@@ -181,12 +185,14 @@ def check_runnable(spec: RunSpec, *, trace: bool = False) -> None:
         arithmetic.check_input(argument, text, lane=True)
     bounds = [("D∞", problem.D_inf())] + [("G∞", problem.G_inf(b)) for b in range(problem.B)]
     for name, value in bounds:
+        if value is None:       # (no such bound: nothing to hold)
+            continue
         try:
-            float(value if value is not None else 0)
+            float(value)
         except OverflowError:
-            size = Decimal(value.numerator) / value.denominator
-            raise InputError("problem", spec.problem, f"{name} ≈ {size:.3g} lies beyond float64, "
-                             "in which the summary reports it") from None
+            approx = Decimal(value.numerator) / value.denominator
+            raise InputError("problem", spec.problem, f"{name} ≈ {approx:.3g} lies beyond "
+                             "float64, in which the summary reports it") from None
     size = f"d = {problem.d:,} coordinates" + (f" × {problem.B} instances" if problem.B > 1
                                                  else "")
     kept = f", with a trace of all T = {spec.steps:,} steps" if trace else ""
@@ -211,7 +217,9 @@ def _device_memory(arithmetic: Arithmetic) -> int | None:
     if getattr(device, "type", None) != "cuda":
         return None
     try:
-        return int(arithmetic.torch.cuda.mem_get_info(device)[0])
+        # a cuda device is a torch arithmetic's, which holds the torch module
+        torch = cast("TorchArithmetic", arithmetic).torch
+        return int(torch.cuda.mem_get_info(device)[0])
     except RuntimeError:
         return None
 
@@ -247,7 +255,7 @@ def memory_needed(problem: Problem, arithmetic: Arithmetic, steps: int, trace: b
     measurements: the state of B·d lanes, the trace of T·B·d lane-steps when kept, the margin
     families' regenerated stream). ``instances``: B, where the run batches that many
     instances of the problem (a sweep's chunk) rather than the problem's own."""
-    precision = getattr(arithmetic, "dps", None) or getattr(arithmetic, "bits", 0)
+    precision: int = getattr(arithmetic, "dps", 0) or getattr(arithmetic, "bits", 0)
     lanes = (problem.B if instances is None else instances) * problem.d
     base, per_digit = _LANE_BYTES[arithmetic.kind]
     needed = lanes * (base + per_digit * precision)

@@ -109,6 +109,7 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     out = result.csv_path
+    assert out is not None          # --out always names a CSV (default sweep.csv)
     summary = dict(result.summary)
     summary["csv"] = str(out)
     summary["command"] = " ".join(sys.argv)
@@ -193,7 +194,7 @@ class _Bar:
     def __init__(self, steps: int, configurations: int):
         self.steps = steps
         self.configurations = configurations
-        self.bar = None
+        self.bar: tqdm | None = None
 
     def update(self, done: int, total: int, configurations: int) -> None:
         if self.bar is None:      # opened at the first task: what was resumed is not a rate

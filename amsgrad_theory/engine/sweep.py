@@ -333,6 +333,8 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
             # nothing left to run (a finished sweep resumed): no cluster to start
             dask_client = stack.enter_context(target) if target is not None and todo else None
             connected = time.perf_counter() - started if dask_client is not None else 0.0
+            # each task's rows (configuration index -> CSV texts) and its compute seconds
+            finished: Iterator[tuple[dict[int, list[str]], float]]
             if dask_client is None:
                 tasks = [[part] for part in todo]
                 finished = (run_task(_points(task, configs), steps=steps,
