@@ -14,5 +14,5 @@ from .simulate import InstanceResult, Result, StepTracking, checkpoint_steps, si
 from .summary import run_summary
 
 __all__ = ["simulate", "Result", "InstanceResult", "StepTracking", "checkpoint_steps", "RunSpec",
-           "run_specs", "map_specs", "run_batch", "batches", "lane_steps", "InstanceView", "simulate_oracle",
-           "GradientOracle", "OracleResult", "run_summary"]
+           "run_specs", "map_specs", "run_batch", "batches", "lane_steps", "InstanceView",
+           "simulate_oracle", "GradientOracle", "OracleResult", "run_summary"]
