@@ -36,7 +36,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..engine import RunSpec
+from ..engine import InstanceView, RunSpec
 from ..errors import InputError
 from ..plots import (
     FigureStyle,
@@ -215,6 +215,12 @@ def checked(name: str, spec: RunSpec, view=None, **args) -> Record:
     if view is not None:
         return run_check(name, spec, _result=view, **args)
     return run_check(name, spec, **args)
+
+
+def traced(view: InstanceView) -> dict[str, Any]:
+    """The trace of a run made with ``trace=True`` (series name → steps × lanes array)."""
+    assert view.trace is not None
+    return view.trace
 
 
 # ------------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def run(p: BoundParameters, ctx: Context) -> dict:
             entry["max_ratio"], entry["run"] = ratio, run_id
         entry["violations"] += bool(violated)
 
-    drawn: dict[str, tuple] = {}
+    drawn: dict[str | None, tuple] = {}     # a main run's β1 schedule or a bound → panel
     with ctx.bar(len(specs), "bounds on each run", unit="run") as bar:
         for k, (spec, view) in enumerate(zip(mains, main_views)):
             run_id = f"main-{k + 1}"

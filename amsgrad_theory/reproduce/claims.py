@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ..engine import RunSpec, run_specs
 from ..plots import (
@@ -56,7 +57,7 @@ from ..plots import (
 from ..records import Record
 from ..verify.checks import register
 from ..verify.run_checks import checkpoint_series, growth
-from .base import Context, Study, checked
+from .base import Context, Study, checked, traced
 
 SEED_ARTICLE = "the tutorial article 'Adam with AMSGrad' this project started from [seed-article]"
 SOURCE = f"{SEED_ARTICLE}; Reddi, Kale & Kumar, ICLR 2018, Section 5 [reddi2018]"
@@ -284,7 +285,7 @@ def state_size(shapes, dtype: str = "float32") -> dict:
     """Tensors and bytes of torch's Adam/AdamW state with and without amsgrad, after one step."""
     import torch  # torch: imported on first use, not by `import amsgrad_theory` (≈ 1 s)
 
-    out = {}
+    out: dict[str, Any] = {}
     for cls in ("Adam", "AdamW"):
         for ams in (False, True):
             params = [torch.nn.Parameter(torch.zeros(s, dtype=getattr(torch, dtype)))
@@ -349,7 +350,7 @@ def low_precision_probe(dtype: str, steps: int) -> dict:
     for run_dtype in (dt, torch.float64):
         p = torch.nn.Parameter(torch.zeros(3, dtype=run_dtype))
         opt = torch.optim.Adam([p], lr=1e-3, amsgrad=True, foreach=False)
-        first_bad = [None, None, None]
+        first_bad: list[int | None] = [None, None, None]     # first non-finite step
         vmax_prev = None
         vmax_decreased = False
         v_series = []
@@ -465,7 +466,7 @@ def run(p: ClaimsParameters, ctx: Context) -> dict:
                                hyperparameters={"alpha": "0.001"} if variant in
                                ("amsgrad", "adamx") else {})
                 view = run_specs([spec], trace=True)[0]
-                row = {"sequence": seq_label, "variant": variant}
+                row: dict[str, Any] = {"sequence": seq_label, "variant": variant}
                 for name in ("vhat_nondecreasing", "corrected_step_nonincreasing",
                              "effective_step_nonincreasing"):
                     rec = checked(name, spec, view, claim=f"{variant} on g = {seq_label}: "
@@ -473,7 +474,7 @@ def run(p: ClaimsParameters, ctx: Context) -> dict:
                     impl_records.append(rec)
                     row[name] = rec.verdict
                 row["eta_hat_max_increase"] = view.instances[0].corrected_step.max_increase
-                row["eta_hat_growth"] = growth(view.trace["eta_hat"][:, 0, 0])["growth"]
+                row["eta_hat_growth"] = growth(traced(view)["eta_hat"][:, 0, 0])["growth"]
                 inv_rows.append(row)
                 bar.update(1)
     precision = {}
@@ -702,10 +703,10 @@ def convergence_figure(p: ClaimsParameters, sweeps: dict, batch: dict,
         fl = [batch[(b, b2)]["late_fluctuation"] for b in p.batch_sizes]
         ax_s.errorbar(p.batch_sizes, late, yerr=fl, marker="o", capsize=3, color=f"C{j + 2}",
                       label=f"β2 = {b2}")
-        for b, m_, f_ in zip(p.batch_sizes, late, fl):
+        for size, m_, f_ in zip(p.batch_sizes, late, fl):
             for quantity, value in (("late_excess_risk", m_), ("late_fluctuation", f_)):
                 table.add("small_batch", None, "amsgrad-pytorch", None, None, float(b2), None,
-                          b, quantity, value)
+                          size, quantity, value)
     ax_s.set_xscale("log", base=2)
     decorate(ax_s, xlabel="minibatch size b" if report else r"minibatch size $b$",
              ylabel="late excess risk ½‖w − w*‖² (bar: fluctuation)" if report else

@@ -28,6 +28,7 @@ the records.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..engine import RunSpec, lane_steps, run_specs
 from ..plots import (
@@ -246,6 +247,7 @@ FACTS_ONLINE = (
 def facts_report(p: Figure1Parameters, ctx: Context, bar) -> tuple[Report, list[dict]]:
     """Compare with earlier independent measurements (hypotheses here, re-measured)."""
     T = p.facts_steps
+    assert T is not None    # run() calls this only where facts_steps is set
     specs = [_spec(p, alg, sched, alpha, T, ONLINE) for alg, sched, alpha, *_ in FACTS_ONLINE]
     stoch = [s for s in stochastic_specs(p, T, {"inv-sqrt": ("0.5",)})]
     views = run_specs(specs + [s[3] for s in stoch], bar=bar)
@@ -468,7 +470,7 @@ def run(p: Figure1Parameters, ctx: Context) -> dict:
                     parameters=params, seeds={"problem_seeds": list(p.seeds)},
                     caption=_caption_stochastic(p))
     results = {"online": _online_numbers(online_runs), "stochastic": _stoch_numbers(stoch_runs)}
-    out = {"results": results, "source": SOURCE}
+    out: dict[str, Any] = {"results": results, "source": SOURCE}
     if facts is not None:
         rep, rows = facts
         ctx.write_report("figure1-facts.json", rep)

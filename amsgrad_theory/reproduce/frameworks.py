@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-from ..engine import RunSpec, run_specs
+from ..engine import InstanceView, RunSpec, run_specs
 from ..plots import (
     COLORS,
     Table,
@@ -50,7 +51,7 @@ from ..plots import (
 from ..records import Record
 from ..symbolic.bias import rho_minimum
 from ..verify.run_checks import growth, rho_prediction, rho_values
-from .base import Context, Study, checked
+from .base import Context, Study, checked, traced
 
 SOURCE = ("Reddi et al. ICLR 2018 Algorithm 2 [reddi2018]; PyTorch 2.13 torch/optim/adam.py "
           "[pytorch-2.13]; Keras 3.15 keras/src/optimizers/adam.py [keras-3.15]; optax 0.2.8 "
@@ -78,7 +79,7 @@ class FrameworksParameters:
                                               ("0.9", "0.9999"))
 
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "tiny": {"steps": 300, "inv_sqrt_steps": 300, "rho_pairs": (("0.9", "0.999"),)},
     "small": {},
     "paper": {"steps": 20_000, "inv_sqrt_steps": 3000},
@@ -117,8 +118,8 @@ def records_for(p, label: str, runs: dict, equivalence: Record) -> list[Record]:
                                           f"(max_t {symbol}_t/min_(s≤t) {symbol}_s ≤ 1), "
                                           f"T = {spec.steps}"))
         else:
-            g_hat = growth(view.trace["eta_hat"][:, 0, 0])
-            g_raw = growth(view.trace["eta"][:, 0, 0])
+            g_hat = growth(traced(view)["eta_hat"][:, 0, 0])
+            g_raw = growth(traced(view)["eta"][:, 0, 0])
             recs.append(checked("step_growth", spec, view, which="eta_hat", op=">", value=1.01,
                                 claim=f"{name}: η̂_t increases on {label}: max_t η̂_t/"
                                       f"min_(s≤t) η̂_s = {g_hat['growth']:.4g} > 1.01 (first "
@@ -153,7 +154,7 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
                                 f"steps on {problem.split(':')[1][:40]}…")
             equivalences.append(rec)
             bar.update(1)
-    by_seq: list[dict] = []
+    by_seq: list[dict[str, tuple[RunSpec, InstanceView]]] = []
     k = 0
     for _ in seqs:
         runs = {}
@@ -177,14 +178,14 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
         rho = rho_values(T, p.beta1, p.beta2)
         _, view_pt = runs["amsgrad-pytorch"]
         hp = view_pt.instances[0].hyperparameters
-        pred = rho_prediction(view_pt.variant, hp, view_pt.trace["vhat"][:, 0, 0], T)
+        pred = rho_prediction(view_pt.variant, hp, traced(view_pt)["vhat"][:, 0, 0], T)
         ts = list(range(1, T + 1))
         for variant, (_spec, view) in runs.items():
-            eh = view.trace["eta_hat"][:, 0, 0] / lr
-            e = view.trace["eta"][:, 0, 0] / lr
-            g = view.trace["g"][:, 0, 0]
-            vh = view.trace["vhat"][:, 0, 0]
-            line = {"color": COLORS[variant], "label": LABELS[variant]}
+            eh = traced(view)["eta_hat"][:, 0, 0] / lr
+            e = traced(view)["eta"][:, 0, 0] / lr
+            g = traced(view)["g"][:, 0, 0]
+            vh = traced(view)["vhat"][:, 0, 0]
+            line: dict[str, Any] = {"color": COLORS[variant], "label": LABELS[variant]}
             if variant == "amsgrad-pytorch":     # drawn wide, under Keras (equal up to ε)
                 line.update(linewidth=3.2 if report else 2.6, alpha=0.6)
             elif variant == "amsgrad-keras":
@@ -195,8 +196,8 @@ def run(p: FrameworksParameters, ctx: Context) -> dict:
                 table.add(SEQUENCE_IDS[col], variant, t, float(g[t - 1]), float(eh[t - 1]),
                           float(e[t - 1]), float(vh[t - 1]), rho[t - 1], pred[t - 1] / lr,
                           t <= n_identical)
-            gh = growth(view.trace["eta_hat"][:, 0, 0])
-            ge = growth(view.trace["eta"][:, 0, 0])
+            gh = growth(traced(view)["eta_hat"][:, 0, 0])
+            ge = growth(traced(view)["eta"][:, 0, 0])
             summary_rows.append({"sequence": label, "variant": variant,
                                  "eta_hat_growth": gh["growth"],
                                  "eta_hat_first_increase": gh["first_increase_step"],

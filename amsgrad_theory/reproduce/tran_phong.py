@@ -130,16 +130,16 @@ def run(p: TranPhongParameters, ctx: Context) -> dict:
                 claim=f"on Example 3.2's sequence the replacement step holds again at T = {T} "
                       f"(it is not valid in general: the failures above)"))
         searches = []
-        for ch, st in links:
-            if st.name == "convexity" and ch != chain:
+        for ch, link in links:
+            if link.name == "convexity" and ch != chain:
                 bar.update(1)
                 continue            # the same link in both chains: searched once
-            expect = not st.valid
+            expect = not link.valid
             rec = checked("proof_search", example if ch == chain else cb_spec, chain=ch,
-                          step=st.name, max_examples=p.search_examples, expect_failure=expect)
+                          step=link.name, max_examples=p.search_examples, expect_failure=expect)
             records.append(rec)
             witness = rec.details.get("witness")
-            searches.append({"chain": ch, "link": st.name, "valid_in_general": st.valid,
+            searches.append({"chain": ch, "link": link.name, "valid_in_general": link.valid,
                              "found_failure": rec.details["found_failure"],
                              "cases": rec.cases, "verdict": rec.verdict,
                              "witness_steps": None if not witness else witness["steps"],

@@ -228,9 +228,9 @@ def _subject_for(target, *, schedule: str, dtype: str, path: str, model: str | N
             raise InputError("target", target, reason)
         if dtype != "float32":
             raise InputError("dtype", dtype, "optax-amsgrad runs in jax's default float32")
-        subject = OptaxSubject(model_for(model or "amsgrad-optax", schedule), schedule=schedule,
-                               rtol=rtol or default_rtol("float32"))
-        return "optax", target, subject, subject.hyperparameters()
+        optax_subject = OptaxSubject(model_for(model or "amsgrad-optax", schedule),
+                                     schedule=schedule, rtol=rtol or default_rtol("float32"))
+        return "optax", target, optax_subject, optax_subject.hyperparameters()
     if callable(target):
         factory, label = target, callable_label(target)
     elif isinstance(target, str):
@@ -254,9 +254,9 @@ def callable_label(factory) -> str:
     :func:`~amsgrad_theory.verify.audit_subjects.load_factory`), as the CLI accepts it."""
     module = getattr(factory, "__module__", None) or "?"
     name = getattr(factory, "__qualname__", None) or type(factory).__name__
-    loaded = sys.modules.get(module)
-    if module.startswith(FILE_MODULE_PREFIX) and getattr(loaded, "__file__", None):
-        module = loaded.__file__
+    loaded = getattr(sys.modules.get(module), "__file__", None)    # its file, or None
+    if module.startswith(FILE_MODULE_PREFIX) and loaded:
+        module = loaded
     return f"{module}:{name}"
 
 
@@ -373,6 +373,7 @@ def audit(target: str | Callable, *, schedule: str = "constant", dtype: str | No
                            "cases": result.cases}
         outcomes = result.outcomes
         for o in outcomes:
+            ce = o.counterexample       # None exactly where the invariant holds
             o.claim = CLAIMS[o.name]
             if o.counterexample is not None:
                 g = o.counterexample["gradients"]
@@ -385,8 +386,7 @@ def audit(target: str | Callable, *, schedule: str = "constant", dtype: str | No
                 name=f"audit.{o.name}", claim=f"{label} ({schedule} lr, {dtype}, {path}): "
                 + CLAIMS[o.name], method=method, verdict="pass" if o.holds else "fail",
                 cases=result.cases, seed=seed if method == "sampled" else None,
-                witness=None if o.holds else dict(o.counterexample,
-                                                  cli=o.counterexample.get("replay")),
+                witness=None if ce is None else dict(ce, cli=ce.get("replay")),
                 details={"max_relative_increase": o.max_relative_increase, "rtol": rtol},
                 source=SOURCE))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import numpy as np
 
@@ -137,10 +138,11 @@ def compare_path(subject: TorchSubject, path: str, *, steps: int, hyper: dict,
     the single-tensor run of the same dtype, if given). Returns the JSON ``paths`` entry;
     ``_trajectory`` holds the raw run for later comparisons (dropped from the JSON)."""
     names, G, x0 = battery(steps)
-    entry = {"path": path, "dtype": subject.dtype, "device": getattr(subject, "device", "cpu"),
-             "model": subject.model.name,
-             "model_arithmetic": subject.model.exact_arithmetic(subject.dtype),
-             "steps": steps, "sequences": list(names), "available": True}
+    entry: dict[str, Any] = {
+        "path": path, "dtype": subject.dtype, "device": getattr(subject, "device", "cpu"),
+        "model": subject.model.name,
+        "model_arithmetic": subject.model.exact_arithmetic(subject.dtype),
+        "steps": steps, "sequences": list(names), "available": True}
     try:
         traj = subject.trajectory(G, x0, BATTERY_SHAPES)
     except Exception as exc:  # the path cannot be constructed here (e.g. fused on this dtype)
@@ -185,7 +187,8 @@ def compare_path(subject: TorchSubject, path: str, *, steps: int, hyper: dict,
     entry["invariants"] = {}
     for name in INVARIANTS:
         v = ev.violations[name]
-        info = {"holds": v is None, "max_relative_increase": float(ev.worst[name])}
+        info: dict[str, Any] = {"holds": v is None,
+                                "max_relative_increase": float(ev.worst[name])}
         if v is not None:
             info["first_violation"] = (v.to_dict() if hasattr(v, "to_dict") else
                                        {"sequence": names[v.coordinate], "step": v.step,
@@ -252,7 +255,7 @@ def state_dict_round_trip(subject: TorchSubject, *, before: int = 10, after: int
         if sched is not None:
             sched.step()
 
-    out = {"steps_before_save": before, "steps_after_load": after}
+    out: dict[str, Any] = {"steps_before_save": before, "steps_after_load": after}
     try:
         for t in range(before):
             step(opt_a, sched_a, params_a, G[t, 0])

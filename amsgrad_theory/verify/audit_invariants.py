@@ -296,8 +296,11 @@ def search(subject, strategy, *, names=INVARIANTS, max_examples: int = 200, seed
                           suppress_health_check=list(HealthCheck))
     outcomes = []
     for name in names:
+        def violated(gradients, n: str = name) -> bool:
+            return run(gradients).violates(n)
+
         try:
-            found = find(strategy, lambda g, n=name: run(g).violates(n), settings=config,
+            found = find(strategy, violated, settings=config,
                          random=random.Random(seed))
         except NoSuchExample:
             outcomes.append(InvariantOutcome(name, True, None, worst[name], len(cache), rtol))

@@ -375,6 +375,8 @@ def load_factory(text: str) -> Callable:
                 raise InputError("target", text, f"no such file {module_name!r}")
             name = FILE_MODULE_PREFIX + os.path.splitext(os.path.basename(module_name))[0]
             spec = importlib.util.spec_from_file_location(name, module_name)
+            if spec is None or spec.loader is None:     # (a .py file always has a loader)
+                raise ImportError(f"no loader for {module_name!r}")
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             spec.loader.exec_module(module)

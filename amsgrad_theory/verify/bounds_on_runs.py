@@ -210,6 +210,7 @@ def summarize(records: Iterable[Record]) -> dict[str, dict]:
     """Per bound: runs, failures, the largest ratio lhs/rhs and the run where it was seen."""
     out: dict[str, dict] = {}
     for r in records:
+        assert r.name is not None       # the records of bound_records: named bound:NAME
         name = r.name.split(":", 1)[1]
         entry = out.setdefault(name, {"runs": 0, "failures": 0, "max_ratio": -np.inf,
                                       "worst": None, "first_failure": None})

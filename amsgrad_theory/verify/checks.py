@@ -41,8 +41,9 @@ from ..records import (
 from . import invariants
 
 CHECKS: dict[str, Callable[..., Record]] = {}
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq, "abs<=": None}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "abs<=": lambda a, b: abs(a) <= b}
 
 
 def register(name: str):
@@ -97,8 +98,6 @@ def _quantity(spec: RunSpec, quantity: str, op: str, value: float, claim: str | 
     got = summary_value(run_summary(result, instance), quantity)
     if got is None:
         verdict = "undecided"
-    elif op == "abs<=":
-        verdict = "pass" if abs(got) <= value else "fail"
     else:
         verdict = "pass" if _OPS[op](got, value) else "fail"
     return Record(name="run_quantity",

@@ -36,6 +36,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from ..errors import InputError
 
 FRAMEWORKS = ("torch", "keras", "optax")
 #: family → (framework, its process-wide configuration)
-FAMILIES = {
+FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {
     "torch": ("torch", {}),
     "keras-jax": ("keras", {"backend": "jax", "x64": False}),
     "keras-jax-x64": ("keras", {"backend": "jax", "x64": True}),
@@ -149,7 +150,7 @@ def _run_torch(battery: Battery) -> tuple[dict, dict]:
                             opt = getattr(torch.optim, cls_name)(
                                 ps, lr=hp["lr"], betas=(hp["b1"], hp["b2"]), eps=hp["eps"],
                                 weight_decay=wd, amsgrad=True, **opts)
-                            rec = {k: [] for k in KEYS}
+                            rec: dict[str, list] = {k: [] for k in KEYS}
                             for t in range(G.shape[0]):
                                 k = 0
                                 with torch.no_grad():
@@ -196,7 +197,7 @@ def _run_keras(battery: Battery, backend: str, x64: bool) -> tuple[dict, dict]:
                                                     beta_2=hp["b2"], epsilon=hp["eps"],
                                                     amsgrad=True)
                         opt.build([var])
-                        rec = {k: [] for k in KEYS}
+                        rec: dict[str, list] = {k: [] for k in KEYS}
                         if mode == "jit":
                             import jax  # jax: as above (the jitted train step)
 
@@ -254,7 +255,7 @@ def _run_optax(battery: Battery, x64: bool) -> tuple[dict, dict]:
                     params = jnp.asarray(np.full(G.shape[1], x0), dtype=dtype)
                     state = opt.init(params)
                     step = _optax_step(jax, optax, opt, mode)
-                    rec = {k: [] for k in KEYS}
+                    rec: dict[str, list] = {k: [] for k in KEYS}
                     for t in range(G.shape[0]):
                         params, state = step(params, state, jnp.asarray(G[t], dtype=dtype))
                         s = state[0]
@@ -398,7 +399,9 @@ def run_model(variant: Variant, arithmetic: str, given: dict, G: np.ndarray,
     result = simulate(variant, sequence_problem(G), steps=T, arithmetic=arithmetic,
                       hyperparameters=given, x0=repr(x0), trace=True)
     names = {"theta": "xhat", "m": "m", "v": "v", "vhat": "vhat"}
-    return {k: np.asarray(result.trace[n], dtype=np.float64).reshape(T, d)
+    trace = result.trace
+    assert trace is not None    # simulated with trace=True
+    return {k: np.asarray(trace[n], dtype=np.float64).reshape(T, d)
             for k, n in names.items()}
 
 
@@ -477,7 +480,7 @@ def compare_cell(cell: Cell, real: dict, G: np.ndarray) -> dict:
     tails = tail_columns(cell, width)
     body = [c for c in range(G.shape[1]) if c not in tails]
     verdict = compare(real, model, cell.dtype, body)
-    if tails:
+    if tails and tail is not None:      # (the fused kernel's tail: both or neither)
         tail_model = run_model(tail, arithmetic, given, G, cell.x0)
         tail_verdict = compare(real, tail_model, cell.dtype, tails)
         verdict = _worse(verdict, tail_verdict)
@@ -498,6 +501,8 @@ def _worse(a: Comparison, b: Comparison) -> Comparison:
         return b
     if b.exact:
         return a
+    # a comparison that is not exact has its first differing step
+    assert a.first_step is not None and b.first_step is not None
     first = min(a.first_step, b.first_step)
     return Comparison(False, max(a.max_ulps, b.max_ulps), first,
                       a.quantity if a.first_step <= b.first_step else b.quantity)

@@ -28,6 +28,7 @@ How each verdict is established. The claims are about the exact computation, so:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..engine import RunSpec
 from ..records import Record
@@ -157,7 +158,7 @@ def check_feasible(result, b: int = 0) -> Record:
                   details={"points": len(points), "largest_violation": worst})
 
 
-def fit_exponent(ts, values) -> tuple[float | None, float | None]:
+def fit_exponent(ts, values) -> tuple[float, float] | tuple[None, None]:
     """Least-squares slope k of log R_t = c + k·log t over the points with R_t > 0, and its
     standard error; (None, None) with fewer than 4 such points. R_t ∝ t^k: k = 1/2 for an
     O(√T) regret, 1 for a linear one."""
@@ -190,6 +191,7 @@ def check_sublinear(result, b: int = 0, decades: int = 2) -> Record:
         return Record(name="regret_sublinear", claim=claim, method="float", verdict="undecided",
                       details={"reason": "too few checkpoints (needs T ≥ 100)", "T": T})
     final = regrets[-1]
+    assert final is not None    # the last checkpoint's is R_T, known with the comparator
     averages = {t: r / t for t, r in window}
     marks = [t for t in ts if t in averages and (t == T or any(
         abs(t - T / 10 ** k) / (T / 10 ** k) < 0.05 for k in range(1, decades + 1)))]
@@ -197,9 +199,9 @@ def check_sublinear(result, b: int = 0, decades: int = 2) -> Record:
     slope, se = fit_exponent([t for t, _ in window], [r for _, r in window])
     if final <= 0:
         verdict = "pass"          # the comparator is beaten: R_T/T ≤ 0
-    elif slope is not None and slope + 2 * se < 1 and falling:
+    elif slope is not None and se is not None and slope + 2 * se < 1 and falling:
         verdict = "pass"
-    elif slope is not None and slope - 2 * se >= 1 - 1e-3:
+    elif slope is not None and se is not None and slope - 2 * se >= 1 - 1e-3:
         verdict = "fail"
     elif slope is not None and not falling and averages[marks[-1]] >= 0.5 * averages[marks[0]]:
         verdict = "fail" if slope > 0.9 else "undecided"
@@ -237,7 +239,7 @@ def check_agreement(spec: RunSpec, arithmetics=("float64", "mpmath:50"),
     runs = {a: spec.with_(arithmetic=a).run() for a in arithmetics}
     names = list(runs)
     reference = names[-1]
-    deviations = {}
+    deviations: dict[str, Any] = {}
     verdict = "pass"
     method = "float"
     ref = runs[reference].instances[0]

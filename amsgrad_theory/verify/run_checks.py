@@ -40,6 +40,7 @@ import math
 import operator
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,8 @@ from .checks import register
 from .invariants import fit_exponent
 from .proof import check_chain, search_failures
 
-_OPS: dict[str, Callable[[float, float], bool]] = {
+#: comparisons of a measured value ``a`` with ``b`` (for ``in``: b is the pair (low, high))
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq, "abs<=": lambda a, b: abs(a) <= b,
     "in": lambda a, b: b[0] <= a <= b[1],
@@ -408,7 +410,7 @@ def rho_minimum_check(spec: RunSpec, beta1: str, beta2: str, expected_t: int,
 def sequence_of(spec: RunSpec):
     """The gradients g_1..g_T (float64 array (T, d)) of a ``gradient-sequence`` spec."""
     problem = get_problem(spec.problem)
-    if problem.family != "gradient-sequence":
+    if problem.family != "gradient-sequence" or problem.sequence is None:
         raise ValueError("needs a gradient-sequence problem")
     rows = problem.sequence[0]
     tail = float(Fraction(problem.params[0]["tail"]))
