@@ -17,31 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "amsgrad_theory"
 
 #: modules with type errors still to fix (issue 15 item 4), relative to the repository root
-PENDING = {
-    "amsgrad_theory/commands/audit.py",
-    "amsgrad_theory/commands/derive.py",
-    "amsgrad_theory/commands/reproduce.py",
-    "amsgrad_theory/commands/runflags.py",
-    "amsgrad_theory/commands/sweep.py",
-    "amsgrad_theory/engine/sweep.py",
-    "amsgrad_theory/paper.py",
-    "amsgrad_theory/plots.py",
-    "amsgrad_theory/records.py",
-    "amsgrad_theory/reproduce/bound.py",
-    "amsgrad_theory/reproduce/claims.py",
-    "amsgrad_theory/reproduce/figure1.py",
-    "amsgrad_theory/reproduce/frameworks.py",
-    "amsgrad_theory/reproduce/tran_phong.py",
-    "amsgrad_theory/verify/audit.py",
-    "amsgrad_theory/verify/audit_checks.py",
-    "amsgrad_theory/verify/audit_invariants.py",
-    "amsgrad_theory/verify/audit_subjects.py",
-    "amsgrad_theory/verify/bounds_on_runs.py",
-    "amsgrad_theory/verify/checks.py",
-    "amsgrad_theory/verify/fidelity.py",
-    "amsgrad_theory/verify/invariants.py",
-    "amsgrad_theory/verify/run_checks.py",
-}
+PENDING: set[str] = set()
 
 
 def _modules() -> list[str]:

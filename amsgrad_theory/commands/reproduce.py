@@ -37,9 +37,10 @@ from __future__ import annotations
 import json
 import os
 
+from .. import reproduce as studies
 from ..plots import DEFAULT_STYLE, STYLES
 from ..records import command_line
-from ..reproduce import SIZES, STATUS_EXIT, output_folder, run_study
+from ..reproduce import SIZES, STATUS_EXIT, output_folder
 from .cluster_flags import add_cluster_arguments, cluster_target, opened
 
 
@@ -64,8 +65,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     output_folder(args.name, args.out)  # unknown NAME, unwritable --out: exit 2 before any work
     with opened(cluster_target(args)) as client:
-        summary = run_study(args.name, args.out, size=args.size, quiet=args.quiet,
-                            command=command_line(), style=args.style, client=client)
+        # looked up when run, not bound at import: a stand-in set on the package is used
+        summary = studies.run_study(args.name, args.out, size=args.size, quiet=args.quiet,
+                                    command=command_line(), style=args.style, client=client)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
