@@ -23,6 +23,7 @@ disk cache off.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -455,6 +456,40 @@ def _disk_cache(dispatcher, key: str):
     except RuntimeError:        # no writable cache folder: compile in memory as before
         pass
     return dispatcher
+
+
+@functools.cache
+def _cache_folder() -> Path | None:
+    """The folder numba keeps this module's kernels in (None: no writable one)."""
+    from numba.core.caching import FunctionCache  # numba: imported only by runs that compile
+
+    try:
+        return Path(FunctionCache(kernel_cache_key)._cache_path)
+    except RuntimeError:
+        return None
+
+
+def _marker(engine_key: tuple) -> Path | None:
+    folder = _cache_folder() if DISK_CACHE else None
+    return None if folder is None else folder / f"amsgrad-{kernel_cache_key(engine_key)}.ok"
+
+
+def kernel_on_disk(engine_key: tuple) -> bool:
+    """Whether the kernel of ``engine_key`` was compiled and kept on disk by an earlier run
+    (its marker, :func:`mark_on_disk`, beside numba's files): loading it costs ≈ 0.05 s, so
+    the engine compiles short runs too (:data:`~amsgrad_theory.engine.engines.
+    NUMBA_CACHED_THRESHOLD`)."""
+    marker = _marker(engine_key)
+    return marker is not None and marker.exists()
+
+
+def mark_on_disk(engine_key: tuple) -> None:
+    """Record that the kernel of ``engine_key`` ran, so numba has saved it (it compiles and
+    saves at the first call)."""
+    marker = _marker(engine_key)
+    if marker is not None:
+        with contextlib.suppress(OSError):
+            marker.touch()
 
 
 def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool,

@@ -29,12 +29,15 @@ from typing import Any
 
 from ..arithmetic import Arithmetic
 from .arrays import BLOCK, LaneArrays, RunPlan, VectorArrays
-from .compiled import compile_kernel
+from .compiled import compile_kernel, kernel_on_disk, mark_on_disk
 from .interpreted import make_interpreted_scalar_kernel, make_python_kernel
 from .vector import make_vector_kernel
 
 #: lane-steps (B·d·T) from which plain float arithmetics compile the kernel with numba
 NUMBA_THRESHOLD = 300_000
+#: … and from which they use it when an earlier run left it on disk (loading it takes
+#: ≈ 0.05 s, the interpreted loop ≈ 5 µs per lane-step)
+NUMBA_CACHED_THRESHOLD = 10_000
 #: runs with at least this many lane-steps use the specialised loop: its one-time build
 #: (≈ 0.1–0.2 s) is then below 10 % of the run
 SPECIALIZE_MIN_WORK = 20_000
@@ -90,24 +93,30 @@ class Engine:
         return chunk
 
     # ---- the kernel -----------------------------------------------------------------------
-    def kernel(self, plan: RunPlan) -> tuple[Any, tuple[str, ...]]:
-        """(kernel, notes), built once per arithmetic, variant structure, problem family and
-        set kind (the problem's numbers are the arrays it is given) and kept."""
+    def key(self, plan: RunPlan) -> tuple:
+        """What the kernel depends on: arithmetic, variant structure, problem family, set kind
+        (the problem's numbers are the arrays it is given)."""
         ar, variant, problem = self.arithmetic, plan.variant, plan.problem
         # compiled kernels depend on the dtype only; the interpreted and vector ones hold the
         # arithmetic's own objects (an mpmath context, a torch device), so they are kept per
         # arithmetic (kept alive by the key, so its identity stays unique)
         number = ar.number if self.kind == "compiled" else ar
-        key = (self.kind, number, self.blocked, self.lane_loop, self.specialized,
-               variant.structure(), problem.family, problem.set.kind, problem.d == 1,
-               plan.full_statistics)
+        return (self.kind, number, self.blocked, self.lane_loop, self.specialized,
+                variant.structure(), problem.family, problem.set.kind, problem.d == 1,
+                plan.full_statistics)
+
+    def kernel(self, plan: RunPlan) -> tuple[Any, tuple[str, ...]]:
+        """(kernel, notes), built once per :meth:`key` and kept."""
+        ar, variant, problem = self.arithmetic, plan.variant, plan.problem
+        key = self.key(plan)
         if key in _KERNELS:
             return _KERNELS[key]
         xp, sp = self.namespaces
         full = plan.full_statistics
         if self.kind == "compiled":
-            built = (compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
-                                    full_statistics=full, cache_key=key), ())
+            kernel = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
+                                    full_statistics=full, cache_key=key)
+            built = (_Marking(kernel, key), ())
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
                                        specialized=self.specialized)
@@ -133,7 +142,9 @@ def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = No
     separable = not problem.coupled and problem.set.kind != "ball"
     kind = ar.forced_engine
     if kind is None:
-        if "compiled" in ar.engines and plan.work >= NUMBA_THRESHOLD and _numba():
+        if "compiled" in ar.engines and _numba() and (
+                plan.work >= NUMBA_THRESHOLD or plan.work >= NUMBA_CACHED_THRESHOLD
+                and kernel_on_disk(_compiled(ar, plan).key(plan))):
             kind = "compiled"
         elif "interpreted" in ar.engines:
             kind = "interpreted"
@@ -141,15 +152,39 @@ def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = No
             kind = ar.engines[0]
     specialize = SPECIALIZE if specialize is None else specialize
     if kind == "compiled":
-        # the blocked kernel spreads blocks over threads: a variant that flushes subnormals
-        # (the flags are the calling thread's) runs the scalar loop in the calling thread
-        blocked = (problem.d == 1 and not plan.trace and separable
-                   and not plan.variant.flush_denormals)
-        return Engine("compiled", ar, blocked=blocked)
+        return _compiled(ar, plan)
     special = specialize and plan.work >= SPECIALIZE_MIN_WORK
     if kind == "vector":
         return Engine("vector", ar, specialized=special)
     return Engine("interpreted", ar, lane_loop=separable, specialized=special and separable)
+
+
+def _compiled(ar: Arithmetic, plan: RunPlan) -> Engine:
+    """The compiled engine of ``plan``: the blocked kernel spreads blocks over threads, so a
+    variant that flushes subnormals (the flags are the calling thread's) runs the scalar loop
+    in the calling thread."""
+    problem = plan.problem
+    separable = not problem.coupled and problem.set.kind != "ball"
+    blocked = (problem.d == 1 and not plan.trace and separable
+               and not plan.variant.flush_denormals)
+    return Engine("compiled", ar, blocked=blocked)
+
+
+class _Marking:
+    """A compiled kernel that marks its key as kept on disk after its first call (when numba
+    has compiled and saved it; :func:`~amsgrad_theory.engine.compiled.mark_on_disk`)."""
+
+    def __init__(self, kernel, key: tuple):
+        self.__wrapped__ = kernel       # the numba dispatcher (its stats, for tests)
+        self.key = key
+        self.marked = False
+
+    def __call__(self, *args):
+        out = self.__wrapped__(*args)
+        if not self.marked:
+            self.marked = True
+            mark_on_disk(self.key)
+        return out
 
 
 def _numba() -> bool:
