@@ -15,7 +15,10 @@ vector         whole arrays per operation (numpy, torch on any device), speciali
 
 An arithmetic lists the engines that can run it; a spec may force one (``float64:numba``).
 Otherwise float runs of at least :data:`NUMBA_THRESHOLD` lane-steps compile, shorter ones are
-interpreted (numba's compile time would dominate). Specialisation (:mod:`~amsgrad_theory.engine.
+interpreted (numba's compile time would dominate) — unless an earlier run left their kernel on
+disk (:func:`~amsgrad_theory.engine.compiled.kernel_on_disk`): from
+:data:`NUMBA_CACHED_THRESHOLD` lane-steps they load it. The engines give the same numbers, so
+the choice changes the time only. Specialisation (:mod:`~amsgrad_theory.engine.
 specialize`) is used where the benchmark shows it pays — the interpreted and vector engines, on
 runs of at least :data:`SPECIALIZE_MIN_WORK` lane-steps — and can be switched off with
 ``AMSGRAD_THEORY_SPECIALIZE=0``; where it falls back, the run's notes say so.
