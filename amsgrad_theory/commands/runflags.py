@@ -19,6 +19,7 @@ from tqdm import tqdm
 from ..algorithms import HYPERPARAMETERS, variant_names
 from ..arithmetic import Arithmetic, get_arithmetic
 from ..engine import Result, RunSpec
+from ..engine.simulate import check_conversion
 from ..errors import InputError
 from ..problems import (
     JsonNumber,
@@ -163,26 +164,20 @@ def check_runnable(spec: RunSpec, *, trace: bool = False) -> None:
 
     * every number the run converts into its arithmetic survives that conversion — under
       float32, float64 and torch a finite input may not round to ±inf nor a non-zero one to 0
-      (:meth:`~amsgrad_theory.arithmetic.Arithmetic.check_input`): the hyperparameters given
-      in float64, where the schedules are computed (and, cast to the lane format with them,
-      they may not round to inf there); the problem's C, c, g, tail, scale, radius and x_1 in
-      the lane format (float32 in ``float32``); mpmath and arb hold them;
+      (:func:`~amsgrad_theory.engine.simulate.check_conversion`, which the run itself calls
+      too): the hyperparameters given in float64, where the schedules are computed (and, cast
+      to the lane format with them, they may not round to inf there); the problem's C, c, g,
+      tail, scale, radius and x_1 in the lane format (float32 in ``float32``); mpmath and arb
+      hold them;
     * the declared bounds D∞ and G∞, which the summary reports as float64, are within its
       range;
     * the run fits in the memory available (:func:`memory_needed`).
     """
     arithmetic = get_arithmetic(spec.arithmetic)
     problem = get_problem(spec.problem)
-    for argument, text in spec.hyperparameters.items():
-        arithmetic.check_input(argument, text)
-        # cast to the lane format with the schedules, it may round to 0 there as a framework's
-        # does (PyTorch's ε = 1e-8 in float16), not to inf
-        arithmetic.check_input(argument, text, lane=True, zero_ok=True)
-    lanes = list(problem.inputs)
-    if spec.x0 is not None:     # (the run checks the count and that x_1 is feasible)
-        lanes += [("x0", t) for t in number_texts("x0", spec.x0)]
-    for argument, text in lanes:
-        arithmetic.check_input(argument, text, lane=True)
+    # (the run checks x_1's count and that it is feasible)
+    check_conversion(arithmetic, problem, [dict(spec.hyperparameters)],
+                     number_texts("x0", spec.x0) if spec.x0 is not None else [])
     bounds = [("D∞", problem.D_inf())] + [("G∞", problem.G_inf(b)) for b in range(problem.B)]
     for name, value in bounds:
         if value is None:       # (no such bound: nothing to hold)

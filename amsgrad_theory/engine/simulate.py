@@ -21,7 +21,7 @@ import html
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -496,6 +496,10 @@ class StartPoint(list):
     def __len__(self):
         return self.d
 
+    def texts(self) -> list[str]:
+        """The distinct texts of x_1, in order."""
+        return [self.uniform] if self.uniform is not None else list(dict.fromkeys(self))
+
     def floats(self) -> np.ndarray:
         if self.uniform is not None:
             return np.full(self.d, float(Fraction(self.uniform)))
@@ -546,7 +550,7 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
 
 
 def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
-                     x0: StartPoint) -> None:
+                     x0_texts: Iterable[str]) -> None:
     """Refuse every number of the run that does not survive conversion into ``ar`` (an
     :class:`~amsgrad_theory.errors.InputError` naming the argument and the text, from
     :meth:`~amsgrad_theory.arithmetic.Arithmetic.check_input`): a finite input that rounds to
@@ -556,19 +560,18 @@ def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
     are then cast to the lane format, where they may round to 0 as a framework's do (PyTorch's
     ε = 1e-8 in float16) but not to inf; the problem's data (C, c, g, tail, scale, radius) and
     x_1 are lane values. mpmath and arb hold every exponent and accept them all. Each distinct
-    text is checked once, so a sweep's B rows cost what their distinct values cost.
+    text is checked once, in the order given (the first bad one is named), so a sweep's B rows
+    cost what their distinct values cost. The command line calls it before any work
+    (:func:`amsgrad_theory.commands.runflags.check_runnable`), with the hyperparameters given.
     """
     if ar.exact_decimal:
         return
-    texts = {(key, str(value)) for row in {id(r): r for r in hp_rows}.values()
-             for key, value in row.items()}
-    for argument, text in sorted(texts):
+    texts = dict.fromkeys((key, str(value)) for row in {id(r): r for r in hp_rows}.values()
+                          for key, value in row.items())
+    for argument, text in texts:
         ar.check_input(argument, text)
         ar.check_input(argument, text, lane=True, zero_ok=True)
-    lanes = list(problem.inputs)
-    lanes += [("x0", x0.uniform)] if x0.uniform is not None else \
-        [("x0", t) for t in dict.fromkeys(x0)]
-    for argument, text in lanes:
+    for argument, text in [*problem.inputs, *(("x0", t) for t in dict.fromkeys(x0_texts))]:
         ar.check_input(argument, text, lane=True)
 
 
@@ -647,7 +650,7 @@ def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
     if variant.eps_free and underflow_impossible(ar, problem, hp_rows, steps):
         variant = variant.with_(underflow_free=True)
     x0_texts = _parse_x0(x0, problem, ar)
-    check_conversion(ar, problem, hp_rows, x0_texts)
+    check_conversion(ar, problem, hp_rows, x0_texts.texts())
     if problem.set.kind == "ball" and ar.certified:
         raise InputError("arithmetic", ar.spec, "the weighted ball projection is not available "
                          "in ball arithmetic; use a box or an unconstrained problem")
