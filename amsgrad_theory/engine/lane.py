@@ -391,4 +391,4 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
         data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
         locate=locate, write_checkpoint=write_checkpoint, write_trace=write_trace,
         coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0),
-        v_floor=tiny_lane if watch_v else None)
+        v_floor=floor)

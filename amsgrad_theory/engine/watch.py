@@ -13,7 +13,9 @@ wrong:
   m ≠ 0 — impossible in exact arithmetic, where v_t ≥ (1 − β2)·g_s²·β2^(t−s) > 0 once any
   g_s ≠ 0 — or v subnormal, with its leading bits lost. This changes the step only when ε is
   as small as √v can then be (ε + ε_root < √(smallest normal)/u, u the unit roundoff; the
-  default ε = 0 of the paper's AMSGrad), so it is checked for those instances only.
+  default ε = 0 of the paper's AMSGrad), so it is checked for those instances only: here, at
+  the end of each chunk, where some ε is small but not every ε is 0; where every ε and ε_root
+  is 0 the kernels check it at each step instead (:func:`~amsgrad_theory.engine.lane.v_floor`).
 
 Exact arithmetics (mpmath, arb) have no such range (their exponents are unbounded), and are
 not watched. A finding raises :class:`~amsgrad_theory.errors.NumericalError` naming the
@@ -54,7 +56,9 @@ def make_watch(arrays, variant, hp_rows: list[dict]):
     :mod:`~amsgrad_theory.engine.arrays`. What does not change during the run (which
     instances have a small ε) is computed here, once."""
     lanes, sums = arrays.state.lanes, arrays.state.sums
-    second_moment = variant.second_moment != "none"
+    # where every ε and ε_root is 0 the kernels check v at each step (lane.v_floor), or the
+    # problem's gradient floor proved it cannot underflow: nothing is left for the chunk's end
+    second_moment = variant.second_moment != "none" and not variant.eps_free
     small_eps = None
 
     def check(since: int, step: int) -> None:
