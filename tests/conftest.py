@@ -26,8 +26,11 @@ def _cuda_available() -> bool:
         return False
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # the studies run once per worker (tests/reproduce/conftest.py): keep their readers together
+    # the studies run once per worker (tests/reproduce/conftest.py): keep their readers together.
+    # tryfirst: xdist's loadgroup reads the xdist_group marker in this same hook; marked after
+    # it, the group was ignored and both workers ran every study (2 × 30 s, measured)
     for item in items:
         if "reproduce" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("studies"))
