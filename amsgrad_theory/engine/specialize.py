@@ -126,9 +126,26 @@ class _Source:
         raise NotSpecializable(f"{self.fn.__qualname__}: cannot resolve {name!r}")
 
 
+def _walk(node):
+    """Every node of the tree under ``node``, itself included — what :func:`ast.walk` yields,
+    depth first instead of breadth first (every use here is a set, a count or ``any``/``all``);
+    ≈ 3× faster, and the transformations walk statements thousands of times."""
+    stack = [node]
+    pop, push, extend, AST = stack.pop, stack.append, stack.extend, ast.AST
+    while stack:
+        n = pop()
+        yield n
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, list):
+                extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                push(v)
+
+
 def _walk_body(stmts):
     for s in stmts:
-        yield from ast.walk(s)
+        yield from _walk(s)
 
 
 def _def_node(fn):
@@ -165,7 +182,7 @@ def _imported(filename):
     except SyntaxError:
         return frozenset()
     names = set()
-    for node in ast.walk(tree):      # column 0: the module's own scope, not a function's
+    for node in _walk(tree):      # column 0: the module's own scope, not a function's
         if isinstance(node, (ast.Import, ast.ImportFrom)) and node.col_offset == 0:
             for a in node.names:
                 names.add((a.asname or a.name).split(".")[0])
@@ -224,7 +241,7 @@ def _lambda_body(fn, params):
 
 
 def _names(node, ctx=ast.Load):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+    return {n.id for n in _walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
 # ------------------------------------------------------------------------------------------
@@ -429,7 +446,7 @@ def _is_pure(call):
 
 
 def _pure_value(node):
-    return all(_is_pure(c) for c in ast.walk(node) if isinstance(c, ast.Call))
+    return all(_is_pure(c) for c in _walk(node) if isinstance(c, ast.Call))
 
 
 _IN_PLACE = {"fill", "sort", "put", "resize", "partition", "itemset", "setfield", "copy_",
@@ -450,7 +467,7 @@ def _mutates(stmt):
     pure (the function's own calls, not inlined ones: ``cos.append(…)`` may change ``cos``,
     ``write(REC, …)`` may change ``REC``)."""
     out = set()
-    for node in ast.walk(stmt):
+    for node in _walk(stmt):
         if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
                 node.ctx, (ast.Store, ast.Del)):
             out |= _names(node.value)
@@ -550,7 +567,7 @@ def _hoist_invariants(stmts, protected, fresh):
 def _always_run(body):
     """The leading statements of a loop body that run on every iteration."""
     for k, s in enumerate(body):
-        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(s)):
+        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in _walk(s)):
             return body[:k]
     return list(body)
 
@@ -768,11 +785,11 @@ def _take_apart(block, i, name, elts, loads, fresh, fields=()):
                     and count == 1):
                 uses.append((j, "unpack"))
             else:
-                subs = [x for x in ast.walk(u) if isinstance(x, ast.Subscript)
+                subs = [x for x in _walk(u) if isinstance(x, ast.Subscript)
                         and isinstance(x.value, ast.Name) and x.value.id == name
                         and isinstance(x.slice, ast.Constant) and type(x.slice.value) is int
                         and -n <= x.slice.value < n]
-                attrs = [x for x in ast.walk(u) if isinstance(x, ast.Attribute)
+                attrs = [x for x in _walk(u) if isinstance(x, ast.Attribute)
                          and isinstance(x.value, ast.Name) and x.value.id == name
                          and x.attr in fields]
                 if len(subs) + len(attrs) != count:
@@ -818,7 +835,7 @@ def _take_apart(block, i, name, elts, loads, fresh, fields=()):
 
 
 def _count_loads(node, name):
-    return sum(1 for x in ast.walk(node)
+    return sum(1 for x in _walk(node)
                if isinstance(x, ast.Name) and x.id == name and isinstance(x.ctx, ast.Load))
 
 
