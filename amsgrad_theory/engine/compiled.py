@@ -400,9 +400,9 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
             # np.int64: numba types kb as int64 when it types this loop and as uint64 when the
             # parallel pass types the loop body again; one type compiles run_block once, not
             # twice (measured: 15.3 s → 8.6 s to compile a blocked kernel)
-            KE[kb] = run_block(np.int64(kb), BLK[kb, 0], BLK[kb, 1], BLK[kb, 2], t0, t1, k0, ck, PWc,
-                               HPI, FP, IP, SEQ, TAIL, lo, hi, LN, ACC, IACC, CNT, REC, SNAP,
-                               XS, EB)
+            KE[kb] = run_block(np.int64(kb), BLK[kb, 0], BLK[kb, 1], BLK[kb, 2], t0, t1, k0,
+                               ck, PWc, HPI, FP, IP, SEQ, TAIL, lo, hi, LN, ACC, IACC, CNT, REC,
+                               SNAP, XS, EB)
         first = -1
         for kb in range(nb):
             if EB[kb, 0] > 0 and (first < 0 or EB[kb, 0] < EB[first, 0]):
