@@ -17,43 +17,48 @@ from amsgrad_theory import simulate
 from amsgrad_theory.engine import compiled, engines
 # the package's source digest, fixed by the test (a changed one stands for a code change)
 compiled.source_digest = lambda: sys.argv[1]
-steps, arithmetic = int(sys.argv[2]), sys.argv[3]
-r = simulate("amsgrad", "reddi-online:C=3", steps=steps, arithmetic=arithmetic)
-kernels = [getattr(k, "__wrapped__", k) for k, _ in engines._KERNELS.values()]
-stats = [k.stats for k in kernels if hasattr(k, "stats")]
-print(json.dumps({"hits": sum(sum(s.cache_hits.values()) for s in stats),
-                  "misses": sum(sum(s.cache_misses.values()) for s in stats),
-                  "regret": float(r.regret), "engine": r.engine}))
+out = []
+for run in sys.argv[2:]:
+    steps, arithmetic = run.split("@")
+    r = simulate("amsgrad", "reddi-online:C=3", steps=int(steps), arithmetic=arithmetic)
+    kernels = [getattr(k, "__wrapped__", k) for k, _ in engines._KERNELS.values()]
+    stats = [k.stats for k in kernels if hasattr(k, "stats")]
+    out.append({"hits": sum(sum(s.cache_hits.values()) for s in stats),
+                "misses": sum(sum(s.cache_misses.values()) for s in stats),
+                "regret": float(r.regret), "engine": r.engine})
+print(json.dumps(out))
 """
 
+LONG, SHORT = "400000@float64:numba", "20000@float64"
 
-def _probe(cache, digest="source-a", steps=400_000, arithmetic="float64:numba"):
+
+def _probe(cache, *runs, digest="source-a"):
+    """Runs ``steps@arithmetic`` one after another in a fresh process whose numba cache is
+    ``cache``; for each: the cache hits and misses so far, the regret and the engine."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "AMSGRAD_THEORY_NUMBA_CACHE": "1"}
-    run = subprocess.run([sys.executable, "-c", PROBE, digest, str(steps), arithmetic],
+    run = subprocess.run([sys.executable, "-c", PROBE, digest, *runs],
                          capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     return json.loads(run.stdout.splitlines()[-1])
 
 
 def test_a_second_process_loads_the_kernel(tmp_path):
-    first = _probe(tmp_path)
-    second = _probe(tmp_path)
-    assert first["misses"] >= 1 and first["hits"] == 0
-    assert second["hits"] >= 1 and second["misses"] == 0
-    assert second["regret"] == first["regret"]
     # a run too short to be worth compiling (20 000 < NUMBA_THRESHOLD lane-steps) is
     # interpreted while its kernel is not on disk, and compiled once an earlier run left it
     # there (loading ≈ 0.05 s against ≈ 5 µs per interpreted lane-step); the same numbers
-    fresh = _probe(tmp_path / "fresh", steps=20_000, arithmetic="float64")
-    cached = _probe(tmp_path, steps=20_000, arithmetic="float64")
-    assert (fresh["engine"], cached["engine"]) == ("python", "numba-blocked")
-    assert cached["regret"] == fresh["regret"]
+    short_fresh, first = _probe(tmp_path, SHORT, LONG)
+    second, short_cached = _probe(tmp_path, LONG, SHORT)
+    assert first["misses"] >= 1 and first["hits"] == 0
+    assert second["hits"] >= 1 and second["misses"] == 0
+    assert second["regret"] == first["regret"]
+    assert (short_fresh["engine"], short_cached["engine"]) == ("python", "numba-blocked")
+    assert short_cached["regret"] == short_fresh["regret"]
 
 
 @pytest.mark.slow
 def test_a_code_change_compiles_afresh(tmp_path):
-    _probe(tmp_path)
-    changed = _probe(tmp_path, "source-b")
+    _probe(tmp_path, LONG)
+    [changed] = _probe(tmp_path, LONG, digest="source-b")
     assert changed["misses"] >= 1 and changed["hits"] == 0
 
 
