@@ -451,8 +451,9 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
     sidecar = report.to_dict()
     validate_report(sidecar)
     writers: dict[Path, Callable[[Path], object]] = {}
+    laid_out: list[bool] = []
     for fmt in FORMATS:
-        writers[paths[fmt]] = _figure_writer(fig, fmt, chosen)
+        writers[paths[fmt]] = _figure_writer(fig, fmt, chosen, laid_out)
     writers[paths["csv"]] = lambda tmp: tmp.write_text(table.to_csv(), encoding="utf-8")
     writers[paths["json"]] = lambda tmp: tmp.write_text(
         json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
@@ -460,15 +461,29 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
     return {k: str(p) for k, p in paths.items()}
 
 
-def _figure_writer(fig, fmt: str, style: FigureStyle | None = None) -> Callable[[Path], None]:
+def _figure_writer(fig, fmt: str, style: FigureStyle | None = None,
+                   laid_out: list[bool] | None = None) -> Callable[[Path], None]:
+    """A writer of ``fig`` as ``fmt``. Writers sharing ``laid_out`` lay the figure out once:
+    the first runs the layout engine (constrained layout measures every text twice, about a
+    third of a figure's write), the others draw at the positions it found."""
     chosen = get_style(style or "report")
 
     def write(tmp: Path) -> None:
         metadata = {"Software": None} if fmt == "png" else {"CreationDate": None,
                                                              "Producer": None}
-        with open(tmp, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=chosen.dpi,
-                        bbox_inches="tight" if chosen.tight else None, metadata=metadata)
+        engine = fig.get_layout_engine()
+        frozen = bool(laid_out) and engine is not None
+        if frozen:
+            fig.set_layout_engine("none")
+        try:
+            with open(tmp, "wb") as fh:
+                fig.savefig(fh, format=fmt, dpi=chosen.dpi,
+                            bbox_inches="tight" if chosen.tight else None, metadata=metadata)
+        finally:
+            if frozen:
+                fig.set_layout_engine(engine)
+        if laid_out is not None:
+            laid_out.append(True)
     return write
 
 
