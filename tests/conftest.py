@@ -31,9 +31,13 @@ def pytest_collection_modifyitems(config, items):
     # the studies run once per worker (tests/reproduce/conftest.py): keep their readers together.
     # tryfirst: xdist's loadgroup reads the xdist_group marker in this same hook; marked after
     # it, the group was ignored and both workers ran every study (2 × 30 s, measured)
+    # and the tests that compile numba kernels share one worker, where each kernel is compiled
+    # once per session (on two workers at once, both compiled it: 8-10 s each on CI's cores)
     for item in items:
         if "reproduce" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("studies"))
+        elif "compiled" in item.keywords or "numba" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("compiled"))
     if _cuda_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")

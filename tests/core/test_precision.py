@@ -204,6 +204,7 @@ def _every_engine_agrees(variant, dtype):
 
 @pytest.mark.parametrize("variant", [
     "amsgrad-optax", pytest.param("amsgrad-pytorch-differentiable", marks=pytest.mark.slow)])
+@pytest.mark.compiled
 def test_framework_numerics_are_bit_identical_on_every_engine(variant):
     """Coefficients computed in float32 or in the lane dtype (a framework's numerics) are the
     same numbers whether the loop is interpreted, compiled by numba or vectorised by numpy

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
 from amsgrad_theory import simulate
 from amsgrad_theory.engine import checkpoint_steps
+
+PROBLEM = "bernoulli-linear:C=5,c=1,p=0.3"
 
 
 def _peak(steps: int) -> int:
     # compile (and take every path of this length) before tracing: numba's compiler allocates
-    simulate("amsgrad", "reddi-figure1", steps=steps, arithmetic="float64:numba")
+    # (the problem family of test_precision's blocked-kernel test: one kernel for both)
+    simulate("amsgrad", PROBLEM, steps=steps, arithmetic="float64:numba")
     tracemalloc.start()
-    simulate("amsgrad", "reddi-figure1", steps=steps, arithmetic="float64:numba")
+    simulate("amsgrad", PROBLEM, steps=steps, arithmetic="float64:numba")
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
 
 
+@pytest.mark.compiled
 def test_memory_independent_of_T():
     # a trajectory kept per step would cost 8 bytes × 3·10^5 = 2.4 MB, 37 times the allowance
     small, large = _peak(10_000), _peak(300_000)
