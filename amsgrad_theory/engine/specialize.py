@@ -93,19 +93,17 @@ class _Source:
         self.params = list(code.co_varnames[:code.co_argcount])
         defaults = fn.__defaults__ or ()
         self.defaults = dict(zip(self.params[len(self.params) - len(defaults):], defaults))
-        if fn.__name__ == "<lambda>":
-            self.body = [ast.Return(value=_lambda_body(fn, self.params))]
-        else:
-            self.body = _without_docstring(_def_node(fn).body)
-        if callee:
-            for node in _walk_body(self.body):
-                if isinstance(node, _FORBIDDEN_IN_CALLEE):
-                    raise NotSpecializable(
-                        f"{fn.__qualname__}: {type(node).__name__} is not inlined")
-        self.stored = set()
-        for node in _walk_body(self.body):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                self.stored.add(node.id)
+        parsed = _PARSED.get(code)
+        if parsed is None:
+            parsed = _PARSED[code] = _parse(fn, self.params)
+        if isinstance(parsed, NotSpecializable):
+            raise NotSpecializable(*parsed.args)
+        # shared by every specialisation that reads fn: never changed (they copy it first)
+        body, stored, forbidden = parsed
+        self.body: list[ast.stmt] = body
+        self.stored: frozenset[str] = stored
+        if callee and forbidden:
+            raise NotSpecializable(f"{fn.__qualname__}: {forbidden} is not inlined")
         self.locals = set(self.params) | self.stored
         cells = fn.__closure__ or ()
         self.closure = {}
@@ -124,6 +122,26 @@ class _Source:
         if hasattr(builtins, name):
             return getattr(builtins, name)
         raise NotSpecializable(f"{self.fn.__qualname__}: cannot resolve {name!r}")
+
+
+#: code object → (body, names it stores, the first construct a callee may not hold, or "") or
+#: the NotSpecializable it raised: a function's source is read and checked once per process
+_PARSED: dict[types.CodeType, tuple[list[ast.stmt], frozenset[str], str] | NotSpecializable] = {}
+
+
+def _parse(fn, params):
+    try:
+        if fn.__name__ == "<lambda>":
+            body = [ast.Return(value=_lambda_body(fn, params))]
+        else:
+            body = _without_docstring(_def_node(fn).body)
+    except NotSpecializable as exc:
+        return exc
+    forbidden = next((type(node).__name__ for node in _walk_body(body)
+                      if isinstance(node, _FORBIDDEN_IN_CALLEE)), "")
+    stored = frozenset(node.id for node in _walk_body(body) if isinstance(node, ast.Name)
+                       and isinstance(node.ctx, (ast.Store, ast.Del)))
+    return body, stored, forbidden
 
 
 def _walk(node):
@@ -402,6 +420,7 @@ def _forward(stmts, temporary):
     while changed:
         changed = False
         loads, stores = _counts(stmts)
+        seen: dict[int, tuple] = {}     # a statement's names, read once per pass (below)
 
         def one_block(block):
             nonlocal changed
@@ -413,7 +432,7 @@ def _forward(stmts, temporary):
                         and stores.get(s.targets[0].id) == 1
                         and loads.get(s.targets[0].id) == 1
                         and _pure_value(s.value)
-                        and _forwarded_into(block, i, s.targets[0].id, s.value)):
+                        and _forwarded_into(block, i, s.targets[0].id, s.value, seen)):
                     del block[i]
                     changed = True
                     continue
@@ -424,18 +443,29 @@ def _forward(stmts, temporary):
     return stmts
 
 
-def _forwarded_into(block, i, name, value):
+def _statement_names(u, seen):
+    """(names ``u`` reads, names it binds or deletes, names whose objects it may mutate),
+    kept in ``seen`` under the statement's identity until the statement is changed."""
+    hit = seen.get(id(u))
+    if hit is None or hit[0] is not u:
+        hit = seen[id(u)] = (u, _names(u), _names(u, (ast.Store, ast.Del)), _mutates(u))
+    return hit[1:]
+
+
+def _forwarded_into(block, i, name, value, seen):
     reads = _names(value)
     for j in range(i + 1, len(block)):
         u = block[j]
-        if name in _names(u):
+        loaded, bound, mutated = _statement_names(u, seen)
+        if name in loaded:
             if not isinstance(u, (ast.Assign, ast.Expr, ast.Return)) or u.value is None \
                     or name not in _names(u.value):
                 return False
             u.value = _Subst({name: value}).visit(u.value)
+            del seen[id(u)]
             block[j:j + 1] = _split(u)
             return True
-        if _names(u, (ast.Store, ast.Del)) & reads or _mutates(u) & reads:
+        if bound & reads or mutated & reads:
             return False
     return False
 
