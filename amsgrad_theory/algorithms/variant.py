@@ -51,6 +51,7 @@ Effective steps, read off the values the step actually applies:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -262,9 +263,13 @@ class Variant:
         return out
 
 
+#: Fraction(text), kept per text: a sweep validates the same few values 10⁴ times
+_exact = functools.lru_cache(maxsize=4096)(Fraction)
+
+
 def _as_fraction(key: str, text: str):
     try:
-        return Fraction(text.strip())
+        return _exact(text.strip())
     except (ValueError, ZeroDivisionError):
         raise InputError(key, text, "not a decimal number") from None
 

@@ -51,10 +51,11 @@ class RunSpec:
         return get_variant(self.algorithm, alpha_schedule=self.schedule,
                            beta1_schedule=self.beta1_schedule, decoupled=self.decoupled)
 
-    def validate(self) -> None:
-        """Raise :class:`~amsgrad_theory.errors.InputError` naming the first bad field."""
+    def validate(self) -> Problem:
+        """Raise :class:`~amsgrad_theory.errors.InputError` naming the first bad field; return
+        the problem the spec names."""
         self.variant().hyperparameters(**self.hyperparameters)
-        get_problem(self.problem)
+        return get_problem(self.problem)
 
     def run(self, **kwargs) -> Result:
         """``simulate`` this spec (``kwargs``: trace, progress, statistics, …)."""
@@ -117,13 +118,15 @@ def batch_key(spec: RunSpec, problem: Problem | None = None) -> tuple:
             spec.arithmetic, spec.x0, name, problem.d, repr(problem.set), length)
 
 
-def batches(specs: Sequence[RunSpec], size: int | None = None) -> Iterator[list[int]]:
+def batches(specs: Sequence[RunSpec], size: int | None = None,
+            keys: Sequence[tuple] | None = None) -> Iterator[list[int]]:
     """Indices of ``specs`` in groups that share one simulate call, each of at most ``size``
-    instances, in the order of first appearance (every spec is validated first)."""
+    instances, in the order of first appearance (every spec is validated first, unless
+    ``keys`` gives each spec's :func:`batch_key` from a validation already made)."""
     groups: dict[tuple, list[int]] = {}
     for k, spec in enumerate(specs):
-        spec.variant().hyperparameters(**spec.hyperparameters)
-        groups.setdefault(batch_key(spec), []).append(k)
+        key = batch_key(spec, spec.validate()) if keys is None else keys[k]
+        groups.setdefault(key, []).append(k)
     for indices in groups.values():
         step = size or len(indices)
         for start in range(0, len(indices), step):

@@ -86,7 +86,7 @@ from ..errors import AmsgradTheoryError, InputError, NumericalError
 from ..problems import get_problem, parse_sequence, split_spec
 from ..records import versions
 from . import cluster
-from .run import RunSpec, batches, run_batch
+from .run import RunSpec, batch_key, batches, run_batch
 
 #: the columns every sweep CSV has, in order; :func:`header` adds the tidy columns of a sweep
 COLUMNS = ("config", "chunk", "algorithm", "problem", "arithmetic", "steps", "seed",
@@ -302,18 +302,19 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
         raise InputError("task_size", task_size, "must be >= 1")
     # validate everything before any work
     specs = [c.spec(steps, arithmetic, x0) for c in configs]
+    batch_keys, dims = [], []      # what planning needs of each problem, parsed once
     for spec in specs:
-        spec.validate()
+        problem = spec.validate()
+        batch_keys.append(batch_key(spec, problem))
+        dims.append(problem.d)
     keys = [run_key(spec) for spec in specs]
     index = {key: i for i, key in enumerate(keys)}
     if len(index) < len(keys):
         i = next(i for i, key in enumerate(keys) if index[key] != i)
         raise InputError("grid", f"configuration {i}", f"is the same run as configuration "
                          f"{index[keys[i]]}: {specs[i].cli()}")
-    plan = list(batches(specs, chunk_size))
-    # a batch shares its problem's dimension (batch_key): one problem built per chunk
-    columns = header(configs, max(get_problem(specs[indices[0]].problem).d
-                                  for indices in plan))
+    plan = list(batches(specs, chunk_size, batch_keys))
+    columns = header(configs, max(dims))
     journal = None
     if csv_path is not None:
         journal = _Journal(_out_path(csv_path), keys, plan, columns,

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from fractions import Fraction
@@ -88,6 +89,9 @@ MAX_LENGTH = 1000
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _RATIO = re.compile(r"[+-]?\d+/\d+")
 _NON_FINITE = ("nan", "inf", "infinity", "snan")
+#: Fraction(text), kept per text: a sweep's 10⁴ configurations repeat a few numbers, and
+#: parsing them was most of the time it took to plan (Fractions are immutable, safe to share)
+_exact = functools.lru_cache(maxsize=4096)(Fraction)
 
 
 def parse_number(argument: str, text: object, where: str = "") -> Fraction:
@@ -120,7 +124,7 @@ def parse_number(argument: str, text: object, where: str = "") -> Fraction:
     exponent = int(match.group(2)[1:]) if match.group(2) else 0
     if abs(exponent) > MAX_EXPONENT:
         raise InputError(argument, text, f"exponent beyond ±{MAX_EXPONENT}{context}")
-    return Fraction(body)
+    return _exact(body)
 
 
 def _number(spec: str, key: str, value: str) -> Fraction:
