@@ -342,8 +342,7 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
                                      arithmetic=arithmetic, x0=x0, columns=columns)
                             for task in tasks)
             else:
-                lanes = [steps * get_problem(specs[indices[0]].problem).d
-                         for _, indices in todo]
+                lanes = [steps * dims[indices[0]] for _, indices in todo]
                 tasks = cluster.plan_tasks(todo, lanes, task_size)
                 finished = cluster.results(
                     dask_client, run_task, [_points(task, configs) for task in tasks],
