@@ -28,11 +28,12 @@ def _cuda_available() -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # the studies run once per worker (tests/reproduce/conftest.py): keep their readers together.
-    # tryfirst: xdist's loadgroup reads the xdist_group marker in this same hook; marked after
-    # it, the group was ignored and both workers ran every study (2 × 30 s, measured)
+    # the studies run once per worker (tests/reproduce/conftest.py): keep their readers together;
     # and the tests that compile numba kernels share one worker, where each kernel is compiled
-    # once per session (on two workers at once, both compiled it: 8-10 s each on CI's cores)
+    # once per session (on two workers at once, both compiled it: 8-10 s each on CI's cores).
+    # tryfirst: xdist's loadgroup reads the xdist_group marks in this same hook, so they must be
+    # added before it runs (without it tests/reproduce/test_grouping.py fails, as it does under
+    # pytest 9.2, whose node ids xdist 3.8 cannot suffix: constraints/dev.txt pins 9.1.1)
     for item in items:
         if "reproduce" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("studies"))
