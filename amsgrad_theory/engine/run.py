@@ -12,6 +12,8 @@ batched :func:`~amsgrad_theory.engine.simulate.simulate` call: :func:`batches` g
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import pickle
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -200,7 +202,10 @@ def map_specs(specs: Sequence[RunSpec], reduce: Callable, tags: Sequence | None 
     tasks = plan_tasks(list(enumerate(groups)), lanes, task_size=None if task_lane_steps is None
                        else max(1, task_lane_steps // max(1, max(lanes, default=1))))
     payloads = [[[(k, specs[k], tags[k]) for k in part] for _, part in task] for task in tasks]
-    keys = [f"amsgrad-map-{n}-{id(payloads)}" for n in range(len(payloads))]
+    # named by content (what runs, with which reduce): the same name is the same task, for
+    # any client of a shared scheduler (a name from id() could meet another process's)
+    keys = ["amsgrad-map-" + hashlib.sha256(pickle.dumps((reduce, trace, payload))).hexdigest()
+            [:24] for payload in payloads]
     out: list = [None] * len(specs)
     with contextlib.ExitStack() as stack:
         # a distributed.Client is used as it is; an address or a Connection is opened here
