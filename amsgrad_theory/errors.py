@@ -10,7 +10,24 @@ from __future__ import annotations
 
 
 class AmsgradTheoryError(Exception):
-    """Base class of the toolkit's own errors."""
+    """Base class of the toolkit's own errors.
+
+    They pickle whole — message and fields —, so an error raised in a worker process (a study
+    of ``reproduce all``, a Dask task) reaches its parent as it was raised. (Python's default
+    re-calls ``cls(*args)`` with the one formatted message, which fails for every subclass
+    whose constructor takes fields.)
+    """
+
+    def __reduce__(self):
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls, args, fields):
+    """Unpickle an :class:`AmsgradTheoryError` without re-running its constructor."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 class InputError(AmsgradTheoryError, ValueError):

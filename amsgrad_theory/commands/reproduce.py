@@ -17,6 +17,8 @@ new, empty, or a folder reproduce wrote.
 Styles: paper (default: a column 3.3 in or a page 6.8 in wide at 100 %, 7-8 pt Times-like
 fonts, nothing inside the figure but the data), slides (10 in or 5 in, 14 pt), report (the
 earlier look: parameters, thresholds and the re-check command drawn in the figure).
+all runs its studies side by side, one process per CPU (--jobs N to choose, --jobs 1 for
+one after another in this process); each study's files are the same bytes either way.
 Sizes: tiny (seconds; tests), small (default: all in a few minutes on 2 cores), paper
 (larger T, finer grids, more seeds), large (phase on a 100 x 100 grid of (beta1, beta2): about
 1e11 lane-steps, for a cluster; the other studies as paper).
@@ -42,6 +44,7 @@ from ..plots import DEFAULT_STYLE, STYLES
 from ..records import command_line
 from ..reproduce import SIZES, STATUS_EXIT, output_folder
 from .cluster_flags import add_cluster_arguments, cluster_target, opened
+from .runflags import count
 
 
 def add_arguments(p) -> None:
@@ -59,15 +62,21 @@ def add_arguments(p) -> None:
                         "look, verdict and re-check line drawn in the figure)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--jobs", "-j", type=count, default=None, metavar="N",
+                   help="all: run N studies at once, each in a process of its own (default: "
+                        "one per CPU; 1: one after another in this process); the outputs are "
+                        "the same bytes")
     add_cluster_arguments(p, "the grid studies' runs (phase; the other studies run here)")
 
 
 def run(args) -> int:
     output_folder(args.name, args.out)  # unknown NAME, unwritable --out: exit 2 before any work
+    studies.check_jobs(args.name, args.jobs, cluster_target(args) is not None)
     with opened(cluster_target(args)) as client:
         # looked up when run, not bound at import: a stand-in set on the package is used
         summary = studies.run_study(args.name, args.out, size=args.size, quiet=args.quiet,
-                                    command=command_line(), style=args.style, client=client)
+                                    command=command_line(), style=args.style, client=client,
+                                    jobs=args.jobs)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:

@@ -102,12 +102,16 @@ class Context:
     #: a Dask client for the studies whose grids run as tasks (``reproduce --workers N`` /
     #: ``--scheduler``; :func:`~amsgrad_theory.engine.map_specs`); None: in process
     client: Any = None
+    #: progress bars (off for a study run beside others: ``reproduce all --jobs N``)
+    bars: bool = True
 
     # ---------------------------------------------------------------- progress
     def bar(self, total: float, desc: str, unit: str = "step"):
-        """A tqdm bar on stderr (silent under ``quiet`` or when stderr is not a terminal)."""
+        """A tqdm bar on stderr (silent under ``quiet``, without ``bars``, or when stderr is
+        not a terminal)."""
         return tqdm(total=total, desc=f"{self.study}: {desc}", unit=unit, file=sys.stderr,
-                    disable=True if self.quiet else None, leave=False, unit_scale=True)
+                    disable=True if self.quiet or not self.bars else None, leave=False,
+                    unit_scale=True)
 
     def log(self, message: str) -> None:
         if not self.quiet:

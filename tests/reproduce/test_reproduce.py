@@ -450,6 +450,67 @@ def test_one_layout_alone_or_under_all(tmp_path, monkeypatch, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def _side_by_side(monkeypatch, *names, **replaced):
+    """Make ``all`` the studies ``names`` (a study in ``replaced`` by that Study instead)."""
+    import amsgrad_theory.reproduce as rep
+
+    monkeypatch.setattr(rep, "STUDIES", {name: replaced.get(name, rep.STUDIES[name])
+                                         for name in names})
+
+
+def test_all_side_by_side_writes_the_bytes_of_one_study_alone(tiny_run, tmp_path, monkeypatch):
+    """`all --jobs 2` runs its studies in 2 processes; each study's figures (PNG, PDF), tables
+    and records are those of the study run alone in this process (tiny_run)."""
+    from amsgrad_theory.reproduce import run_study
+
+    _side_by_side(monkeypatch, "theorem1", "phase")
+    summary = run_study("all", tmp_path, size="tiny", quiet=True, jobs=2)
+    assert list(summary["studies"]) == ["theorem1", "phase"]     # the registry's order
+    for name in ("theorem1", "phase"):
+        alone = tiny_run(name)[0]
+        files = sorted(p.name for p in alone.iterdir())
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == files
+        for file in files:
+            mine, theirs = tmp_path / name / file, alone / file
+            if file.endswith(".json"):    # the command (its --out) and wall times differ
+                mine, theirs = (json.loads(f.read_text()) for f in (mine, theirs))
+                assert mine.get("records") == theirs.get("records"), (name, file)
+                assert mine.get("figures", []) == theirs.get("figures", []), (name, file)
+            else:
+                assert mine.read_bytes() == theirs.read_bytes(), (name, file)
+
+
+def test_a_study_failing_beside_others_stops_all_and_leaves_nothing(tmp_path, monkeypatch):
+    """A study's error in its worker process reaches the caller as raised there (the
+    toolkit's errors pickle whole), the other worker is stopped, and the partial run is
+    removed: OUT keeps what it held."""
+    import dataclasses
+
+    import amsgrad_theory.reproduce as rep
+    from amsgrad_theory.errors import InputError
+
+    broken = dataclasses.replace(rep.STUDIES["theorem1"], sizes={"tiny": {"steps": -5}})
+    _side_by_side(monkeypatch, "theorem1", "phase", theorem1=broken)
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as raised:
+        rep.run_study("all", out, size="tiny", quiet=True, jobs=2)
+    assert raised.value.argument == "steps"
+    assert list(out.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("argv", [["all", "--jobs", "0"], ["theorem1", "--jobs", "2"],
+                                  ["all", "--jobs", "2", "--workers", "2"]])
+def test_bad_jobs_exit_2_before_any_work(tmp_path, capsys, monkeypatch, argv):
+    import amsgrad_theory.reproduce as rep
+
+    monkeypatch.setattr(rep, "_run_one", lambda *a, **k: pytest.fail("ran"))
+    monkeypatch.setattr("amsgrad_theory.engine.cluster.Connection.__enter__",
+                        lambda self: pytest.fail("a cluster was started"))
+    assert main(["reproduce", *argv, "--size", "tiny", "--out", str(tmp_path / "o")]) == 2
+    assert "jobs=" in capsys.readouterr().err
+
+
 def test_leftovers_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
     import subprocess
     import sys
