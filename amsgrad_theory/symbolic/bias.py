@@ -132,10 +132,16 @@ RHO = sp.sqrt(1 - S.beta2 ** t) / (1 - S.beta1 ** t)
 
 def rho(time: int, beta1: str | Fraction, beta2: str | Fraction, dps: int = 40) -> mpmath.mpf:
     """ρ(t) = √(1−β2^t)/(1−β1^t) in mpmath (β as exact decimal strings or Fractions)."""
+    return rho_series(range(time, time + 1), beta1, beta2, dps)[0]
+
+
+def rho_series(times, beta1: str | Fraction, beta2: str | Fraction,
+               dps: int = 40) -> list[mpmath.mpf]:
+    """ρ(t) for each t of ``times``, as :func:`rho` computes each (β converted once)."""
     with mpmath.workdps(dps):
         b1, b2 = (mpmath.mpf(Fraction(b).numerator) / Fraction(b).denominator
                   for b in (beta1, beta2))
-        return mpmath.sqrt(1 - b2 ** time) / (1 - b1 ** time)
+        return [mpmath.sqrt(1 - b2 ** time) / (1 - b1 ** time) for time in times]
 
 
 def _rho_arb(time: int, beta1: Fraction, beta2: Fraction):

@@ -48,7 +48,7 @@ from ..algorithms import get_variant
 from ..engine import RunSpec
 from ..problems import get_problem
 from ..records import Record
-from ..symbolic.bias import rho, rho_minimum
+from ..symbolic.bias import rho_minimum, rho_series
 from .audit_checks import amsgrad_equivalence
 from .audit_subjects import TorchSubject, torch_factory
 from .bounds_on_runs import bound_records
@@ -341,7 +341,7 @@ def step_growth(spec: RunSpec, which: str, op: str, value: float, claim: str | N
 
 def rho_values(steps: int, beta1: str, beta2: str) -> list[float]:
     """ρ(t) = √(1−β2^t)/(1−β1^t), t = 1..steps, from the symbolic module (mpmath, as floats)."""
-    return [float(rho(t, beta1, beta2, dps=30)) for t in range(1, steps + 1)]
+    return [float(v) for v in rho_series(range(1, steps + 1), beta1, beta2, dps=30)]
 
 
 def rho_prediction(variant, hp: dict, vhat, steps: int) -> list[float]:
