@@ -30,12 +30,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import InputError
 
 #: seconds to wait for a scheduler (address or scheduler file) before it is refused
 CONNECT_TIMEOUT_S = 5.0
+#: what a local cluster's workers import when they start (Dask's ``preload``): the code a
+#: sweep's task runs, and numba
+PRELOAD = "amsgrad_theory.engine.worker_start"
 #: the least work of a task, in lane-steps (instances × d × T): ≥ 100 × the per-task overhead
 #: at the fastest measured kernel (module docstring)
 TASK_LANE_STEPS = 50_000_000
@@ -82,6 +86,11 @@ class Connection:
     that does not answer, a missing scheduler file, ``workers < 1`` or two targets at once are an
     :class:`~amsgrad_theory.errors.InputError` naming the argument. ``log`` receives one line
     on connection (the workers and, when the scheduler serves one, the dashboard's address).
+
+    :meth:`start` begins connecting (a local cluster: starting its worker processes, which
+    import the package meanwhile) in a thread of its own, so the caller may plan its work while
+    the cluster comes up; entering then waits for it. :meth:`close` (also on exit) waits for a
+    start under way and closes what it opened.
     """
 
     def __init__(self, address: str | None = None, *, scheduler_file: str | None = None,
@@ -105,6 +114,8 @@ class Connection:
         self.client = client
         self.log = log
         self._opened: list = []       # what __enter__ started, closed by __exit__ (last first)
+        self._starting: threading.Thread | None = None
+        self._started: tuple = ()     # (client,) or (exception,) once a start() has ended
 
     def describe(self) -> str:
         if self.workers is not None:
@@ -115,17 +126,41 @@ class Connection:
             return f"the scheduler at {self.address}"
         return "the given client's scheduler"
 
+    def start(self) -> Connection:
+        """Begin connecting in a background thread (see the class); returns self."""
+        if self._starting is None and not self._opened:
+            def opening() -> None:
+                try:
+                    self._started = (self._open(),)
+                except BaseException as exc:        # handed to __enter__ or dropped by close
+                    self._started = (exc,)
+            self._starting = threading.Thread(target=opening, name="amsgrad-cluster-start",
+                                              daemon=True)
+            self._starting.start()
+        return self
+
     def __enter__(self):
+        if self._starting is None:
+            return self._open()
+        self._starting.join()
+        self._starting = None
+        (outcome,) = self._started
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _open(self):
         # dask.distributed: optional (the `cluster` extra), imported only when a sweep uses it
         from distributed import Client, LocalCluster
 
         if self.client is not None:
             client = self.client
         elif self.workers is not None:
-            # one thread per worker process, numba's included: a worker is one core
+            # one thread per worker process, numba's included: a worker is one core; each
+            # imports the package on start (PRELOAD), not when its first task arrives
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                    processes=True, dashboard_address=":0",
-                                   env={"NUMBA_NUM_THREADS": "1"})
+                                   env={"NUMBA_NUM_THREADS": "1"}, preload=[PRELOAD])
             self._opened.append(cluster)
             client = Client(cluster, timeout=CONNECT_TIMEOUT_S)
             self._opened.append(client)
@@ -175,6 +210,13 @@ class Connection:
         return text
 
     def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close what was opened (after a start under way has ended); idempotent."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         while self._opened:
             self._opened.pop().close()
 

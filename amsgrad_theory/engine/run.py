@@ -12,11 +12,12 @@ batched :func:`~amsgrad_theory.engine.simulate.simulate` call: :func:`batches` g
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import pickle
 import shlex
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from ..algorithms import HYPERPARAMETERS, Variant, get_variant
 from ..problems import Problem, get_problem, split_spec
@@ -56,7 +57,8 @@ class RunSpec:
     def validate(self) -> Problem:
         """Raise :class:`~amsgrad_theory.errors.InputError` naming the first bad field; return
         the problem the spec names."""
-        self.variant().hyperparameters(**self.hyperparameters)
+        _check_hyperparameters(self.algorithm, self.schedule, self.beta1_schedule,
+                               self.decoupled, tuple(self.hyperparameters.items()))
         return get_problem(self.problem)
 
     def run(self, **kwargs) -> Result:
@@ -92,7 +94,14 @@ class RunSpec:
         return "amsgrad-theory " + command + " " + " ".join(shlex.quote(f) for f in self.flags())
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, {}) or k == "x0"}
+        # the fields in order, the hyperparameters copied (what ``asdict`` gives, without its
+        # deep copy of every value: a sweep keys each of its configurations by this)
+        out = {}
+        for name in _RUN_FIELDS:
+            value = getattr(self, name)
+            if value not in (None, {}) or name == "x0":
+                out[name] = dict(value) if isinstance(value, dict) else value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> RunSpec:
@@ -104,6 +113,19 @@ class RunSpec:
         if not isinstance(hp, dict) or set(hp) - set(HYPERPARAMETERS):
             raise ValueError(f"hyperparameters must map names among {HYPERPARAMETERS}")
         return cls(**data)
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunSpec))
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_hyperparameters(algorithm: str, schedule, beta1_schedule, decoupled,
+                           hyperparameters: tuple) -> None:
+    """Raise InputError for a variant or hyperparameters that do not fit it. Cached: a sweep
+    validates thousands of specs that share a few (variant, hyperparameters) — an error is
+    raised anew each time, only successes are remembered."""
+    get_variant(algorithm, alpha_schedule=schedule, beta1_schedule=beta1_schedule,
+                decoupled=decoupled).hyperparameters(**dict(hyperparameters))
 
 
 # --------------------------------------------------------------------------------------------

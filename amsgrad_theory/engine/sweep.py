@@ -300,6 +300,24 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
                          "--scheduler, --scheduler-file or --workers) is cut into tasks")
     if task_size is not None and task_size < 1:
         raise InputError("task_size", task_size, "must be >= 1")
+    # a fresh sweep's cluster starts (its workers importing the package) while it is planned;
+    # one resumed may have nothing left to run, and then starts none
+    early = target if target is not None and not resume else None
+    if early is not None:
+        early.start()
+    try:
+        return _run(configs, steps=steps, arithmetic=arithmetic, x0=x0, csv_path=csv_path,
+                    resume=resume, chunk_size=chunk_size, progress=progress, target=target,
+                    task_size=task_size, on_task=on_task)
+    finally:
+        if early is not None:
+            early.close()       # entered and closed already, unless planning failed
+
+
+def _run(configs: list[GridPoint], *, steps: int, arithmetic: str, x0, csv_path, resume: bool,
+         chunk_size: int, progress, target, task_size: int | None, on_task) -> SweepResult:
+    """:func:`run_sweep` once its arguments are checked and its cluster (``target``) is
+    starting."""
     # validate everything before any work
     specs = [c.spec(steps, arithmetic, x0) for c in configs]
     batch_keys, dims = [], []      # what planning needs of each problem, parsed once
@@ -370,7 +388,9 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
     summary["discarded_rows"] = journal.discarded if journal is not None else 0
     summary["tasks"] = len(tasks)
     summary["cluster"] = target.describe() if target is not None else None
-    summary["cluster_start_s"] = connected     # of wall_time_s: the connection (0 in process)
+    # of wall_time_s: the wait for the connection, what of the cluster's start (begun before
+    # planning) planning did not cover (0 in process)
+    summary["cluster_start_s"] = connected
     return SweepResult(csv_path=journal.path if journal is not None else None, rows=ordered,
                        summary=summary)
 

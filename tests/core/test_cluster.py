@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from amsgrad_theory.cli import main
 from amsgrad_theory.engine import cluster
 from amsgrad_theory.engine.sweep import grid, run_sweep
+from amsgrad_theory.errors import InputError
 
 distributed = pytest.importorskip("distributed")
 
@@ -190,3 +192,27 @@ def test_an_address_string_is_a_client(client, expected, tmp_path):
                        client=client.scheduler.address, task_size=36)
     assert (tmp_path / "s.csv").read_bytes() == expected and result.summary["tasks"] == 2
     assert result.summary["cluster"] == f"the scheduler at {client.scheduler.address}"
+
+
+def test_a_local_cluster_starts_while_the_sweep_is_planned_and_stops_on_bad_input(tmp_path):
+    """`--workers N` starts its cluster in a thread of its own (Connection.start) while the
+    sweep is planned; its workers import the task's code as they start (Dask's preload); a
+    grid that planning refuses stops the cluster it started: no process is left behind."""
+    import psutil
+
+    with cluster.Connection(workers=1).start() as client:
+        preloaded = client.run(lambda: sorted(m for m in ("amsgrad_theory.engine.sweep", "numba")
+                                              if m in sys.modules))
+        assert list(preloaded.values()) == [["amsgrad_theory.engine.sweep", "numba"]]
+    # what outlives a cluster on purpose (multiprocessing's resource tracker, once started)
+    deadline = time.monotonic() + 10
+    while len(psutil.Process().children(recursive=True)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lasting = {p.pid for p in psutil.Process().children(recursive=True)}
+    bad = grid(["amsgrad"], "random-linear:d=3", {"alpha": ["0.1", "-1"]}, [0])
+    with pytest.raises(InputError, match="alpha"):
+        run_sweep(bad, steps=10, csv_path=tmp_path / "s.csv", client=cluster.Connection(
+            workers=1))
+    # the start was waited for, and what it started closed, before run_sweep raised
+    assert "amsgrad-cluster-start" not in {t.name for t in threading.enumerate()}
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - lasting == set()
