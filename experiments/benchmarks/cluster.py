@@ -6,11 +6,13 @@ Run:  .venv/bin/python experiments/benchmarks/cluster.py [--quick] [--seeds N] [
 Measures, on this machine (README, "Beyond one machine", quotes the output):
  1  the sweep `-a amsgrad -a adam -p random-linear:d=3 --grid alpha=[0.1,0.2,0.3] --seeds 0:N
     --steps T` run by the command line in process and with `--workers 2` (a LocalCluster of 2
-    worker processes, started and stopped by the command): wall times (the command's own, the
-    cluster's start included), interleaved over rounds (medians), their ratio, whether the two
-    CSVs are the same bytes, and the CPU seconds of each command with every process it
-    started (the workers too): in-process CPU / (cluster CPU / 2) is the ratio two cores of
-    our own would give, whatever others run on the machine meanwhile. The numba kernels are
+    worker processes, started and stopped by the command): wall times (the sweep's own, as its
+    summary states it: after planning, the wait for the cluster's start included),
+    interleaved over rounds (medians), their ratio, whether the two CSVs are the same bytes,
+    the seconds the tasks themselves computed (summed; in process a task is a chunk), and the
+    CPU seconds of each command with every process it started (the workers too): in-process
+    CPU / (cluster CPU / 2) is the ratio two cores of our own would give, whatever others run
+    on the machine meanwhile. The numba kernels are
     compiled (and kept on disk) by a small warm-up sweep first, so neither side pays a
     compilation; each worker still imports the package and loads them once.
  2  the scheduler's per-task overhead: 1000 no-op tasks through `as_completed` on a local
@@ -173,7 +175,7 @@ def main() -> None:
                 process, cpu, summary = command([*sweep, *modes[name]],
                                                 tmp / f"{r}-{name}.csv")
                 runs[name].append({"wall_s": summary["wall_time_s"], "process_s": process,
-                                   "cpu_s": cpu,
+                                   "cpu_s": cpu, "task_s": summary["simulation_time_s"],
                                    "tasks": summary["tasks"],
                                    "cluster_start_s": summary["cluster_start_s"]})
             same &= (tmp / f"{r}-in process.csv").read_bytes() == \
@@ -184,6 +186,7 @@ def main() -> None:
         walls = [run["wall_s"] for run in runs[name]]
         report[name] = {"wall_s": statistics.median(walls), "walls_s": walls,
                         "cpu_s": statistics.median(run["cpu_s"] for run in runs[name]),
+                        "task_s": statistics.median(run["task_s"] for run in runs[name]),
                         "tasks": runs[name][0]["tasks"],
                         "cluster_start_s": statistics.median(
                             run["cluster_start_s"] for run in runs[name])}
@@ -210,6 +213,9 @@ def main() -> None:
     print(f"  ratio in process / --workers 2: {report['ratio']:.2f} × (target ≥ 1.8 × for a "
           f"≥ 60 s sweep); from CPU seconds, at most, on 2 cores of our own: "
           f"{report['ratio_cpu_bound']:.2f} ×")
+    tasks = [report[name]["task_s"] for name in modes]
+    print(f"  compute seconds (the tasks' own, summed): in process {tasks[0]:.1f} s, "
+          f"--workers 2 {tasks[1]:.1f} s ({100 * (tasks[1] / tasks[0] - 1):+.0f} %)")
     print(f"  same CSV bytes (in process, --workers 2): {same}")
     o = report["overhead"]
     print(f"per-task overhead  {1000 * o['worker_s_per_task']:.1f} ms of worker time "

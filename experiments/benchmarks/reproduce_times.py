@@ -3,9 +3,11 @@
 Run:  .venv/bin/python experiments/benchmarks/reproduce_times.py [--sizes tiny,small]
           [--readme README.md] [--json FILE]
 
-Per size: a COLD run (an empty numba cache folder, NUMBA_CACHE_DIR: every kernel compiles) and
+Per size: a COLD run (an empty numba cache folder, NUMBA_CACHE_DIR: every kernel compiles),
 then a WARM run (the same cache folder: kernels load from disk), each a fresh process running
-`amsgrad-theory reproduce all --size SIZE` into a temporary folder. Wall-clock seconds, the
+`amsgrad-theory reproduce all --size SIZE` (its studies side by side, one process per CPU)
+into a temporary folder; then, side by side in the same session, the warm run ONE AT A TIME
+(`--jobs 1`: every study in the one process, one after another). Wall-clock seconds, the
 machine's CPU count and its load average before and after (a loaded machine says so). With
 --readme, the block between the markers ``<!-- reproduce-times:begin -->`` and
 ``<!-- reproduce-times:end -->`` is replaced by the measured table.
@@ -26,12 +28,12 @@ from pathlib import Path
 BEGIN, END = "<!-- reproduce-times:begin -->", "<!-- reproduce-times:end -->"
 
 
-def run_all(size: str, out: Path, cache: Path) -> dict:
+def run_all(size: str, out: Path, cache: Path, *flags: str) -> dict:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "amsgrad_theory.cli", "reproduce", "all",
-                          "--size", size, "--out", str(out), "--quiet"],
+                          "--size", size, "--out", str(out), "--quiet", *flags],
                          capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     return {"wall_s": round(wall, 1), "exit": run.returncode, "load_before": round(load, 2),
@@ -41,11 +43,11 @@ def run_all(size: str, out: Path, cache: Path) -> dict:
 def table(results: dict) -> str:
     cpus = os.cpu_count()
     lines = [f"| `reproduce all --size …` ({cpus} CPUs) | cold (compiles) | warm (cached) | "
-             "load average |", "|---|---|---|---|"]
+             "warm, `--jobs 1` | load average |", "|---|---|---|---|---|"]
     for size, r in results.items():
-        loads = f"{r['cold']['load_before']}–{r['warm']['load_after']}"
+        loads = f"{r['cold']['load_before']}–{r['one']['load_after']}"
         lines.append(f"| {size} | {r['cold']['wall_s']:.0f} s | {r['warm']['wall_s']:.0f} s | "
-                     f"{loads} |")
+                     f"{r['one']['wall_s']:.0f} s | {loads} |")
     lines.append("")
     lines.append("Measured by `.venv/bin/python experiments/benchmarks/reproduce_times.py "
                  "--readme README.md`.")
@@ -65,10 +67,12 @@ def main() -> int:
             cache.mkdir()
             cold = run_all(size, Path(tmp) / f"{size}-cold", cache)
             warm = run_all(size, Path(tmp) / f"{size}-warm", cache)
-            results[size] = {"cold": cold, "warm": warm}
+            one = run_all(size, Path(tmp) / f"{size}-one", cache, "--jobs", "1")
+            results[size] = {"cold": cold, "warm": warm, "one": one}
             print(f"{size}: cold {cold['wall_s']} s (exit {cold['exit']}), warm "
-                  f"{warm['wall_s']} s (exit {warm['exit']}), load {cold['load_before']}"
-                  f"–{warm['load_after']}", flush=True)
+                  f"{warm['wall_s']} s (exit {warm['exit']}), warm --jobs 1 {one['wall_s']} s "
+                  f"(exit {one['exit']}), load {cold['load_before']}–{one['load_after']}",
+                  flush=True)
     text = table(results)
     print(text)
     if args.json:
