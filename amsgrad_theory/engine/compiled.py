@@ -447,10 +447,24 @@ def _disk_cache(dispatcher, key: str):
 
     numba's own index key hashes a closure's cell contents by pickling them, and a pickled
     dispatcher carries a per-process id, so closures (every kernel here) would never be found
-    again; the kernel's content is already named by ``key``, which replaces that hash."""
-    from numba.core.caching import FunctionCache  # numba: imported only by runs that compile
+    again; the kernel's content is already named by ``key``, which replaces that hash.
+
+    Each key has its own index and data files (``…-KEY.nbi``, ``…-KEY.1.nbc``). numba names
+    them after the function (module, qualname, line), which every kernel built by one factory
+    shares, and its ``save`` reads the index, picks the first free data number and writes both
+    back without a lock: two processes compiling different kernels at once (``reproduce all``
+    side by side, Dask workers, pytest-xdist) could both pick ``….1.nbc``, and the index of one
+    kernel would then name the other's code — a wrong kernel loaded by every later run."""
+    # numba: imported only by runs that compile
+    from numba.core.caching import FunctionCache, IndexDataCacheFile
 
     class KernelCache(FunctionCache):
+        def __init__(self, py_func):
+            super().__init__(py_func)
+            self._cache_file = IndexDataCacheFile(
+                cache_path=self._cache_path, filename_base=f"{self._impl.filename_base}-{key}",
+                source_stamp=self._impl.locator.get_source_stamp())
+
         def _index_key(self, sig, codegen):
             return (sig, codegen.magic_tuple(), key)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -48,6 +49,10 @@ def test_a_second_process_loads_the_kernel(tmp_path):
     # interpreted while its kernel is not on disk, and compiled once an earlier run left it
     # there (loading ≈ 0.05 s against ≈ 5 µs per interpreted lane-step); the same numbers
     short_fresh, first = _probe(tmp_path, SHORT, LONG)
+    # each kernel has an index of its own, named by its key: numba's default (one index per
+    # factory function) lets two processes saving different kernels name one data file
+    indexes = [p.name for p in tmp_path.rglob("*.nbi")]
+    assert indexes and all(re.search(r"-[0-9a-f]{64}\.nbi$", name) for name in indexes)
     second, short_cached = _probe(tmp_path, LONG, SHORT)
     assert first["misses"] >= 1 and first["hits"] == 0
     assert second["hits"] >= 1 and second["misses"] == 0
