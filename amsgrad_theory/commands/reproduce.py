@@ -71,12 +71,19 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     output_folder(args.name, args.out)  # unknown NAME, unwritable --out: exit 2 before any work
-    studies.check_jobs(args.name, args.jobs, cluster_target(args) is not None)
-    with opened(cluster_target(args)) as client:
+    target = cluster_target(args)
+    studies.check_jobs(args.name, args.jobs, target is not None)
+    if args.jobs is not None:
+        jobs = args.jobs
+    elif args.name == "all" and target is None:
+        jobs = studies.default_jobs(len(studies.studies()))
+    else:
+        jobs = 1
+    with opened(target) as client:
         # looked up when run, not bound at import: a stand-in set on the package is used
         summary = studies.run_study(args.name, args.out, size=args.size, quiet=args.quiet,
                                     command=command_line(), style=args.style, client=client,
-                                    jobs=args.jobs)
+                                    jobs=jobs)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:

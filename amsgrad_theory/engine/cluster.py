@@ -140,14 +140,18 @@ class Connection:
         return self
 
     def __enter__(self):
-        if self._starting is None:
-            return self._open()
-        self._starting.join()
-        self._starting = None
-        (outcome,) = self._started
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        try:
+            if self._starting is None:
+                return self._open()
+            self._starting.join()
+            self._starting = None
+            (outcome,) = self._started
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+        except BaseException:
+            self.close()        # what a failed start opened (a cluster whose client timed out)
+            raise
 
     def _open(self):
         # dask.distributed: optional (the `cluster` extra), imported only when a sweep uses it

@@ -57,8 +57,12 @@ class RunSpec:
     def validate(self) -> Problem:
         """Raise :class:`~amsgrad_theory.errors.InputError` naming the first bad field; return
         the problem the spec names."""
+        # as Variant.hyperparameters reads them (a non-string by its repr), so that the cache
+        # below tells 1 from True and 0.1 from np.float64(0.1) as validation does
+        given = tuple((k, v if isinstance(v, str) or v is None else repr(v))
+                      for k, v in self.hyperparameters.items())
         _check_hyperparameters(self.algorithm, self.schedule, self.beta1_schedule,
-                               self.decoupled, tuple(self.hyperparameters.items()))
+                               self.decoupled, given)
         return get_problem(self.problem)
 
     def run(self, **kwargs) -> Result:
@@ -100,7 +104,8 @@ class RunSpec:
         for name in _RUN_FIELDS:
             value = getattr(self, name)
             if value not in (None, {}) or name == "x0":
-                out[name] = dict(value) if isinstance(value, dict) else value
+                out[name] = dict(value) if isinstance(value, dict) else \
+                    list(value) if isinstance(value, list) else value
         return out
 
     @classmethod

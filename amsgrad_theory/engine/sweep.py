@@ -283,7 +283,9 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
 
     ``client``: run the tasks on Dask distributed — a ``distributed.Client``, a scheduler
     address (``tcp://host:8786``) or a :class:`~amsgrad_theory.engine.cluster.Connection`
-    (entered after the sweep's input is checked and its CSV locked); None runs them here,
+    (entered after the sweep's input is checked and its CSV locked; a local cluster,
+    ``Connection(workers=N)``, is started while the sweep is planned, and stopped if planning
+    refuses the grid); None runs them here,
     without importing Dask. ``task_size``: instances per task on a cluster (default: sized so
     Dask's per-task overhead stays under 1 %, :mod:`~amsgrad_theory.engine.cluster`); in
     process a task is a chunk. ``on_task(done, total, configurations)`` is called before the
@@ -300,9 +302,12 @@ def run_sweep(configs: list[GridPoint], *, steps: int, arithmetic: str = "float6
                          "--scheduler, --scheduler-file or --workers) is cut into tasks")
     if task_size is not None and task_size < 1:
         raise InputError("task_size", task_size, "must be >= 1")
-    # a fresh sweep's cluster starts (its workers importing the package) while it is planned;
-    # one resumed may have nothing left to run, and then starts none
-    early = target if target is not None and not resume else None
+    # a fresh sweep's local cluster starts (its workers importing the package) while the
+    # sweep is planned, and is stopped again if planning refuses the grid; one resumed may
+    # have nothing left to run, and starts none. A running scheduler answers within moments:
+    # it is connected to once the input is checked and the CSV locked.
+    early = target if target is not None and target.workers is not None and not resume \
+        else None
     if early is not None:
         early.start()
     try:

@@ -29,10 +29,13 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import shlex
 import signal
 import sys
 import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +130,7 @@ def output_folder(name: str, out: str | os.PathLike) -> Path:
 def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: bool = False,
               parameters: Any = None, command: str | None = None,
               style: str | FigureStyle | None = None, client: Any = None,
-              jobs: int | None = None) -> dict:
+              jobs: int = 1) -> dict:
     """Run study ``name`` into ``out/NAME/`` (``all``: every study, each into ``out/NAME/``,
     and ``out/summary.json``).
 
@@ -144,10 +147,12 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
     every file fsynced); until then it keeps the previous run, and an interrupted run leaves it
     untouched. It must be new, empty or a folder reproduce wrote (InputError otherwise).
 
-    ``jobs`` (``all`` only): how many studies run at once, each in a process of its own
-    (:func:`default_jobs` when None: one per CPU, at most one per study; 1 runs them one after
-    another in this process). The outputs are the same bytes either way; a study's numba and
-    torch threads are the CPUs divided among the jobs.
+    ``jobs`` (``all`` only): how many studies run at once, each in a process of its own (at
+    most one per study; 1, the default, runs them one after another in this process;
+    ``reproduce all`` takes :func:`default_jobs`, one per CPU). The outputs are the same bytes
+    either way; a study's numba and torch threads are the CPUs divided among the jobs. Side by
+    side, the workers are started by *spawn*, which imports the caller's ``__main__`` in each:
+    a script must then run this under ``if __name__ == "__main__":``.
     """
     if size not in SIZES:
         raise InputError("size", size, "must be one of " + ", ".join(SIZES))
@@ -160,8 +165,7 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
     if name == "all":
         t0 = time.perf_counter()
         every = studies()
-        if jobs is None:
-            jobs = default_jobs(len(every), client)
+        jobs = min(jobs, len(every))
         with staged(folder) as staging:
             if jobs > 1:
                 results = _run_parallel(every, jobs, staging, size, quiet, command, chosen)
@@ -184,8 +188,9 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
 
 
 def check_jobs(name: str, jobs: int | None, clustered: bool = False) -> None:
-    """InputError unless ``jobs`` (``run_study``'s, ``reproduce --jobs``) fits: None, or an
-    integer ≥ 1 that is 1 unless ``name`` is ``all`` run in process (not ``clustered``)."""
+    """InputError unless ``jobs`` (``run_study``'s, ``reproduce --jobs``) fits: None (not
+    given), or an integer ≥ 1 that is 1 unless ``name`` is ``all`` run in process (not
+    ``clustered``)."""
     if jobs is None:
         return
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -210,59 +215,96 @@ def default_jobs(count: int, client: Any = None) -> int:
 
 def _run_parallel(every: dict[str, Study], jobs: int, staging: Path, size: str, quiet: bool,
                   command: str, style: FigureStyle) -> dict:
-    """Run ``every`` study in a pool of ``jobs`` processes (``multiprocessing``, started by
-    *spawn*: nothing of this process's threads is inherited), the longest first
-    (:data:`LONGEST_FIRST`); their summaries in the order of ``every``.
+    """Run ``every`` study in ``jobs`` worker processes (``concurrent.futures``, started by
+    *spawn*: nothing of this process's threads is inherited), handed out the longest first
+    (:data:`LONGEST_FIRST`) as workers come free; their summaries in the order of ``every``.
 
-    Each process runs a study exactly as :func:`_run_one` does here, into ``staging/NAME``,
+    Each worker runs a study exactly as :func:`_run_one` does here, into ``staging/NAME``,
     with its share of the CPUs for numba's and torch's threads and no progress bars of its own
     (its log lines still go to stderr, each prefixed with its study); this process shows one
-    bar of studies done. The first error of a study stops the others and is raised here, as
-    it was raised there. The workers ignore SIGINT: Ctrl-C interrupts this process, which
-    terminates them, and :func:`~.base.staged` removes the partial run.
+    bar of studies done. The first error of a study is raised here as it was raised there (or,
+    when it does not pickle, as a RuntimeError holding its traceback); a worker that dies (the
+    out-of-memory killer, a crash) is a ``BrokenProcessPool``. Either way, and on Ctrl-C or
+    SIGTERM, the other workers are terminated and :func:`~.base.staged` removes the partial
+    run. The workers ignore SIGINT: Ctrl-C is this process's to handle.
     """
     rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
     order = sorted(every, key=lambda name: rank.get(name, len(rank)))
     threads = max(1, default_jobs(10**6) // jobs)
-    context = multiprocessing.get_context("spawn")
-    work = [(every[name], every[name].parameters_for(size), staging / name, size, quiet, command,
-             style) for name in order]
     done: dict[str, dict] = {}
-    pool = context.Pool(jobs, initializer=_worker_init, initargs=(threads,))
+    before = set(multiprocessing.active_children())
+    terminated = _terminating_on_sigterm()
+    executor = None
     try:
+        executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_init, initargs=(threads,))
+        futures = {executor.submit(_run_in_worker, every[name], every[name].parameters_for(size),
+                                   staging / name, size, quiet, command, style): name
+                   for name in order}
         with tqdm(total=len(order), desc="reproduce all", unit="study", file=sys.stderr,
                   disable=True if quiet else None, leave=False) as bar:
-            # handed out one at a time, in ``order``, as processes come free; a study's error
-            # is raised here
-            for name, summary in pool.imap_unordered(_run_in_worker, work, chunksize=1):
-                done[name] = summary
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()      # a study's error is raised here
                 bar.update(1)
-        pool.close()
     except BaseException:
-        pool.terminate()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        for process in set(multiprocessing.active_children()) - before:
+            process.terminate()
+            process.join()
         raise
     finally:
-        pool.join()
+        terminated()
+    executor.shutdown()
     return {name: done[name] for name in every}
+
+
+def _terminating_on_sigterm():
+    """While the workers run, SIGTERM (``kill``, ``timeout``, a batch system ending the job)
+    raises SystemExit(143) here, so that the workers are stopped and the partial run removed,
+    as on Ctrl-C; returns what restores the previous handler. (Only the main thread may set
+    handlers; elsewhere nothing changes.)"""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:          # not the main thread
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _worker_init(threads: int) -> None:
     """A worker of :func:`_run_parallel`: SIGINT is its parent's to handle; numba and torch
-    use ``threads`` threads (set before either is imported where possible)."""
+    use ``threads`` threads."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for variable in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ[variable] = str(threads)
-    if "numba" in sys.modules:         # imported with the package: limit its pool instead
-        sys.modules["numba"].set_num_threads(min(threads, sys.modules["numba"].config
-                                                 .NUMBA_NUM_THREADS))
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+    numba = sys.modules.get("numba")
+    if numba is None:                   # not imported yet (the CLI's case): set before it is
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    else:                               # numba reads the variable once: use its own setter
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    torch = sys.modules.get("torch")
+    if torch is None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    else:
+        torch.set_num_threads(threads)
 
 
-def _run_in_worker(work: tuple) -> tuple[str, dict]:
-    """One study of :func:`_run_parallel`, in a worker: (its name, its summary)."""
-    study, params, folder, size, quiet, command, style = work
-    return study.name, _run_one(study, params, folder, size, quiet, command, style, bars=False)
+def _run_in_worker(study: Study, params: Any, folder: Path, size: str, quiet: bool,
+                   command: str, style: FigureStyle) -> dict:
+    """One study of :func:`_run_parallel`, in a worker: its summary. An error that would not
+    reach the parent whole (it does not pickle) is replaced by a RuntimeError with its
+    traceback."""
+    try:
+        return _run_one(study, params, folder, size, quiet, command, style, bars=False)
+    except BaseException as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            text = "".join(traceback.format_exception(exc))
+            raise RuntimeError(f"study {study.name} failed in its worker process:\n{text}") \
+                from None
+        raise
 
 
 def _run_one(study: Study, params: Any, folder: Path, size: str, quiet: bool,

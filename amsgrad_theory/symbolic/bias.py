@@ -132,7 +132,7 @@ RHO = sp.sqrt(1 - S.beta2 ** t) / (1 - S.beta1 ** t)
 
 def rho(time: int, beta1: str | Fraction, beta2: str | Fraction, dps: int = 40) -> mpmath.mpf:
     """ρ(t) = √(1−β2^t)/(1−β1^t) in mpmath (β as exact decimal strings or Fractions)."""
-    return rho_series(range(time, time + 1), beta1, beta2, dps)[0]
+    return rho_series([time], beta1, beta2, dps)[0]
 
 
 def rho_series(times, beta1: str | Fraction, beta2: str | Fraction,

@@ -312,3 +312,37 @@ def test_check_proof_refuses_a_hyperparameter_beyond_float64(capsys):
     code, err = run_cli(["check-proof", "-a", "amsgrad", "-p", "reddi-online", "-T", "3",
                          "--arithmetic", "mpmath:20", "--alpha", "1e400"], capsys)
     assert code == 2 and "alpha='1e400'" in err and "float64" in err
+
+
+def test_validated_specs_are_remembered_by_what_validation_reads():
+    """RunSpec.validate remembers each (variant, hyperparameters) it accepted (a sweep holds
+    thousands that share a few): a value is remembered as validation reads it (its repr), so
+    True after 1, or np.float64(0.1) after 0.1, is still refused, and an unhashable value is an
+    InputError, not a TypeError."""
+    import numpy as np
+
+    from amsgrad_theory.engine import RunSpec
+
+    def spec(alpha):
+        return RunSpec("amsgrad", "reddi-online", 10, hyperparameters={"alpha": alpha})
+
+    spec(1).validate()
+    spec(0.1).validate()
+    for bad in (True, np.float64(0.1), [1]):
+        with pytest.raises(InputError, match="alpha"):
+            spec(bad).validate()
+
+
+def test_the_toolkits_errors_pickle_whole():
+    """A worker process's error (reproduce all side by side, a Dask task) reaches its parent
+    with its message and fields: the default pickling re-called cls(message) and failed."""
+    import pickle
+
+    from amsgrad_theory.symbolic.bound import AssumptionError
+
+    for error in (InputError("beta1", 1.5, "must lie in [0, 1)"),
+                  NumericalError("v", 7, 2, 3, kind="overflowing", since=5),
+                  AssumptionError("gamma < 1", "gamma = 1.05", "theorem4-iclr")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert copy.__dict__ == error.__dict__ and copy.args == error.args

@@ -194,25 +194,44 @@ def test_an_address_string_is_a_client(client, expected, tmp_path):
     assert result.summary["cluster"] == f"the scheduler at {client.scheduler.address}"
 
 
-def test_a_local_cluster_starts_while_the_sweep_is_planned_and_stops_on_bad_input(tmp_path):
+def test_a_local_cluster_starts_while_the_sweep_is_planned_and_stops_on_bad_input(
+        tmp_path, monkeypatch):
     """`--workers N` starts its cluster in a thread of its own (Connection.start) while the
     sweep is planned; its workers import the task's code as they start (Dask's preload); a
     grid that planning refuses stops the cluster it started: no process is left behind."""
     import psutil
 
+    from amsgrad_theory.engine.run import RunSpec
+
+    since = time.time() - 1
+
+    def started_here():
+        """Processes this test started (not the module's cluster) that still run, but
+        multiprocessing's resource tracker, which outlives a cluster on purpose."""
+        return [p for p in psutil.Process().children(recursive=True)
+                if p.create_time() >= since and "resource_tracker" not in " ".join(p.cmdline())]
+
     with cluster.Connection(workers=1).start() as client:
         preloaded = client.run(lambda: sorted(m for m in ("amsgrad_theory.engine.sweep", "numba")
                                               if m in sys.modules))
         assert list(preloaded.values()) == [["amsgrad_theory.engine.sweep", "numba"]]
-    # what outlives a cluster on purpose (multiprocessing's resource tracker, once started)
     deadline = time.monotonic() + 10
-    while len(psutil.Process().children(recursive=True)) > 1 and time.monotonic() < deadline:
+    while started_here() and time.monotonic() < deadline:
         time.sleep(0.1)
-    lasting = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert started_here() == []
+    starting = []
+    validate = RunSpec.validate
+
+    def validating(self):
+        starting.append("amsgrad-cluster-start" in {t.name for t in threading.enumerate()})
+        return validate(self)
+
+    monkeypatch.setattr(RunSpec, "validate", validating)
     bad = grid(["amsgrad"], "random-linear:d=3", {"alpha": ["0.1", "-1"]}, [0])
     with pytest.raises(InputError, match="alpha"):
         run_sweep(bad, steps=10, csv_path=tmp_path / "s.csv", client=cluster.Connection(
             workers=1))
+    assert starting and starting[0]            # the cluster was starting while planning ran
     # the start was waited for, and what it started closed, before run_sweep raised
     assert "amsgrad-cluster-start" not in {t.name for t in threading.enumerate()}
-    assert {p.pid for p in psutil.Process().children(recursive=True)} - lasting == set()
+    assert started_here() == []
