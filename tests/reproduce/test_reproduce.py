@@ -514,6 +514,26 @@ def test_a_study_failing_beside_others_stops_all_and_leaves_nothing(tmp_path, mo
     assert set(multiprocessing.active_children()) - before == set()
 
 
+def test_a_worker_that_dies_stops_all_and_leaves_nothing(tmp_path, monkeypatch):
+    """A worker process that dies mid-study (the out-of-memory killer, a crash) is an error
+    here at once — not a wait for a result that never comes —, the other worker is stopped and
+    the partial run removed."""
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    from dying_study import STUDY as dying  # tests/reproduce: on sys.path, the workers' too
+
+    import amsgrad_theory.reproduce as rep
+
+    monkeypatch.setattr(rep, "STUDIES", {"theorem1": rep.STUDIES["theorem1"], "dying": dying})
+    before = set(multiprocessing.active_children())
+    out = tmp_path / "out"
+    with pytest.raises(BrokenProcessPool):
+        rep.run_study("all", out, size="tiny", quiet=True, jobs=2)
+    assert list(out.iterdir()) == []
+    assert set(multiprocessing.active_children()) - before == set()
+
+
 @pytest.mark.parametrize("argv", [["all", "--jobs", "0"], ["theorem1", "--jobs", "2"],
                                   ["all", "--jobs", "2", "--workers", "2"]])
 def test_bad_jobs_exit_2_before_any_work(tmp_path, capsys, monkeypatch, argv):
