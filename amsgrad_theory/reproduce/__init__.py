@@ -33,6 +33,7 @@ import pickle
 import shlex
 import signal
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -278,6 +279,10 @@ def _worker_init(threads: int) -> None:
     """A worker of :func:`_run_parallel`: SIGINT is its parent's to handle; numba and torch
     use ``threads`` threads."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing RLock, a named semaphore that a worker
+    # terminated mid-study could not release (multiprocessing's resource tracker then warns of
+    # a leak at exit); the bars are off here, and a thread lock is all one process needs
+    tqdm.set_lock(threading.RLock())
     numba = sys.modules.get("numba")
     if numba is None:                   # not imported yet (the CLI's case): set before it is
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
