@@ -138,18 +138,17 @@ class Record:
         return cls(**{k: v for k, v in data.items() if k in keys})
 
 
-#: (distribution, key in a record) of the libraries whose versions a record names
-_LIBRARIES = (("numpy", "numpy"), ("sympy", "sympy"), ("mpmath", "mpmath"),
-              ("python-flint", "python-flint"), ("numba", "numba"), ("torch", "torch"),
-              ("scipy", "scipy"), ("hypothesis", "hypothesis"), ("matplotlib", "matplotlib"))
+#: the distributions whose versions a record names (each under its distribution's name)
+_LIBRARIES = ("numpy", "sympy", "mpmath", "python-flint", "numba", "torch", "scipy",
+              "hypothesis", "matplotlib")
 
 
 @functools.cache
 def _installed_versions() -> tuple[tuple[str, str], ...]:
     out = [("python", platform.python_version()), ("amsgrad_theory", __version__)]
-    for dist, key in _LIBRARIES:
+    for dist in _LIBRARIES:
         try:
-            out.append((key, importlib.metadata.version(dist)))
+            out.append((dist, importlib.metadata.version(dist)))
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - optional
             continue
     return tuple(out)

@@ -205,13 +205,17 @@ def check_jobs(name: str, jobs: int | None, clustered: bool = False) -> None:
                                        "cluster): leave --jobs out")
 
 
-def default_jobs(count: int, client: Any = None) -> int:
-    """Studies ``all`` runs at once by default: one per CPU this process may use, at most
-    ``count``; 1 with a Dask ``client`` (its grid study's tasks go to the cluster instead)."""
-    if client is not None:
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(count, cpus or 1))
+def default_jobs(count: int) -> int:
+    """Studies ``all`` runs at once by default (in process; with a Dask cluster it runs them
+    one after another): one per CPU this process may use, at most ``count``."""
+    return max(1, min(count, _cpus()))
+
+
+def _cpus() -> int:
+    """The CPUs this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _run_parallel(every: dict[str, Study], jobs: int, staging: Path, size: str, quiet: bool,
@@ -231,7 +235,7 @@ def _run_parallel(every: dict[str, Study], jobs: int, staging: Path, size: str, 
     """
     rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
     order = sorted(every, key=lambda name: rank.get(name, len(rank)))
-    threads = max(1, default_jobs(10**6) // jobs)
+    threads = max(1, _cpus() // jobs)
     done: dict[str, dict] = {}
     before = set(multiprocessing.active_children())
     terminated = _terminating_on_sigterm()
