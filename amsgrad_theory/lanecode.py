@@ -24,7 +24,8 @@ def lane_code(fn):
     """Mark ``fn`` (a Python function or lambda) as lane code, and return it.
 
     Objects that are not Python functions (numba dispatchers, builtins, C functions) are
-    returned unmarked: the specialiser cannot read them anyway.
+    returned unmarked: the specialiser cannot read them (it reads a dispatcher's marked Python
+    function, :func:`marked_function`).
     """
     if isinstance(fn, types.FunctionType):
         setattr(fn, ATTRIBUTE, True)
@@ -34,3 +35,13 @@ def lane_code(fn):
 def is_lane_code(fn) -> bool:
     """True when ``fn`` was marked by :func:`lane_code`."""
     return isinstance(fn, types.FunctionType) and getattr(fn, ATTRIBUTE, False) is True
+
+
+def marked_function(obj):
+    """The lane code behind ``obj``: ``obj`` itself when it is marked, the marked Python
+    function a numba dispatcher compiles (its ``py_func``), else None. Inlining the Python
+    function is what numba's ``inline="always"`` does with the dispatcher at its IR level."""
+    if is_lane_code(obj):
+        return obj
+    py_func = getattr(obj, "py_func", None)
+    return py_func if is_lane_code(py_func) else None

@@ -8,8 +8,9 @@ Two loops, the same operations in the same order (bit-identical; the tests check
   steps, the instance loop call-free so that LLVM vectorises it, blocks spread over cores by
   numba's ``prange``.
 
-Both are composed from :func:`~amsgrad_theory.engine.lane.lane_functions` compiled with
-``inline="always"`` (LLVM vectorises only call-free loops); a lane's non-finite value does not
+Both are composed from :func:`~amsgrad_theory.engine.lane.lane_functions` and flattened by the
+specialiser before numba compiles them (:func:`compile_kernel`): every lane function inlined
+(LLVM vectorises only call-free loops); a lane's non-finite value does not
 branch inside the loop: the lane returns an error code, the loop ORs them, and the lane is
 located after.
 
@@ -28,6 +29,7 @@ import functools
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +55,7 @@ from .layout import (
     W,
     X,
 )
+from .specialize import flatten
 
 
 def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
@@ -442,8 +445,12 @@ def kernel_cache_key(engine_key: tuple) -> str:
     return hashlib.sha256(repr((engine_key, source_digest())).encode()).hexdigest()
 
 
-def _disk_cache(dispatcher, key: str):
+def _disk_cache(dispatcher, key: str, anchor=None):
     """Have numba keep ``dispatcher``'s compiled code on disk under ``key``.
+
+    ``anchor`` (default: the dispatcher's own function) is the function numba's cache files
+    are named and located by: a flattened kernel's source exists only in memory, so its files
+    are named after the plain kernel it was flattened from (a function of this module).
 
     numba's own index key hashes a closure's cell contents by pickling them, and a pickled
     dispatcher carries a per-process id, so closures (every kernel here) would never be found
@@ -469,7 +476,7 @@ def _disk_cache(dispatcher, key: str):
             return (sig, codegen.magic_tuple(), key)
 
     try:
-        dispatcher._cache = KernelCache(dispatcher.py_func)
+        dispatcher._cache = KernelCache(dispatcher.py_func if anchor is None else anchor)
     except RuntimeError:        # no writable cache folder: compile in memory as before
         pass
     return dispatcher
@@ -510,21 +517,36 @@ def mark_on_disk(engine_key: tuple) -> None:
 
 
 def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool,
-                   cache_key: tuple | None = None):
-    """The numba-compiled kernel: every lane function inlined at numba's level (LLVM vectorises
-    only call-free loops); the blocked kernel's block loop runs in parallel. With
-    ``cache_key`` (the engine's key of this kernel) it is kept on disk (module docstring)."""
+                   cache_key: tuple | None = None) -> tuple[Any, tuple[str, ...]]:
+    """(kernel, notes): the numba-compiled kernel, with every lane function inlined (LLVM
+    vectorises only call-free loops); the blocked kernel's block loop runs in parallel. With
+    ``cache_key`` (the engine's key of this kernel) it is kept on disk (module docstring).
+
+    The kernel and its record writers are flattened by the specialiser
+    (:func:`~amsgrad_theory.engine.specialize.flatten`) before numba sees them: one flat
+    function per loop, the lane functions inlined at the source level, so numba types and
+    lowers it once instead of copying and re-typing each lane function's IR at every call site
+    (its ``inline="always"``, ≈ half of a kernel's compile time). A lane function the
+    specialiser cannot inline stays a call to its numba dispatcher, which numba still inlines
+    (``notes`` says which); the operations and their order are the same either way, so the
+    kernel's numbers are too (the engine tests compare them bit for bit)."""
     import numba  # the compiler: imported only by runs that compile
 
+    notes: list[str] = []
     jit = numba.njit(error_model="numpy", inline="always")
+
+    def compile_flat(fn, **options):
+        return numba.njit(error_model="numpy", **options)(flatten(fn, notes))
+
     if blocked:
-        kernel = numba.njit(error_model="numpy", parallel=True)(make_blocked_kernel(
-            ar, xp, sp, variant, problem, jit, block=BLOCK, prange=numba.prange,
-            block_jit=numba.njit(error_model="numpy"), full_statistics=full_statistics))
+        plain = make_blocked_kernel(ar, xp, sp, variant, problem, jit, block=BLOCK,
+                                    prange=numba.prange, block_jit=compile_flat,
+                                    full_statistics=full_statistics)
+        kernel = compile_flat(plain, parallel=True)
     else:
-        kernel = numba.njit(error_model="numpy")(make_scalar_kernel(
-            ar, xp, sp, variant, problem, jit, record_jit=numba.njit(error_model="numpy"),
-            full_statistics=full_statistics))
+        plain = make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=compile_flat,
+                                   full_statistics=full_statistics)
+        kernel = compile_flat(plain)
     if cache_key is not None and DISK_CACHE:
-        kernel = _disk_cache(kernel, kernel_cache_key(cache_key))
-    return kernel
+        kernel = _disk_cache(kernel, kernel_cache_key(cache_key), anchor=plain)
+    return kernel, tuple(dict.fromkeys(notes))

@@ -117,9 +117,9 @@ class Engine:
         xp, sp = self.namespaces
         full = plan.full_statistics
         if self.kind == "compiled":
-            kernel = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
-                                    full_statistics=full, cache_key=key)
-            built = (_Marking(kernel, key), ())
+            kernel, notes = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
+                                           full_statistics=full, cache_key=key)
+            built = (_Marking(kernel, key), notes)
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
                                        specialized=self.specialized)

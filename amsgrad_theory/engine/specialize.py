@@ -31,7 +31,9 @@ the same operations on the same operands as in the original (only independent op
 order, and loop invariants are computed once); the tests compare specialised and plain kernels bit
 for bit, for every variant, problem family and arithmetic. The function being specialised (the
 kernel's own loop) is not assumed pure: its calls stay where they are and may change what they are
-given. What cannot be read or proven — builtins, C methods, numba dispatchers, calls inside
+given. A numba dispatcher of a marked function is inlined from that function (what numba's
+``inline="always"`` would do at its IR level). What cannot be read or proven — builtins, C
+methods, other numba dispatchers, calls inside
 conditional expressions or ``and``/``or``, functions with loops or ``*args`` — stays a call.
 :func:`specialize` raises :class:`NotSpecializable` when the function itself cannot be read.
 Fallbacks are loud: a marked callee that cannot be inlined is listed in the result's
@@ -56,7 +58,7 @@ import textwrap
 import types
 from typing import Any
 
-from ..lanecode import is_lane_code
+from ..lanecode import marked_function
 
 MAX_DEPTH = 12
 _PLAIN = (bool, int, str, type(None))
@@ -941,7 +943,10 @@ class _Specializer:
         if not isinstance(call.func, ast.Name) or call.func.id not in self.globals:
             return None
         fn = self.globals[call.func.id]
-        if isinstance(fn, type) or not is_lane_code(fn):
+        if isinstance(fn, type):
+            return None
+        fn = marked_function(fn)
+        if fn is None:
             return None
         if any(isinstance(a, ast.Starred) for a in call.args) or any(
                 k.arg is None for k in call.keywords):
@@ -1125,10 +1130,14 @@ def specialize(fn, *, hoist: bool = True):
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = dict(spec.globals)
     namespace["__builtins__"] = builtins
+    # the function's module is the original's (numba's on-disk cache imports it by name when
+    # it loads a kernel compiled from the flat function)
+    namespace["__name__"] = fn.__module__
     exec(compile(text, filename, "exec"), namespace)     # noqa: S102 - our own generated code
     new = namespace[fn.__name__]
     new.__defaults__ = fn.__defaults__
     new.__doc__ = fn.__doc__
+    new.__qualname__ = fn.__qualname__
     new.__specialized_source__ = text
     new.__wrapped__ = fn
     new.__specialization_fallbacks__ = tuple(spec.fallbacks)
