@@ -336,6 +336,32 @@ def test_every_vector_kernel_is_fully_specialised(arithmetic, variant, problem):
         assert call not in kernel.__specialized_source__, call
 
 
+@pytest.mark.parametrize("variant, problem, dtype", covering(
+    variant_names(), SEPARABLE + ["random-logistic:d=3", "random-quadratic:d=3,set=ball"],
+    ["float64", "float32"]))
+def test_every_compiled_kernel_is_flat(variant, problem, dtype):
+    """The compiled engine hands numba flat loops: no lane function left as a call (numba
+    would inline it at its IR level, re-typed per call site: the compile time flattening
+    saves). Built, not compiled: numba compiles at the first call."""
+    from amsgrad_theory.engine.compiled import compile_kernel
+
+    ar = get_arithmetic(f"{dtype}:numba")
+    xp, sp = ar.namespaces("compiled")
+    prob = get_problem(problem)
+    blocked = prob.d == 1 and not prob.coupled and prob.set.kind != "ball"
+    kernel, notes = compile_kernel(ar, xp, sp, get_variant(variant), prob, blocked=blocked,
+                                   full_statistics=True)
+    assert notes == ()
+    flat = [kernel.py_func]
+    if blocked:     # the per-block function the prange loop calls
+        names = kernel.py_func.__wrapped__.__code__.co_freevars
+        flat.append(kernel.py_func.__wrapped__.__closure__[names.index("run_block")]
+                    .cell_contents.py_func)
+    for fn in flat:
+        for call in _LANE_CALLS:
+            assert call not in fn.__specialized_source__, (fn.__name__, call)
+
+
 def test_unmarked_functions_are_never_inlined():
     """Only lane code is inlined: a function without the mark stays a call (it may have side
     effects the specialiser cannot see), a marked one is inlined."""
