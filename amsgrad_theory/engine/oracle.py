@@ -41,6 +41,8 @@ from ..algorithms import (
 )
 from ..arithmetic import get_arithmetic
 from ..errors import InputError, NumericalError
+from ..lanecode import lane_code
+from .specialize import flatten
 
 STREAMS = {"optimizer": 9, "sum_sq_grad": 2, "rise_write": 1, "oracle_write": 1}
 
@@ -131,7 +133,11 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
 
     ar = get_arithmetic(dtype_name)
     xp, sp = ar.namespaces("compiled")
-    jit = numba.njit(error_model="numpy", inline="always")
+    inline = numba.njit(error_model="numpy", inline="always")
+
+    def jit(fn):
+        return inline(lane_code(fn))
+
     rule = make_rule(variant, xp, sp, jit,
                      coefficient_namespace=lambda k: ar.coefficient_namespace("compiled", k))
     update, steps_of = rule.update, rule.steps_of
@@ -191,7 +197,9 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
             hcount, hund = ecount, eund
         return ecount, hcount, dec, bad, eund, hund
 
-    chunk_fn = numba.njit(error_model="numpy")(chunk)
+    # flat: the rule inlined by the specialiser, not re-typed per call site by numba (see
+    # compiled.compile_kernel); a lane function it cannot read stays a call numba inlines
+    chunk_fn = numba.njit(error_model="numpy")(flatten(chunk, []))
 
     def run(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, first, bounds, PART):
         nchunks = bounds.shape[0] - 1
