@@ -1,6 +1,7 @@
 """Every engine's speed now vs at another revision, measured side by side in one run.
 
 Run:  .venv/bin/python experiments/benchmarks/engines.py --against REV [--rounds N] [--json F]
+      [--compile]
 
 REV (a commit, e.g. the one before a refactoring) is checked out into a temporary git worktree;
 each case (an engine on a fixed workload, amsgrad and adam) runs in a fresh process per
@@ -8,6 +9,9 @@ revision and round, the revisions alternating, each process timing the best of t
 after a warm-up call (numba's compile excluded), numba on ``--threads`` threads (default 1: a
 shared machine's other load moves a parallel loop's time most). Printed: the median over rounds of
 time(now) / time(REV) per case (< 1: now is faster). Nothing is asserted: the machine is shared.
+
+``--compile`` times the first call instead, in a process with numba's disk cache off: what a
+kernel's compilation costs (the package's import excluded), for the compiled cases.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ if B:
     problem = get_problem(spec, instances=[{"C": repr(2 + 8 * b / (B - 1))} for b in range(B)])
     hps = [{"alpha": repr(0.1 * (1 + b % 4)), "beta1": "0.9", "beta2": "0.99"} for b in range(B)]
 run = lambda: simulate(variant, problem, steps=steps, arithmetic=arithmetic, hyperparameters=hps)
-run()
+t0 = time.perf_counter(); run(); first = time.perf_counter() - t0
+if sys.argv[3] == "compile":
+    print(first); sys.exit(0)
 best = float("inf")
 for _ in range(3):
     t0 = time.perf_counter(); run(); best = min(best, time.perf_counter() - t0)
@@ -51,9 +57,12 @@ print(best)
 """
 
 
-def time_case(tree: Path, variant: str, case: tuple, threads: int) -> float:
+def time_case(tree: Path, variant: str, case: tuple, threads: int, mode: str = "warm") -> float:
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(tree), json.dumps([variant, *case])],
+    if mode == "compile":
+        env["AMSGRAD_THEORY_NUMBA_CACHE"] = "0"
+    out = subprocess.run([sys.executable, "-c", PROBE, str(tree), json.dumps([variant, *case]),
+                          mode],
                          capture_output=True, text=True, check=True, cwd=tempfile.gettempdir(),
                          env=env)
     return float(out.stdout.split()[-1])
@@ -66,8 +75,12 @@ def main() -> int:
     ap.add_argument("--only", default=None, help="comma-separated case names")
     ap.add_argument("--threads", type=int, default=1, help="numba threads (default 1)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--compile", action="store_true",
+                    help="time the first call (numba's compile) with the disk cache off")
     args = ap.parse_args()
-    names = args.only.split(",") if args.only else list(CASES)
+    mode = "compile" if args.compile else "warm"
+    names = args.only.split(",") if args.only else [
+        n for n in CASES if not args.compile or "numba" in n]
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "old"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old),
@@ -78,8 +91,8 @@ def main() -> int:
                 for variant in ("amsgrad", "adam"):
                     now, then = [], []
                     for _ in range(args.rounds):
-                        now.append(time_case(ROOT, variant, CASES[name], args.threads))
-                        then.append(time_case(old, variant, CASES[name], args.threads))
+                        now.append(time_case(ROOT, variant, CASES[name], args.threads, mode))
+                        then.append(time_case(old, variant, CASES[name], args.threads, mode))
                     ratio = statistics.median(a / b for a, b in zip(now, then))
                     results[f"{variant}/{name}"] = {"now_s": now, "then_s": then,
                                                     "ratio_now_over_then": ratio}
@@ -90,7 +103,8 @@ def main() -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
                            check=False)
     if args.json:
-        Path(args.json).write_text(json.dumps({"against": args.against, "cases": results},
+        Path(args.json).write_text(json.dumps({"against": args.against, "mode": mode,
+                                               "cases": results},
                                               indent=2))
     return 0
 
