@@ -33,6 +33,7 @@ means its figure and CSV are complete.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -451,39 +452,51 @@ def save_figure(fig, out_dir: str | os.PathLike, stem: str, *, table: Table, rep
     sidecar = report.to_dict()
     validate_report(sidecar)
     writers: dict[Path, Callable[[Path], object]] = {}
-    laid_out: list[bool] = []
     for fmt in FORMATS:
-        writers[paths[fmt]] = _figure_writer(fig, fmt, chosen, laid_out)
+        writers[paths[fmt]] = _figure_writer(fig, fmt, chosen)
     writers[paths["csv"]] = lambda tmp: tmp.write_text(table.to_csv(), encoding="utf-8")
     writers[paths["json"]] = lambda tmp: tmp.write_text(
         json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
-    write_group(writers)
+    with _laid_out_once(fig, chosen.dpi):
+        write_group(writers)
     return {k: str(p) for k, p in paths.items()}
 
 
-def _figure_writer(fig, fmt: str, style: FigureStyle | None = None,
-                   laid_out: list[bool] | None = None) -> Callable[[Path], None]:
-    """A writer of ``fig`` as ``fmt``. Writers sharing ``laid_out`` lay the figure out once:
-    the first runs the layout engine (constrained layout measures every text twice, about a
-    third of a figure's write), the others draw at the positions it found."""
+@contextlib.contextmanager
+def _laid_out_once(fig, dpi: float):
+    """Inside: ``fig`` laid out by its layout engine once, at ``dpi`` (what savefig would do
+    before each file), and then without an engine, so that each format draws once at those
+    positions. savefig lays out (a draw without rendering) every figure that has an engine,
+    and ``set_layout_engine("none")`` leaves a placeholder engine: the engine itself is taken
+    away for the writes (constrained layout measures every text twice; each draw is about a
+    third of a figure's write)."""
+    engine = fig.get_layout_engine()
+    if engine is None:
+        yield
+        return
+    saved = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        fig.draw_without_rendering()
+    finally:
+        fig.set_dpi(saved)
+    fig._layout_engine = None
+    try:
+        yield
+    finally:
+        fig._layout_engine = engine
+
+
+def _figure_writer(fig, fmt: str, style: FigureStyle | None = None) -> Callable[[Path], None]:
+    """A writer of ``fig`` as ``fmt`` (laid out by whoever calls it: :func:`_laid_out_once`)."""
     chosen = get_style(style or "report")
 
     def write(tmp: Path) -> None:
         metadata = {"Software": None} if fmt == "png" else {"CreationDate": None,
                                                              "Producer": None}
-        engine = fig.get_layout_engine()
-        frozen = bool(laid_out) and engine is not None
-        if frozen:
-            fig.set_layout_engine("none")
-        try:
-            with open(tmp, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=chosen.dpi,
-                            bbox_inches="tight" if chosen.tight else None, metadata=metadata)
-        finally:
-            if frozen:
-                fig.set_layout_engine(engine)
-        if laid_out is not None:
-            laid_out.append(True)
+        with open(tmp, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=chosen.dpi,
+                        bbox_inches="tight" if chosen.tight else None, metadata=metadata)
     return write
 
 
