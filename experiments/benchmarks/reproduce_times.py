@@ -8,7 +8,10 @@ then a WARM run (the same cache folder: kernels load from disk), each a fresh pr
 `amsgrad-theory reproduce all --size SIZE` (its studies side by side, one process per CPU)
 into a temporary folder; then, side by side in the same session, the warm run ONE AT A TIME
 (`--jobs 1`: every study in the one process, one after another). Wall-clock seconds, the
-machine's CPU count and its load average before and after (a loaded machine says so). With
+machine's CPU count and its load average before and after (a loaded machine says so), and
+the machine's speed: the seconds a fixed pure-Python loop (:data:`SPIN`, one process) takes
+before and after the runs, the yardstick for comparing tables measured on other days (this
+project's shared machine has run it anywhere from 2.4 to 3.8 s). With
 --readme, the block between the markers ``<!-- reproduce-times:begin -->`` and
 ``<!-- reproduce-times:end -->`` is replaced by the measured table.
 """
@@ -28,6 +31,19 @@ from pathlib import Path
 BEGIN, END = "<!-- reproduce-times:begin -->", "<!-- reproduce-times:end -->"
 
 
+#: the speed probe: 3·10⁷ additions in a pure-Python loop (one core)
+SPIN = "s = 0\nfor i in range(30_000_000):\n    s += i\n"
+
+
+def spin() -> float:
+    """Seconds the :data:`SPIN` loop takes in a fresh process (its start excluded)."""
+    code = ("import time\nt0 = time.perf_counter()\n"
+            f"exec(compile({SPIN!r}, 'spin', 'exec'))\nprint(time.perf_counter() - t0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return round(float(out.stdout), 2)
+
+
 def run_all(size: str, out: Path, cache: Path, *flags: str) -> dict:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     load = os.getloadavg()[0]
@@ -43,11 +59,12 @@ def run_all(size: str, out: Path, cache: Path, *flags: str) -> dict:
 def table(results: dict) -> str:
     cpus = os.cpu_count()
     lines = [f"| `reproduce all --size …` ({cpus} CPUs) | cold (compiles) | warm (cached) | "
-             "warm, `--jobs 1` | load average |", "|---|---|---|---|---|"]
+             "warm, `--jobs 1` | load average | speed probe |", "|---|---|---|---|---|---|"]
     for size, r in results.items():
         loads = f"{r['cold']['load_before']}–{r['one']['load_after']}"
+        probe = f"{r['spin_before_s']}–{r['spin_after_s']} s"
         lines.append(f"| {size} | {r['cold']['wall_s']:.0f} s | {r['warm']['wall_s']:.0f} s | "
-                     f"{r['one']['wall_s']:.0f} s | {loads} |")
+                     f"{r['one']['wall_s']:.0f} s | {loads} | {probe} |")
     lines.append("")
     lines.append("Measured by `.venv/bin/python experiments/benchmarks/reproduce_times.py "
                  "--readme README.md`.")
@@ -65,13 +82,16 @@ def main() -> int:
         for size in args.sizes.split(","):
             cache = Path(tmp) / f"numba-{size}"
             cache.mkdir()
+            before = spin()
             cold = run_all(size, Path(tmp) / f"{size}-cold", cache)
             warm = run_all(size, Path(tmp) / f"{size}-warm", cache)
             one = run_all(size, Path(tmp) / f"{size}-one", cache, "--jobs", "1")
-            results[size] = {"cold": cold, "warm": warm, "one": one}
+            results[size] = {"cold": cold, "warm": warm, "one": one, "spin_before_s": before,
+                             "spin_after_s": spin()}
             print(f"{size}: cold {cold['wall_s']} s (exit {cold['exit']}), warm "
                   f"{warm['wall_s']} s (exit {warm['exit']}), warm --jobs 1 {one['wall_s']} s "
-                  f"(exit {one['exit']}), load {cold['load_before']}–{one['load_after']}",
+                  f"(exit {one['exit']}), load {cold['load_before']}–{one['load_after']}, "
+                  f"speed probe {before}–{results[size]['spin_after_s']} s",
                   flush=True)
     text = table(results)
     print(text)
