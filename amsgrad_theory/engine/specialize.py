@@ -261,7 +261,43 @@ def _lambda_body(fn, params):
 
 
 def _names(node, ctx=ast.Load):
-    return {n.id for n in _walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+    """The names ``node`` reads (``ctx`` Load), or binds (Store) or deletes (Del)."""
+    loads, others = _name_sets(node)
+    if ctx is ast.Load:
+        return loads
+    return {name for name, c in others if issubclass(c, ctx)}
+
+
+def _reads_writes(node):
+    """(names ``node`` reads, names it binds or deletes), in one walk."""
+    loads, others = _name_sets(node)
+    return loads, {name for name, _ in others}
+
+
+def _name_sets(node):
+    """(loaded names, {(name, its Store or Del context)}) of the tree under ``node``: the
+    names the transformations ask for thousands of times, without :func:`_walk`'s generator
+    (a Name has no children to walk)."""
+    loads: set[str] = set()
+    others: set = set()
+    stack = [node]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    AST, Name, Load = ast.AST, ast.Name, ast.Load
+    while stack:
+        n = pop()
+        if type(n) is Name:
+            if type(n.ctx) is Load:
+                loads.add(n.id)
+            else:
+                others.add((n.id, type(n.ctx)))
+            continue
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                push(v)
+    return loads, others
 
 
 # ------------------------------------------------------------------------------------------
@@ -450,7 +486,7 @@ def _statement_names(u, seen):
     kept in ``seen`` under the statement's identity until the statement is changed."""
     hit = seen.get(id(u))
     if hit is None or hit[0] is not u:
-        hit = seen[id(u)] = (u, _names(u), _names(u, (ast.Store, ast.Del)), _mutates(u))
+        hit = seen[id(u)] = (u, *_reads_writes(u), _mutates(u))
     return hit[1:]
 
 
@@ -697,8 +733,9 @@ def _substitute(node, t, n, loads):
 
 
 def _forward_copies(block, temporary, loads, changed):
-    reads = [_names(u) for u in block]                      # per statement, kept current
-    writes = [_names(u, (ast.Store, ast.Del)) for u in block]
+    both = [_reads_writes(u) for u in block]                # per statement, kept current
+    reads = [r for r, _ in both]
+    writes = [w for _, w in both]
     i = 0
     while i < len(block):
         s = block[i]
@@ -731,8 +768,9 @@ def _forward_copies(block, temporary, loads, changed):
 
 
 def _coalesce(block, temporary, loads, stores, changed):
-    reads = [_names(u) for u in block]
-    writes = [_names(u, (ast.Store, ast.Del)) for u in block]
+    both = [_reads_writes(u) for u in block]
+    reads = [r for r, _ in both]
+    writes = [w for _, w in both]
     k = 0
     while k < len(block):
         s = block[k]
