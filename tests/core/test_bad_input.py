@@ -243,11 +243,17 @@ def test_runs_beyond_the_memory_available_are_refused_up_front(argv, little_memo
     assert code == 2 and "of memory" in err and "GiB is available" in err
 
 
-@pytest.mark.parametrize("problem, seeds", [("random-linear:d=1e5", "0:1e3"),
-                                            ("random-linear:d=1e6", "0:2"),
-                                            ("random-linear:d=1", "0:1e6")])
-def test_sweeps_beyond_the_memory_available_are_refused_up_front(problem, seeds, little_memory,
-                                                                 tmp_path, capsys):
+@pytest.mark.parametrize("problem, seeds, available", [
+    ("random-linear:d=1e5", "0:1e3", 2 << 30), ("random-linear:d=1e6", "0:2", 2 << 30),
+    # many small rows (≈ 3.9 kB each): 2·10⁵ of them in 512 MiB, planned in a second where
+    # 10⁶ in 2 GiB took five
+    ("random-linear:d=1", "0:2e5", 512 << 20)])
+def test_sweeps_beyond_the_memory_available_are_refused_up_front(problem, seeds, available,
+                                                                 little_memory, tmp_path,
+                                                                 capsys, monkeypatch):
+    from amsgrad_theory.commands import runflags
+
+    monkeypatch.setattr(runflags, "available_memory", lambda: available, raising=False)
     out = tmp_path / "sweep.csv"
     code, err = run_cli(["sweep", "-a", "amsgrad", "-p", problem, "-T", "3", "--seeds", seeds,
                          "-q", "--out", str(out)], capsys)
