@@ -481,8 +481,15 @@ def _laid_out_once(fig, dpi: float):
     finally:
         fig.set_dpi(saved)
     fig._layout_engine = None
+    # savefig puts the engine "back" with set_layout_engine(None), which installs the
+    # rcParams' default engine where figure.autolayout or constrained_layout.use is set: the
+    # next format would be laid out again, by another engine
+    import matplotlib  # matplotlib: imported only when a figure is drawn
+
+    no_default = {"figure.autolayout": False, "figure.constrained_layout.use": False}
     try:
-        yield
+        with matplotlib.rc_context(no_default):
+            yield
     finally:
         fig._layout_engine = engine
 

@@ -99,6 +99,8 @@ class OracleResult:
     corrected_step_undecided: int = 0
     #: why the variant's form rules rises out (then no comparison needs deciding), or None
     structural: str | None = None
+    #: what the run could not do as designed (a lane function the specialiser left a call)
+    notes: tuple[str, ...] = ()
 
     @property
     def effective_step_nonincreasing(self) -> bool | None:
@@ -199,7 +201,8 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
 
     # flat: the rule inlined by the specialiser, not re-typed per call site by numba (see
     # compiled.compile_kernel); a lane function it cannot read stays a call numba inlines
-    chunk_fn = numba.njit(error_model="numpy")(flatten(chunk, []))
+    notes: list[str] = []
+    chunk_fn = numba.njit(error_model="numpy")(flatten(chunk, notes))
 
     def run(X, G, H, M, V, VH, SG2, lo, hi, co, co_prev, first, bounds, PART):
         nchunks = bounds.shape[0] - 1
@@ -213,7 +216,7 @@ def _build_pass(dtype_name: str, variant: Variant, clip: bool):
             PART[c, 4] = eu
             PART[c, 5] = hu
 
-    return numba.njit(error_model="numpy", parallel=True)(run), rule
+    return numba.njit(error_model="numpy", parallel=True)(run), rule, tuple(notes)
 
 
 def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
@@ -239,7 +242,7 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
     clip = oracle.set == "box"
     if clip and not oracle.lo <= x0 <= oracle.hi:
         raise InputError("x0", x0, "outside the box")
-    fn, rule = _pass(arithmetic, variant, clip)
+    fn, rule, notes = _pass(arithmetic, variant, clip)
     def schedule(tf, *args):
         # numba boxes float32 results as Python floats: restore the lane dtype for the pass
         co = rule.schedule(tf, *args)
@@ -311,4 +314,5 @@ def simulate_oracle(variant, oracle: GradientOracle, *, steps: int,
         vhat_decreases=counts["dec"], wall_time=time.perf_counter() - start,
         step_time=step_time, effective_step_undecided=counts["eu"],
         corrected_step_undecided=counts["hu"], structural=variant.monotone_steps,
+        notes=notes,
     )

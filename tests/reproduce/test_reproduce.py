@@ -599,6 +599,37 @@ def test_write_group_is_all_or_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
 
 
+@pytest.mark.parametrize("autolayout", [False, True])
+def test_a_figure_is_laid_out_once_for_every_format(autolayout, monkeypatch):
+    """Each format is drawn once, at the positions of one layout (savefig otherwise lays out
+    again before each write), and a user's matplotlibrc asking for a default layout engine
+    does not re-lay the second format out with another one."""
+    import io
+
+    import matplotlib
+    import matplotlib.figure
+    import matplotlib.pyplot as plt
+
+    from amsgrad_theory.plots import _laid_out_once
+
+    monkeypatch.setitem(matplotlib.rcParams, "figure.autolayout", autolayout)
+    fig, ax = plt.subplots(layout="constrained")
+    ax.set_ylabel("a label\nover two lines")
+    draws = []
+    real = matplotlib.figure.Figure.draw
+    monkeypatch.setattr(matplotlib.figure.Figure, "draw",
+                        lambda self, renderer: draws.append(1) or real(self, renderer))
+    with _laid_out_once(fig, 100):
+        positions = []
+        for fmt in ("png", "pdf"):
+            fig.savefig(io.BytesIO(), format=fmt, dpi=100)
+            positions.append(ax.get_position().bounds)
+    plt.close(fig)
+    assert positions[0] == positions[1]
+    assert len(draws) == 3                      # the layout, then one draw per format
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+
+
 # ------------------------------------------------------------------------------------------
 # the default size (slow)
 # ------------------------------------------------------------------------------------------
