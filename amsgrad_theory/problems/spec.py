@@ -128,7 +128,12 @@ def parse_number(argument: str, text: object, where: str = "") -> Fraction:
 
 
 def _number(spec: str, key: str, value: str) -> Fraction:
-    return parse_number(key, value, f"problem {spec!r}")
+    try:
+        return parse_number(key, value)
+    except InputError:
+        # the message names the spec: built only for a refusal (a gradient table's spec is
+        # long, and its repr per entry was most of the time a table took to read)
+        return parse_number(key, value, f"problem {spec!r}")
 
 
 def _integer(spec: str, key: str, value: str, low: int, high: int, why: str = "") -> int:

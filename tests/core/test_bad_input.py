@@ -65,6 +65,14 @@ def test_malformed_problem_specs(spec, capsys):
     assert code == 2 and "error" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("spec", ["reddi-online:C=x", "gradient-sequence:g=[1,1e99999999999]",
+                                  "bernoulli-linear:p=1/0"])
+def test_a_bad_number_in_a_problem_names_the_problem(spec, capsys):
+    code, _, err = cli(["simulate", "--algorithm", "amsgrad", "--problem", spec,
+                        "--steps", "5"], capsys)
+    assert code == 2 and f"(in problem {spec!r})" in err
+
+
 @pytest.mark.parametrize("steps", ["0", "-3"])
 def test_steps_must_be_positive(steps, capsys):
     code, _, err = cli(["simulate", "--algorithm", "amsgrad", "--problem", "reddi-online",
