@@ -541,18 +541,19 @@ def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statisti
     jit = numba.njit(error_model="numpy", inline="always")
     cached = cache_key is not None and kernel_on_disk(cache_key)
 
-    def compile_flat(fn, **options):
+    def compile_loop(fn, **options):
+        """numba's dispatcher of one loop: flattened first, unless it is only to be loaded."""
         return numba.njit(error_model="numpy", **options)(fn if cached else flatten(fn, notes))
 
     if blocked:
         plain = make_blocked_kernel(ar, xp, sp, variant, problem, jit, block=BLOCK,
-                                    prange=numba.prange, block_jit=compile_flat,
+                                    prange=numba.prange, block_jit=compile_loop,
                                     full_statistics=full_statistics)
-        kernel = compile_flat(plain, parallel=True)
+        kernel = compile_loop(plain, parallel=True)
     else:
-        plain = make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=compile_flat,
+        plain = make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=compile_loop,
                                    full_statistics=full_statistics)
-        kernel = compile_flat(plain)
+        kernel = compile_loop(plain)
     if cache_key is not None and DISK_CACHE:
         kernel = _disk_cache(kernel, kernel_cache_key(cache_key), anchor=plain)
     return kernel, tuple(dict.fromkeys(notes))
