@@ -325,7 +325,9 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: fl
     Otherwise the figure is exactly ``style.width(span)`` wide, each panel ``aspect`` (height /
     width; default the style's) tall, plus ``extra_height`` inches (a legend below).
     """
-    from matplotlib.figure import Figure  # matplotlib: imported only when a figure is drawn
+    # matplotlib: imported only when a figure is drawn
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     total = style.width(span) if style is not None else None
     if style is None or total is None:
@@ -334,6 +336,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: fl
         panel = total / ncols * (aspect or style.aspect)
         size = (total, panel * nrows + extra_height)
     fig = Figure(figsize=size, layout="constrained")
+    # an Agg canvas of its own: the layout (save_figure) and the PNG then share one renderer
+    # (Agg keeps it while size and dpi stay), with its measured texts and parsed mathtext;
+    # without one, savefig makes a new canvas, and so a new renderer, for each file
+    FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
 
@@ -469,7 +475,9 @@ def _laid_out_once(fig, dpi: float):
     positions. savefig lays out (a draw without rendering) every figure that has an engine,
     and ``set_layout_engine("none")`` leaves a placeholder engine: the engine itself is taken
     away for the writes (constrained layout measures every text twice; each draw is about a
-    third of a figure's write)."""
+    third of a figure's write). The layout runs alone (the engine's ``execute``, as the
+    figure's draw calls it first), not inside a draw with rendering disabled: that draw's walk
+    over every artist placed nothing, and each format's draw walks them again."""
     engine = fig.get_layout_engine()
     if engine is None:
         yield
@@ -477,7 +485,8 @@ def _laid_out_once(fig, dpi: float):
     saved = fig.dpi
     fig.set_dpi(dpi)
     try:
-        fig.draw_without_rendering()
+        with contextlib.suppress(ValueError):   # as Figure.draw does (a layout that cannot fit)
+            engine.execute(fig)
     finally:
         fig.set_dpi(saved)
     fig._layout_engine = None
