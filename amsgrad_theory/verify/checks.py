@@ -122,7 +122,8 @@ def run_check(name: str, spec: RunSpec, _result=None, *, claim: str | None = Non
     the record's words, so a replay says when a sidecar's claim was re-worded.
     """
     if name not in CHECKS:
-        raise KeyError(f"unknown check {name!r}; known: {', '.join(sorted(CHECKS))}")
+        raise KeyError(f"unknown check {name!r}; known: {', '.join(sorted(CHECKS))} (the "
+                       "studies' checks register when amsgrad_theory.reproduce is imported)")
     fn = CHECKS[name]
     words = {key: text for key, text in (("claim", claim), ("source", source))
              if text is not None}

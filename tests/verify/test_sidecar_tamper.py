@@ -176,6 +176,14 @@ def test_a_sidecar_never_imports_what_it_names(sidecar, capsys):
     assert "Zen of Python" not in out and ("this" in sys.modules) == had
 
 
+def test_an_unknown_check_says_where_the_studies_checks_come_from():
+    from amsgrad_theory.engine import RunSpec
+    from amsgrad_theory.verify.checks import run_check
+
+    with pytest.raises(KeyError, match="register when amsgrad_theory.reproduce is imported"):
+        run_check("claim_nonexistent", RunSpec("amsgrad", "periodic-linear:C=3", 10))
+
+
 def test_ulps_widens_the_float_tolerance(sidecar, capsys):
     data = _load(sidecar)
     i = _index(data, "average_regret", "amsgrad")
