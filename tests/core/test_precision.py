@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flint import arb, ctx
 
-from amsgrad_theory import get_problem, simulate, variant_names
+from amsgrad_theory import get_problem, get_variant, simulate, variant_names
 from amsgrad_theory.engine import run_summary
 
 FIG1 = dict(steps=2000, hyperparameters={"alpha": "0.5", "beta1": "0.9", "beta2": "0.99"})
@@ -117,6 +117,22 @@ def test_blocked_numba_kernel_bit_identical(variant):
         assert a.effective_step.increases == b.effective_step.increases
         assert float(a.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1]) == \
             float(b.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1])
+
+
+@pytest.mark.parametrize("instances, trace, blocked", [(1, False, False), (2, False, True),
+                                                     (300, False, True), (2, True, False)])
+def test_the_blocked_kernel_runs_several_instances_in_d_1(instances, trace, blocked):
+    """One instance has nothing to spread over SIMD lanes: it runs the scalar loop, which
+    compiles in half the time (engines._compiled); a trace needs the scalar loop too."""
+    from amsgrad_theory import get_arithmetic
+    from amsgrad_theory.engine.arrays import RunPlan
+    from amsgrad_theory.engine.engines import choose_engine
+
+    problem = get_problem("reddi-online:C=3", instances=[{}] * instances)
+    plan = RunPlan(variant=get_variant("amsgrad"), problem=problem, hp_rows=[{}] * instances,
+                   x0=None, checkpoints=np.array([10]), steps=10, trace=trace, record_x=False,
+                   full_statistics=False)
+    assert choose_engine(get_arithmetic("float64:numba"), plan).blocked is blocked
 
 
 @pytest.mark.parametrize("engine", ["numpy", "numba"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from amsgrad_theory import NumericalError, simulate
+from amsgrad_theory import NumericalError, get_problem, simulate
 
 FLOATS = ["float64", "float64:numba", "float64:numpy", "torch:cpu:float64"]
 
@@ -74,17 +74,20 @@ def test_adagrad_without_a_first_moment_is_watched_through_max_abs_g():
 
 # ---- an underflow between two chunk ends is caught at its step ------------------------------
 
-@pytest.mark.parametrize("variant, arithmetic", [
-    ("amsgrad", "float64"), ("amsgrad", "float64:numba"), ("amsgrad", "float64:numpy"),
-    ("amsgrad", "torch:cpu:float64"), ("adam", "float64:python"), ("adam", "float32"),
-    ("amsgrad", "float32:numba"), ("adam", "torch:cpu:float32")])
-def test_a_second_moment_subnormal_for_one_step_is_reported_at_that_step(arithmetic, variant):
+@pytest.mark.parametrize("variant, arithmetic, instances", [
+    ("amsgrad", "float64", 1), ("amsgrad", "float64:numba", 1), ("amsgrad", "float64:numpy", 1),
+    ("amsgrad", "torch:cpu:float64", 1), ("adam", "float64:python", 1), ("adam", "float32", 1),
+    ("amsgrad", "float32:numba", 2), ("adam", "torch:cpu:float32", 1)])
+def test_a_second_moment_subnormal_for_one_step_is_reported_at_that_step(arithmetic, variant,
+                                                                        instances):
     # g_1 = 1e-158 (1e-20 in float32): v_1 = (1 − β2)·g_1² is subnormal, x_2 loses digits (it
     # was −0.3162295 where mpmath says −0.3162278); g_2 = 1 then makes v normal again, so the
-    # end of the chunk looks fine — the kernels must flag step 1 itself
+    # end of the chunk looks fine — the kernels must flag step 1 itself (numba: one instance
+    # runs the scalar loop, two the blocked kernel)
     g = "1e-20" if "32" in arithmetic else "1e-158"
+    problem = get_problem(f"gradient-sequence:g=[{g}],tail=1", instances=[{}] * instances)
     with pytest.raises(NumericalError) as info:
-        simulate(variant, f"gradient-sequence:g=[{g}],tail=1", steps=4, arithmetic=arithmetic)
+        simulate(variant, problem, steps=4, arithmetic=arithmetic)
     err = info.value
     assert (err.kind, err.step, err.since, err.coordinate) == ("underflowed", 1, 1, 0)
     assert err.what.startswith("v ")
