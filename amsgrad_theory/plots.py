@@ -485,8 +485,9 @@ def _laid_out_once(fig, dpi: float):
     saved = fig.dpi
     fig.set_dpi(dpi)
     try:
-        with contextlib.suppress(ValueError):   # as Figure.draw does (a layout that cannot fit)
-            engine.execute(fig)
+        if fig.axes:     # as Figure.draw does: no axes, no layout (nor its warning)
+            with contextlib.suppress(ValueError):   # a layout that cannot fit, as there
+                engine.execute(fig)
     finally:
         fig.set_dpi(saved)
     fig._layout_engine = None

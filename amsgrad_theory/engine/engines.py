@@ -7,8 +7,8 @@ ENGINE_KINDS`):
 
 =============  =================================================================================
 compiled       the lane loop compiled by numba (float32, float64): the blocked SIMD kernel for
-               several instances of a separable problem in d = 1 without a trace, else the
-               scalar loop
+               several instances of a separable problem in d = 1 without a trace (or one,
+               where that kernel is already built), else the scalar loop
 interpreted    the lane loop in Python (mpmath, arb, Python floats): specialised for separable
                problems, the scalar loop otherwise
 vector         whole arrays per operation (numpy, torch on any device), specialised
@@ -90,6 +90,10 @@ class Engine:
             groups = len(arrays.inputs.group_hyper)
             return min(chunk, max(64, 2 ** 20 // (8 * groups)), 8192) if B * d > 64 \
                 else min(steps, 8192)
+        if B * d <= 64:
+            # a few lanes: the range checks between chunks (watch.py) and the progress stay
+            # as fine-grained as on the blocked kernel, at a call per 8192 steps
+            chunk = min(chunk, 8192)
         if self.kind == "interpreted":
             # the interpreted loop keeps a chunk's coefficients as tuples: 2048 steps keep
             # them young for the garbage collector (20 000 at once cost 8 % at arb:100)
@@ -168,15 +172,21 @@ def _compiled(ar: Arithmetic, plan: RunPlan) -> Engine:
     variant that flushes subnormals (the flags are the calling thread's) runs the scalar loop
     in the calling thread.
 
-    The blocked kernel vectorises across instances: one instance has nothing to spread, runs
-    no faster blocked (10⁶ steps of reddi-online, float64: 0.12 s blocked, 0.11 s scalar; two
-    instances: 0.09 s and 0.10 s) and compiles in half the time as the scalar loop (6.5 s
-    against 12.2 s, measured side by side), so a single instance runs the scalar loop."""
+    The blocked kernel vectorises across instances: one instance has nothing to spread and
+    runs no faster on it (10⁶ steps of reddi-online, float64: 0.12 s blocked, 0.11 s scalar;
+    two instances: 0.09 s and 0.10 s), while the scalar loop compiles in 0.4–0.7 of its time
+    (no parallel block loop; 4.7–6.8 s against 7.8–12.9 s, two evenings). So a single
+    instance runs the scalar loop — unless the blocked kernel of the same key is already built
+    in this process or kept on disk (an earlier batch compiled it), which then serves it with
+    no compile at all. Either gives the same numbers."""
     problem = plan.problem
     separable = not problem.coupled and problem.set.kind != "ball"
-    blocked = (problem.d == 1 and problem.B > 1 and not plan.trace and separable
-               and not plan.variant.flush_denormals)
-    return Engine("compiled", ar, blocked=blocked)
+    if problem.d == 1 and not plan.trace and separable and not plan.variant.flush_denormals:
+        blocked = Engine("compiled", ar, blocked=True)
+        key = blocked.key(plan)
+        if problem.B > 1 or key in _KERNELS or kernel_on_disk(key):
+            return blocked
+    return Engine("compiled", ar)
 
 
 class _Marking:

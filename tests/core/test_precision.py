@@ -119,20 +119,34 @@ def test_blocked_numba_kernel_bit_identical(variant):
             float(b.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1])
 
 
-@pytest.mark.parametrize("instances, trace, blocked", [(1, False, False), (2, False, True),
-                                                     (300, False, True), (2, True, False)])
-def test_the_blocked_kernel_runs_several_instances_in_d_1(instances, trace, blocked):
+@pytest.mark.parametrize("instances, trace, built, blocked", [
+    (1, False, False, False), (1, False, True, True), (2, False, False, True),
+    (300, False, False, True), (2, True, True, False)])
+def test_the_blocked_kernel_runs_several_instances_in_d_1(monkeypatch, instances, trace, built,
+                                                          blocked):
     """One instance has nothing to spread over SIMD lanes: it runs the scalar loop, which
-    compiles in half the time (engines._compiled); a trace needs the scalar loop too."""
+    compiles in less time (engines._compiled) — unless the blocked kernel of its key is built
+    already (in this process or on disk), which then serves it; a trace needs the scalar
+    loop."""
     from amsgrad_theory import get_arithmetic
+    from amsgrad_theory.engine import engines
     from amsgrad_theory.engine.arrays import RunPlan
-    from amsgrad_theory.engine.engines import choose_engine
 
     problem = get_problem("reddi-online:C=3", instances=[{}] * instances)
     plan = RunPlan(variant=get_variant("amsgrad"), problem=problem, hp_rows=[{}] * instances,
                    x0=None, checkpoints=np.array([10]), steps=10, trace=trace, record_x=False,
                    full_statistics=False)
-    assert choose_engine(get_arithmetic("float64:numba"), plan).blocked is blocked
+    ar = get_arithmetic("float64:numba")
+    monkeypatch.setattr(engines, "_KERNELS", {})
+    monkeypatch.setattr(engines, "kernel_on_disk", lambda key: False)
+    if built:
+        engines._KERNELS[engines.Engine("compiled", ar, blocked=True).key(plan)] = None
+    assert engines.choose_engine(ar, plan).blocked is blocked
+    if built and not trace:         # the same from a marker on disk
+        monkeypatch.setattr(engines, "_KERNELS", {})
+        monkeypatch.setattr(engines, "kernel_on_disk",
+                            lambda key: key[2] and key[:2] == ("compiled", ar.number))
+        assert engines.choose_engine(ar, plan).blocked is blocked
 
 
 @pytest.mark.parametrize("engine", ["numpy", "numba"])

@@ -93,6 +93,17 @@ def test_a_second_moment_subnormal_for_one_step_is_reported_at_that_step(arithme
     assert err.what.startswith("v ")
 
 
+def test_the_blocked_kernel_reports_an_overflow():
+    """Two instances run the blocked kernel (float32: the kernel of the test above); the
+    single-instance runs above take the scalar loop. g² = 1e60 leaves float32."""
+    problem = get_problem("gradient-sequence:g=[1e30,-1e30]", instances=[{}] * 2)
+    with pytest.raises(NumericalError) as info:
+        simulate("amsgrad", problem, steps=6, arithmetic="float32:numba")
+    err = info.value
+    assert err.kind == "non-finite" and err.what.startswith("v ") and err.coordinate == 0
+    assert 1 <= err.since <= err.step <= 6
+
+
 @pytest.mark.parametrize("arithmetic", FLOATS)
 def test_a_tiny_gradient_after_large_ones_is_not_an_underflow(arithmetic):
     # g_2 = 1e-200: (1 − β2)·g_2² underflows to 0 but v_2 ≈ β2·v_1 stays normal — the run is

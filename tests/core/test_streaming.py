@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from amsgrad_theory import simulate
+from amsgrad_theory import get_problem, simulate
 from amsgrad_theory.engine import checkpoint_steps
 
 PROBLEM = "bernoulli-linear:C=5,c=1,p=0.3"
@@ -14,10 +14,12 @@ PROBLEM = "bernoulli-linear:C=5,c=1,p=0.3"
 
 def _peak(steps: int) -> int:
     # compile (and take every path of this length) before tracing: numba's compiler allocates
-    # (the problem family of test_precision's blocked-kernel test: one kernel for both)
-    simulate("amsgrad", PROBLEM, steps=steps, arithmetic="float64:numba")
+    # (two instances of the problem family of test_precision's blocked-kernel test: one
+    # kernel for both; a single instance would compile the scalar loop as well)
+    problem = get_problem(PROBLEM, instances=[{"seed": "1"}, {"seed": "2"}])
+    simulate("amsgrad", problem, steps=steps, arithmetic="float64:numba")
     tracemalloc.start()
-    simulate("amsgrad", PROBLEM, steps=steps, arithmetic="float64:numba")
+    simulate("amsgrad", problem, steps=steps, arithmetic="float64:numba")
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
