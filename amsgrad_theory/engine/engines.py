@@ -86,13 +86,12 @@ class Engine:
         of per-chunk buffers and to report progress."""
         B, d, steps = plan.problem.B, plan.problem.d, plan.steps
         chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
-        if self.blocked:   # the blocked kernel holds the chunk's powers: bound its memory
+        if self.blocked and B * d > 64:   # the kernel holds the chunk's powers: bound them
             groups = len(arrays.inputs.group_hyper)
-            return min(chunk, max(64, 2 ** 20 // (8 * groups)), 8192) if B * d > 64 \
-                else min(steps, 8192)
+            return min(chunk, max(64, 2 ** 20 // (8 * groups)), 8192)
         if B * d <= 64:
-            # a few lanes: the range checks between chunks (watch.py) and the progress stay
-            # as fine-grained as on the blocked kernel, at a call per 8192 steps
+            # a few lanes: the range checks between chunks (watch.py) and the progress come
+            # every 8192 steps on every engine, at a kernel call each
             chunk = min(chunk, 8192)
         if self.kind == "interpreted":
             # the interpreted loop keeps a chunk's coefficients as tuples: 2048 steps keep
@@ -149,18 +148,15 @@ def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = No
     problem = plan.problem
     separable = not problem.coupled and problem.set.kind != "ball"
     kind = ar.forced_engine
-    if kind is None:
-        if "compiled" in ar.engines and _numba() and (
-                plan.work >= NUMBA_THRESHOLD or plan.work >= NUMBA_CACHED_THRESHOLD
-                and kernel_on_disk(_compiled(ar, plan).key(plan))):
-            kind = "compiled"
-        elif "interpreted" in ar.engines:
-            kind = "interpreted"
-        else:
-            kind = ar.engines[0]
-    specialize = SPECIALIZE if specialize is None else specialize
     if kind == "compiled":
         return _compiled(ar, plan)
+    if kind is None:
+        if "compiled" in ar.engines and _numba() and plan.work >= NUMBA_CACHED_THRESHOLD:
+            compiled = _compiled(ar, plan)      # (NUMBA_CACHED_THRESHOLD < NUMBA_THRESHOLD)
+            if plan.work >= NUMBA_THRESHOLD or kernel_on_disk(compiled.key(plan)):
+                return compiled
+        kind = "interpreted" if "interpreted" in ar.engines else ar.engines[0]
+    specialize = SPECIALIZE if specialize is None else specialize
     special = specialize and plan.work >= SPECIALIZE_MIN_WORK
     if kind == "vector":
         return Engine("vector", ar, specialized=special)
