@@ -121,16 +121,13 @@ def _first_of_each_kind(records: list) -> list:
     """The first record of each kind, in sidecar order: a kind is the check, the recorded
     verdict and the run's algorithm and arithmetic (a replay broken for one variant's or one
     arithmetic's path is caught)."""
-    seen: set = set()
-    chosen = []
+    first: dict = {}
     for record in records:
         recipe = (record.details or {}).get("recipe", {})
         run = recipe.get("run") or {}
         kind = (recipe.get("check"), record.verdict, run.get("algorithm"), run.get("arithmetic"))
-        if kind not in seen:
-            seen.add(kind)
-            chosen.append(record)
-    return chosen
+        first.setdefault(kind, record)
+    return list(first.values())
 
 
 @pytest.mark.parametrize("every", [False, pytest.param(True, marks=pytest.mark.slow)],
