@@ -36,6 +36,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument as _HypothesisInvalidArgument
 
@@ -52,6 +53,19 @@ PROBLEM_FAMILIES = ("reddi-online", "periodic-linear", "bernoulli-linear", "grad
 
 _BETA_DIGITS = 5                 # β1, β2 are k/10^5: exact decimals, exactly comparable
 _BETA_SCALE = 10 ** _BETA_DIGITS
+
+
+def search_settings(parent: settings | None = None, **changes) -> settings:
+    """Hypothesis settings for a search by :func:`hypothesis.find`, which returns the minimal
+    example it shrank to: ``parent`` (or Hypothesis's defaults) with ``changes``, without the
+    explain phase. That phase serves a failing test's report — which ``find`` never prints — and
+    costs a traced run: once an example fails, every run while shrinking executes under
+    ``sys.settrace`` (``sys.monitoring`` from Python 3.12) to collect the branches it takes,
+    and afterwards the example's parts are varied again to say which ones the failure does not
+    depend on."""
+    phases = tuple(p for p in (parent or settings.default or settings()).phases
+                   if p is not Phase.explain)
+    return settings(parent, phases=phases, **changes)
 
 
 class InvalidArgument(InputError, _HypothesisInvalidArgument):

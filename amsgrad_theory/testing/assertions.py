@@ -41,6 +41,7 @@ from hypothesis.strategies import SearchStrategy
 
 from ..algorithms import get_variant
 from ..errors import InputError
+from ..strategies import search_settings
 from ..verify.audit import callable_label, model_command, replay_command
 from ..verify.audit_checks import ulps
 from ..verify.audit_invariants import check_sequence, default_rtol, search
@@ -140,7 +141,7 @@ def _search_config(max_examples, seed) -> tuple[settings, int, str]:
         seed, origin = 0, "the derandomized profile"
     else:
         seed, origin = random.SystemRandom().randrange(2 ** 32), "drawn"
-    config = settings(profile, max_examples=max_examples or profile.max_examples,
+    config = search_settings(profile, max_examples=max_examples or profile.max_examples,
                       database=None, deadline=None, derandomize=False,
                       verbosity=Verbosity.quiet, print_blob=False,
                       suppress_health_check=list(HealthCheck))

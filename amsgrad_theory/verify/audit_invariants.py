@@ -44,6 +44,7 @@ import numpy as np
 from hypothesis import HealthCheck, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 
+from ..strategies import search_settings
 from .audit_subjects import Measurement, StepError
 
 INVARIANTS = ("finite_steps", "vhat_nondecreasing", "eta_hat_nonincreasing",
@@ -291,7 +292,7 @@ def search(subject, strategy, *, names=INVARIANTS, max_examples: int = 200, seed
         return hit
 
     if config is None:
-        config = settings(max_examples=max_examples, database=None, deadline=None,
+        config = search_settings(max_examples=max_examples, database=None, deadline=None,
                           derandomize=False, verbosity=Verbosity.quiet, print_blob=False,
                           suppress_health_check=list(HealthCheck))
     outcomes = []

@@ -20,13 +20,14 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, find
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from ..engine import RunSpec
 from ..errors import unknown_name
 from ..records import Record
+from ..strategies import search_settings
 from ..symbolic.steps import CHAINS, trajectory_from_result
 from .checks import register
 
@@ -209,7 +210,7 @@ def search_failures(step: str, chain: str = "theorem4", max_examples: int = 200)
     claim = f"{step} holds on every run covered by the {chain} hypotheses"
     try:
         witness = find(run_strategy(chain), fails,
-                       settings=settings(max_examples=max_examples, database=None,
+                       settings=search_settings(max_examples=max_examples, database=None,
                                          derandomize=True, deadline=None,
                                          suppress_health_check=list(HealthCheck)))
     except NoSuchExample:

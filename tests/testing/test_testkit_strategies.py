@@ -107,3 +107,34 @@ def test_strategies_compose_with_hypothesis():
         g, hp = pair
         assert g and "beta2" in hp
     check()
+
+
+
+def test_a_search_finds_the_same_minimum_without_the_explain_phase():
+    """``search_settings`` drops only the explain phase: ``find`` returns the same minimal
+    example, and no run goes under the tracer that phase installs once an example has failed
+    (``sys.settrace`` on every line the predicate executes); the parent's other settings
+    stay."""
+    import sys
+
+    from hypothesis import Phase, find, settings
+
+    from amsgrad_theory.strategies import search_settings
+
+    traced = {"default": 0, "search": 0}
+
+    def sums_past_ten(key):
+        def predicate(xs):
+            traced[key] += sys.gettrace() is not None
+            return sum(xs) > 10 and len(xs) > 2
+        return predicate
+
+    base = settings(max_examples=150, database=None, derandomize=True, deadline=None)
+    search = search_settings(base)
+    assert set(search.phases) == set(base.phases) - {Phase.explain}
+    assert (search.max_examples, search.derandomize) == (150, True)
+    lists = st.lists(st.integers(0, 20))
+    found = find(lists, sums_past_ten("default"), settings=base)
+    assert find(lists, sums_past_ten("search"), settings=search) == found == [0, 0, 11]
+    if sys.gettrace() is None:      # Hypothesis traces only where no tracer (coverage) runs
+        assert traced["search"] == 0 < traced["default"], traced
