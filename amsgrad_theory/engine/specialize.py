@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 import functools
 import inspect
 import itertools
@@ -146,21 +145,152 @@ def _parse(fn, params):
     return body, stored, forbidden
 
 
+#: fields whose values are never nodes that a transformation here looks for or changes: names
+#: and the marks of a context or an operator (``Load``, ``Add``, ``Lt``, …, leaves shared freely)
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "kind", "type_comment"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls) -> tuple[str, ...]:
+    """The fields of an AST class that may hold the nodes under it (all but the leaf ones)."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = () if cls is ast.Constant else tuple(
+            f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
+
+
 def _walk(node):
-    """Every node of the tree under ``node``, itself included — what :func:`ast.walk` yields,
-    depth first instead of breadth first (every use here is a set, a count or ``any``/``all``);
-    ≈ 3× faster, and the transformations walk statements thousands of times."""
+    """Every node of the tree under ``node``, itself included, but for the context and
+    operator marks — what :func:`ast.walk` yields, depth first instead of breadth first (every
+    use here is a set, a count or ``any``/``all`` over statements and expressions); ≈ 3×
+    faster, and the transformations walk statements thousands of times."""
     stack = [node]
-    pop, push, extend, AST = stack.pop, stack.append, stack.extend, ast.AST
+    pop, push, extend, AST, get = stack.pop, stack.append, stack.extend, ast.AST, \
+        _CHILD_FIELDS.get
     while stack:
         n = pop()
+        if not isinstance(n, AST):      # None in a dict display's keys, a name in `global`
+            continue
         yield n
-        for field in n._fields:
+        cls = type(n)
+        for field in get(cls) or _child_fields(cls):
             v = getattr(n, field, None)
-            if isinstance(v, list):
-                extend(x for x in v if isinstance(x, AST))
-            elif isinstance(v, AST):
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
                 push(v)
+
+
+def _clone(node):
+    """A deep copy of an AST node or a list of them (what :func:`copy.deepcopy` makes, in a
+    third of its time: the transformations copy callee bodies and substituted expressions
+    tens of thousands of times per kernel). Field values that are not nodes — names,
+    constants, the marks set here (``_pure``, ``_namedtuple``) — are immutable and shared."""
+    if type(node) is list:
+        return [_clone(x) for x in node]
+    if not isinstance(node, ast.AST):
+        return node
+    new = type(node).__new__(type(node))
+    fields = new.__dict__
+    for key, value in node.__dict__.items():
+        fields[key] = _clone(value) if type(value) is list or isinstance(value, ast.AST) \
+            else value
+    return new
+
+
+class _Transformer(ast.NodeTransformer):
+    """:class:`ast.NodeTransformer` as the transformations here use it, faster: the visit
+    method is found once per node class, and the context and operator marks are not visited
+    (no transformation here has a method for them). Same results otherwise: a method's None
+    removes the node, a list replaces it by several."""
+
+    _methods: dict[type, Any]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    def visit(self, node):
+        cls = type(node)
+        method = self._methods.get(cls)
+        if method is None:
+            method = getattr(type(self), "visit_" + cls.__name__, None)
+            if method is None or method is ast.NodeVisitor.visit_Constant:
+                method = type(self).generic_visit
+            self._methods[cls] = method
+        return method(self, node)
+
+    def generic_visit(self, node):
+        for field in _CHILD_FIELDS.get(type(node)) or _child_fields(type(node)):
+            old = getattr(node, field, None)
+            if type(old) is list:
+                old[:] = self.visit_list(old)
+            elif isinstance(old, ast.AST):
+                new_node = self.visit(old)
+                if new_node is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new_node)
+        return node
+
+    def visit_list(self, items: list) -> list:
+        """The visited nodes of a list field, as a new list (None dropped, lists spliced)."""
+        out: list = []
+        AST = ast.AST
+        for value in items:
+            if isinstance(value, AST):
+                value = self.visit(value)
+                if value is None:
+                    continue
+                if not isinstance(value, AST):
+                    out.extend(value)
+                    continue
+            out.append(value)
+        return out
+
+
+class _Rename(_Transformer):
+    """:meth:`_Specializer.rename`: a transformer that copies each node it visits (one pass
+    instead of a copy, then a renaming of the copy)."""
+
+    def __init__(self, spec, src, prefix, subst):
+        self.spec, self.src, self.prefix, self.subst = spec, src, prefix, subst
+        self.pure = prefix != ""
+
+    def generic_visit(self, node):
+        cls = type(node)
+        new = cls.__new__(cls)
+        fields = new.__dict__
+        children = _CHILD_FIELDS.get(cls) or _child_fields(cls)
+        for key, value in node.__dict__.items():
+            if key in children:
+                if type(value) is list:
+                    value = self.visit_list(value)
+                elif isinstance(value, ast.AST):
+                    value = self.visit(value)
+                    if value is None:
+                        continue
+            elif type(value) is list:       # a leaf list (a comparison's operators)
+                value = list(value)
+            fields[key] = value
+        return new
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        if self.pure:
+            node._pure = True
+        return node
+
+    def visit_Name(self, node):
+        name, src = node.id, self.src
+        if name in self.subst and type(node.ctx) is ast.Load:
+            return _clone(self.subst[name])
+        if name in src.locals:
+            return ast.Name(self.prefix + name, node.ctx)
+        if type(node.ctx) is not ast.Load:
+            raise NotSpecializable(f"{src.fn.__qualname__}: stores to free {name!r}")
+        return self.spec.ref(src.resolve(name), name)
 
 
 def _walk_body(stmts):
@@ -280,24 +410,36 @@ def _name_sets(node):
     (a Name has no children to walk)."""
     loads: set[str] = set()
     others: set = set()
-    stack = [node]
-    pop, push, extend = stack.pop, stack.append, stack.extend
-    AST, Name, Load = ast.AST, ast.Name, ast.Load
+    for n in _name_nodes(node):
+        if type(n.ctx) is ast.Load:
+            loads.add(n.id)
+        else:
+            others.add((n.id, type(n.ctx)))
+    return loads, others
+
+
+def _name_nodes(node) -> list[ast.Name]:
+    """The ``Name`` nodes under ``node`` (a node or a list of statements): :func:`_walk`'s
+    loop, without a generator, keeping only the names."""
+    stack = list(node) if type(node) is list else [node]
+    out: list[ast.Name] = []
+    pop, push, extend, keep = stack.pop, stack.append, stack.extend, out.append
+    AST, Name, get = ast.AST, ast.Name, _CHILD_FIELDS.get
     while stack:
         n = pop()
-        if type(n) is Name:
-            if type(n.ctx) is Load:
-                loads.add(n.id)
-            else:
-                others.add((n.id, type(n.ctx)))
+        cls = type(n)
+        if cls is Name:
+            keep(n)
             continue
-        for field in n._fields:
+        if not isinstance(n, AST):
+            continue
+        for field in get(cls) or _child_fields(cls):
             v = getattr(n, field, None)
             if type(v) is list:
-                extend(x for x in v if isinstance(x, AST))
-            elif isinstance(v, AST):
+                extend(v)
+            elif v is not None:
                 push(v)
-    return loads, others
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -314,7 +456,7 @@ def _literal(value):
     return None
 
 
-class _Fold(ast.NodeTransformer):
+class _Fold(_Transformer):
     """Evaluate operators on constants; prune ``if`` and conditional expressions they decide."""
 
     def _const(self, node):
@@ -384,8 +526,8 @@ def _lift(stmts, emit):
             return out + emit(s.value if s.value is not None else ast.Constant(None))
         if isinstance(s, ast.If) and _contains_return([s]):
             rest = stmts[i + 1:]
-            body = _lift(copy.deepcopy(s.body) + copy.deepcopy(rest), emit)
-            orelse = _lift(copy.deepcopy(s.orelse) + copy.deepcopy(rest), emit)
+            body = _lift(_clone(s.body) + _clone(rest), emit)
+            orelse = _lift(_clone(s.orelse) + _clone(rest), emit)
             return out + [ast.If(test=s.test, body=body or [ast.Pass()], orelse=orelse)]
         out.append(s)
     return out + emit(ast.Constant(None))
@@ -443,11 +585,11 @@ def _map_blocks(stmts, fn):
 
 
 def _counts(stmts):
-    loads, stores = {}, {}
-    for node in _walk_body(stmts):
-        if isinstance(node, ast.Name):
-            d = loads if isinstance(node.ctx, ast.Load) else stores
-            d[node.id] = d.get(node.id, 0) + 1
+    loads: dict[str, int] = {}
+    stores: dict[str, int] = {}
+    for node in _name_nodes(stmts):
+        d = loads if type(node.ctx) is ast.Load else stores
+        d[node.id] = d.get(node.id, 0) + 1
     return loads, stores
 
 
@@ -556,7 +698,7 @@ def _mutates(stmt):
     return out
 
 
-class _Subst(ast.NodeTransformer):
+class _Subst(_Transformer):
     """Replace reads of names by expressions; ``count`` says how many were replaced."""
 
     def __init__(self, mapping):
@@ -566,7 +708,7 @@ class _Subst(ast.NodeTransformer):
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load) and node.id in self.mapping:
             self.count += 1
-            return copy.deepcopy(self.mapping[node.id])
+            return _clone(self.mapping[node.id])
         return node
 
 
@@ -678,25 +820,34 @@ def _hoist_from(loop, stores, protected, fresh):
             return ast.Name(name, ast.Load())
         return node
 
-    class Extract(ast.NodeTransformer):
-        def generic_visit(self, node):
-            if isinstance(node, _OPAQUE_EXPR):
-                return node
-            node = super().generic_visit(node)
-            if isinstance(node, ast.BinOp):
-                node.left, node.right = take(node.left), take(node.right)
-            elif isinstance(node, ast.UnaryOp):
-                node.operand = take(node.operand)
-            elif isinstance(node, ast.Compare):
-                node.left = take(node.left)
-                node.comparators = [take(c) for c in node.comparators]
-            return node
-
+    extract = _Extract(take)
     for s in _always_run(loop.body):
         if isinstance(s, (ast.Assign, ast.Expr, ast.AugAssign)) and s.value is not None:
-            s.value = Extract().visit(s.value)
+            s.value = extract.visit(s.value)
     loop.body = loop.body or [ast.Pass()]
     return hoisted
+
+
+class _Extract(_Transformer):
+    """Operands of operators replaced by ``take(operand)``, inner operators first (outside
+    conditional parts)."""
+
+    def __init__(self, take):
+        self.take = take
+
+    def generic_visit(self, node):
+        if isinstance(node, _OPAQUE_EXPR):
+            return node
+        node = super().generic_visit(node)
+        take = self.take
+        if isinstance(node, ast.BinOp):
+            node.left, node.right = take(node.left), take(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            node.operand = take(node.operand)
+        elif isinstance(node, ast.Compare):
+            node.left = take(node.left)
+            node.comparators = [take(c) for c in node.comparators]
+        return node
 
 
 def _propagate_copies(stmts, temporary):
@@ -878,23 +1029,23 @@ def _take_apart(block, i, name, elts, loads, fresh, fields=()):
             pre.append(ast.Assign([ast.Name(tmp, ast.Store())], e))
             parts.append(ast.Name(tmp, ast.Load()))
 
-    class Index(ast.NodeTransformer):
+    class Index(_Transformer):
         def visit_Subscript(self, node):
             self.generic_visit(node)
             if isinstance(node.value, ast.Name) and node.value.id == name:
-                return copy.deepcopy(parts[node.slice.value])
+                return _clone(parts[node.slice.value])
             return node
 
         def visit_Attribute(self, node):
             self.generic_visit(node)
             if isinstance(node.value, ast.Name) and node.value.id == name \
                     and node.attr in fields:
-                return copy.deepcopy(parts[fields.index(node.attr)])
+                return _clone(parts[fields.index(node.attr)])
             return node
 
     for j, kind in uses:
         if kind == "unpack":
-            block[j].value = ast.Tuple([copy.deepcopy(p) for p in parts], ast.Load())
+            block[j].value = ast.Tuple([_clone(p) for p in parts], ast.Load())
             split = _split(block[j])
             block[j] = split[0] if len(split) == 1 else ast.If(
                 test=ast.Constant(True), body=split, orelse=[])
@@ -905,8 +1056,7 @@ def _take_apart(block, i, name, elts, loads, fresh, fields=()):
 
 
 def _count_loads(node, name):
-    return sum(1 for x in _walk(node)
-               if isinstance(x, ast.Name) and x.id == name and isinstance(x.ctx, ast.Load))
+    return sum(1 for x in _name_nodes(node) if x.id == name and type(x.ctx) is ast.Load)
 
 
 # ------------------------------------------------------------------------------------------
@@ -952,28 +1102,10 @@ class _Specializer:
         return self.sources[key][1]
 
     def rename(self, src, stmts, prefix, subst):
-        spec = self
-
-        pure = prefix != ""
-
-        class Rename(ast.NodeTransformer):
-            def visit_Call(self, node):
-                self.generic_visit(node)
-                if pure:
-                    node._pure = True
-                return node
-
-            def visit_Name(self, node):
-                name = node.id
-                if name in subst and isinstance(node.ctx, ast.Load):
-                    return copy.deepcopy(subst[name])
-                if name in src.locals:
-                    return ast.Name(prefix + name, node.ctx)
-                if not isinstance(node.ctx, ast.Load):
-                    raise NotSpecializable(f"{src.fn.__qualname__}: stores to free {name!r}")
-                return spec.ref(src.resolve(name), name)
-
-        return [Rename().visit(s) for s in stmts]
+        """A copy of ``src``'s statements ``stmts`` (left as they are) with its locals renamed
+        ``prefix`` + name, its parameters in ``subst`` replaced by their arguments and its free
+        names by references; a callee's calls (``prefix`` not empty) are marked pure."""
+        return [_Rename(self, src, prefix, subst).visit(s) for s in stmts]
 
     # inlining ------------------------------------------------------------------------------
     def callee(self, call):
@@ -1036,7 +1168,7 @@ class _Specializer:
                 subst[p] = arg
             else:
                 stmts.append(ast.Assign([ast.Name(prefix + p, ast.Store())], arg))
-        body = self.rename(src, copy.deepcopy(src.body), prefix, subst)
+        body = self.rename(src, src.body, prefix, subst)
         body = _fold_block(body)
         stmts += _lift(body, emit)
         return self.block(stmts, depth + 1)
@@ -1050,32 +1182,7 @@ class _Specializer:
     def hoist_calls(self, node, depth, pre):
         """Replace inlinable calls in an expression (outside conditional parts) by temporaries
         whose computation is appended to ``pre``, inner calls first."""
-        spec = self
-
-        class Hoist(ast.NodeTransformer):
-            def visit_Call(self, call):
-                self.generic_visit(call)
-                display = spec.tuple_display(call)
-                if display is not None:
-                    return display
-                fn = spec.callee(call) if depth < MAX_DEPTH else None
-                if fn is None:
-                    return call
-                tmp = f"_s{next(spec.counter)}_r"
-                try:
-                    pre.extend(spec.inline(call, fn, _assign_to(ast.Name(tmp, ast.Store())),
-                                           depth))
-                except NotSpecializable as exc:
-                    spec.fallback(fn, exc)
-                    return call
-                return ast.Name(tmp, ast.Load())
-
-            def generic_visit(self, node):
-                if isinstance(node, _OPAQUE_EXPR):
-                    return node
-                return super().generic_visit(node)
-
-        return Hoist().visit(node)
+        return _HoistCalls(self, depth, pre).visit(node)
 
     def statement(self, s, depth):
         pre = []
@@ -1116,9 +1223,39 @@ class _Specializer:
         return [s]
 
 
+class _HoistCalls(_Transformer):
+    """:meth:`_Specializer.hoist_calls`."""
+
+    def __init__(self, spec, depth, pre):
+        self.spec, self.depth, self.pre = spec, depth, pre
+
+    def visit_Call(self, call):
+        self.generic_visit(call)
+        spec = self.spec
+        display = spec.tuple_display(call)
+        if display is not None:
+            return display
+        fn = spec.callee(call) if self.depth < MAX_DEPTH else None
+        if fn is None:
+            return call
+        tmp = f"_s{next(spec.counter)}_r"
+        try:
+            self.pre.extend(spec.inline(call, fn, _assign_to(ast.Name(tmp, ast.Store())),
+                                        self.depth))
+        except NotSpecializable as exc:
+            spec.fallback(fn, exc)
+            return call
+        return ast.Name(tmp, ast.Load())
+
+    def generic_visit(self, node):
+        if isinstance(node, _OPAQUE_EXPR):
+            return node
+        return super().generic_visit(node)
+
+
 def _assign_to(target):
     def emit(value):
-        return _split(ast.Assign([copy.deepcopy(target)], value))
+        return _split(ast.Assign([_clone(target)], value))
     return emit
 
 
@@ -1138,7 +1275,7 @@ def specialize(fn, *, hoist: bool = True):
     """One flat function computing what ``fn`` computes (see the module docstring)."""
     top = _Source(fn, callee=False)
     spec = _Specializer(top)
-    body = spec.rename(top, copy.deepcopy(top.body), "", {})
+    body = spec.rename(top, top.body, "", {})
     body = _fold_block(body)
     body = spec.block(body, 0)
 
@@ -1205,7 +1342,7 @@ def _index_unpacks(block):
     return out
 
 
-class _Rebuild(ast.NodeTransformer):
+class _Rebuild(_Transformer):
     """A ``NamedTuple`` display that was not taken apart is built as the ``NamedTuple`` again
     (so that field reads of it, here or by whoever receives it, keep working)."""
 
