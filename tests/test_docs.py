@@ -117,6 +117,7 @@ def test_examples_run(page, tmp_path, monkeypatch, capsys):
                                      f"{out[-3000:]}\n{err[-3000:]}")
 
 
+@pytest.mark.heavy
 def test_site_builds_strict(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                            "--config-file", str(ROOT / "mkdocs.yml"),

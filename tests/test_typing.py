@@ -29,6 +29,7 @@ def test_pending_names_modules():
     assert sorted(PENDING - set(_modules())) == []
 
 
+@pytest.mark.heavy
 def test_mypy_finds_no_error(tmp_path, monkeypatch):
     api = pytest.importorskip("mypy.api")
     files = [path for path in _modules() if path not in PENDING]

@@ -46,6 +46,7 @@ def _probe(cache, *runs, digest="source-a"):
     return json.loads(run.stdout.splitlines()[-1])
 
 
+@pytest.mark.heavy
 def test_a_second_process_loads_the_kernel(tmp_path):
     # a run too short to be worth compiling (2 · 10 000 < NUMBA_THRESHOLD lane-steps) is
     # interpreted while its kernel is not on disk, and compiled once an earlier run left it

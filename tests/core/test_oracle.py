@@ -13,6 +13,7 @@ from amsgrad_theory.engine.oracle import GradientOracle, simulate_oracle
 OPTAX_NO_FLUSH = get_variant("amsgrad-optax").with_(flush_denormals=False)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("variant", [
     "amsgrad", OPTAX_NO_FLUSH,      # the paper's rule; optax's (max over the corrected ν, ε_root)
     *(pytest.param(v, marks=pytest.mark.slow) for v in ("amsgrad-pytorch", "adam"))])
@@ -40,6 +41,7 @@ def test_oracle_equals_simulate_bit_for_bit(variant):
                                                              rel=1e-12)
 
 
+@pytest.mark.heavy
 def test_oracle_reports_non_finite_gradients():
     def gradient(t, x, out):
         out[:] = 1.0 if t < 3 else np.inf

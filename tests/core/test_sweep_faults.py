@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from amsgrad_theory.cli import main
 
 SEED = 11
@@ -68,6 +70,7 @@ def lines(data: bytes) -> list[bytes]:
     return data.split(b"\r\n")[1:-1]
 
 
+@pytest.mark.heavy
 def test_sweep_survives_faults(tmp_path, capsys):
     rng = random.Random(SEED)
     base = tmp_path / "base.csv"

@@ -14,6 +14,7 @@ from amsgrad_theory.symbolic.lemmas import LEMMAS, all_lemma_records
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
+@pytest.mark.heavy
 def test_lemma_records():
     verdicts = {r.name: r.verdict for r in all_lemma_records()}
     assert verdicts.pop("geometric-as-printed") == "fail"      # Tran & Phong's misprint
@@ -31,6 +32,7 @@ def test_sum_lemmas_numerically():
     assert 1 / n[0] == 1 + np.log(1) and 1 / np.sqrt(n[0]) == 2 * np.sqrt(1) - 1
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("lam", [0.1, 0.5, 0.9, 0.99])
 def test_series_lemmas_in_mpmath(lam):
     with mpmath.workdps(30):

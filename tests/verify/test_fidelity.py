@@ -34,6 +34,7 @@ def _row_key(row):
 
 
 # torch by default; Keras (three backends) and optax start jax in subprocesses: -m slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("framework, modules", [
     ("torch", ("torch",)),
     pytest.param("keras", ("keras", "jax", "torch"), marks=pytest.mark.slow),
@@ -60,6 +61,7 @@ def test_an_unknown_framework_exits_2_naming_it(capsys):
     assert "tensorflw" in capsys.readouterr().err
 
 
+@pytest.mark.heavy
 def test_a_framework_that_does_not_import_is_skipped_with_its_error(tmp_path, monkeypatch):
     """A broken install is a skipped framework with the reason, never a failed cell."""
     broken = tmp_path / "optax"
