@@ -152,9 +152,8 @@ def run_study(name: str, out: str | os.PathLike, *, size: str = "small", quiet: 
     most one per study; 1, the default, runs them one after another in this process;
     ``reproduce all`` takes :func:`default_jobs`, one per CPU). The outputs are the same bytes
     either way; a study's numba and torch threads are the CPUs divided among the jobs. Side by
-    side, each worker imports the caller's ``__main__`` (as under *spawn*, see
-    :func:`_worker_context`): a script must then run this under
-    ``if __name__ == "__main__":``.
+    side, the workers are started by *spawn*, which imports the caller's ``__main__`` in each:
+    a script must then run this under ``if __name__ == "__main__":``.
     """
     if size not in SIZES:
         raise InputError("size", size, "must be one of " + ", ".join(SIZES))
@@ -221,10 +220,9 @@ def _cpus() -> int:
 
 def _run_parallel(every: dict[str, Study], jobs: int, staging: Path, size: str, quiet: bool,
                   command: str, style: FigureStyle) -> dict:
-    """Run ``every`` study in ``jobs`` worker processes (``concurrent.futures``, started as
-    :func:`_worker_context` says: nothing of this process's threads is inherited), handed out
-    the longest first (:data:`LONGEST_FIRST`) as workers come free; their summaries in the
-    order of ``every``.
+    """Run ``every`` study in ``jobs`` worker processes (``concurrent.futures``, started by
+    *spawn*: nothing of this process's threads is inherited), handed out the longest first
+    (:data:`LONGEST_FIRST`) as workers come free; their summaries in the order of ``every``.
 
     Each worker runs a study exactly as :func:`_run_one` does here, into ``staging/NAME``,
     with its share of the CPUs for numba's and torch's threads and no progress bars of its own
@@ -243,7 +241,7 @@ def _run_parallel(every: dict[str, Study], jobs: int, staging: Path, size: str, 
     terminated = _terminating_on_sigterm()
     executor = None
     try:
-        executor = ProcessPoolExecutor(jobs, mp_context=_worker_context(),
+        executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_worker_init, initargs=(threads,))
         futures = {executor.submit(_run_in_worker, every[name], every[name].parameters_for(size),
                                    staging / name, size, quiet, command, style): name
@@ -264,28 +262,6 @@ def _run_parallel(every: dict[str, Study], jobs: int, staging: Path, size: str, 
         terminated()
     executor.shutdown()
     return {name: done[name] for name in every}
-
-
-#: what the fork server imports once (the studies, and matplotlib's writers, which every study
-#: uses), so that its workers start with them
-_PRELOAD = [__name__, "matplotlib.figure", "matplotlib.backends.backend_agg",
-            "matplotlib.backends.backend_pdf"]
-
-
-def _worker_context():
-    """How :func:`_run_parallel` starts its workers: forked from multiprocessing's fork
-    server, a fresh process of its own (single-threaded: nothing of this process's threads is
-    inherited) that imports :data:`_PRELOAD` once when it starts, at the first
-    ``reproduce all --jobs N`` of this process; later runs' workers start at once instead of
-    importing the toolkit again (≈ 2.5 s of a core each). Where there is no fork server
-    (Windows), by *spawn*. Either way each worker imports the caller's ``__main__``.
-    The preload list only applies to a server not yet started (one Dask or another library
-    started keeps its own; its workers then import what they need themselves)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
 
 
 def _terminating_on_sigterm():
