@@ -199,6 +199,11 @@ def _clone(node):
     return new
 
 
+#: ast.NodeVisitor's own visit_Constant, which only forwards to the visit_Num/visit_Str/…
+#: methods of Python < 3.8 (none here): skipped (None where a Python has dropped it)
+_DEPRECATED_VISIT_CONSTANT = getattr(ast.NodeVisitor, "visit_Constant", None)
+
+
 class _Transformer(ast.NodeTransformer):
     """:class:`ast.NodeTransformer` as the transformations here use it, faster: the visit
     method is found once per node class, and the context and operator marks are not visited
@@ -216,7 +221,7 @@ class _Transformer(ast.NodeTransformer):
         method = self._methods.get(cls)
         if method is None:
             method = getattr(type(self), "visit_" + cls.__name__, None)
-            if method is None or method is ast.NodeVisitor.visit_Constant:
+            if method is None or method is _DEPRECATED_VISIT_CONSTANT:
                 method = type(self).generic_visit
             self._methods[cls] = method
         return method(self, node)
@@ -714,6 +719,9 @@ class _Subst(_Transformer):
 
 def _dce(stmts, keep):
     """Drop assignments to names nobody reads (repeatedly); ``keep``: names never dropped."""
+    # a name the function deletes is used by that `del` (dropping its assignment would leave
+    # the `del` to raise UnboundLocalError)
+    keep = set(keep) | {n.id for n in _name_nodes(stmts) if type(n.ctx) is ast.Del}
     changed = True
     while changed:
         changed = False

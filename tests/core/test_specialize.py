@@ -434,3 +434,17 @@ def test_the_kernel_cache_is_bounded(monkeypatch):
     for _ in range(4):
         simulate("sgd", "reddi-online:C=3", steps=5, arithmetic=MpmathArithmetic(15))
         assert len(engines._KERNELS) <= 2
+
+
+def test_a_deleted_local_keeps_its_assignment():
+    """``del m`` reads m's binding: the assignment is not dead (it was dropped, and the flat
+    function raised UnboundLocalError at the ``del``)."""
+
+    def f(x):
+        m = {"a": x}
+        del m
+        return x + 1.0
+
+    g = specialize(f)
+    assert g(1.0) == f(1.0) == 2.0
+    assert "del m" in g.__specialized_source__
