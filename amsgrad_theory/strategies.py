@@ -63,8 +63,7 @@ def search_settings(parent: settings | None = None, **changes) -> settings:
     ``sys.settrace`` (``sys.monitoring`` from Python 3.12) to collect the branches it takes,
     and afterwards the example's parts are varied again to say which ones the failure does not
     depend on."""
-    phases = tuple(p for p in (parent or settings.default or settings()).phases
-                   if p is not Phase.explain)
+    phases = tuple(p for p in settings(parent).phases if p is not Phase.explain)
     return settings(parent, phases=phases, **changes)
 
 
