@@ -13,6 +13,7 @@ never as text.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import mpmath
@@ -114,8 +115,13 @@ def _numeric_verdict(values: tuple[tuple[int, mpmath.mpf], ...]) -> str:
     return "unclear"
 
 
+@functools.lru_cache(maxsize=4096)
 def checked_limit(expr: sp.Expr, var: sp.Symbol = T) -> LimitCheck:
     """lim_{var→∞} ``expr`` by sympy, cross-checked by evaluation at 10^8 … 10^65536.
+
+    Memoised: the answer depends on the expression alone (sympy expressions are immutable and
+    compare structurally, assumptions included), and the same ratios recur across bounds and
+    schedules (≈ 0.1 s of sympy's ``limit`` each).
 
     Agreement: for a finite sympy limit L, the numeric values must settle and the last one lie
     within :data:`FINITE_TOLERANCE` (relative, at least absolute 0.05) of L; for ±∞ the values
@@ -184,12 +190,14 @@ def _asymptotic(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
     return expr
 
 
+@functools.lru_cache(maxsize=1024)
 def leading_order(expr: sp.Expr, var: sp.Symbol = T) -> sp.Expr:
     """The growth of ``expr`` as var → ∞, as a product of powers of var and log(var).
 
     The answer o is checked: lim expr/o must be a positive finite constant by sympy and
     numerically. Other free symbols must be positive constants independent of ``var``; for the
-    check they are replaced by 1/2 (integers by 3).
+    check they are replaced by 1/2 (integers by 3). Memoised, as :func:`checked_limit` is
+    (``Bound.to_dict`` asks for each schedule's order twice).
     """
     expr = sp.sympify(expr)
     order = _drop_constant(_asymptotic(expr, var), var)

@@ -142,6 +142,22 @@ def test_orders_compare_by_limits_not_text():
     assert lower.agree and lower.value == 0
 
 
+def test_limits_are_memoised_by_expression_assumptions_included():
+    """A limit asked twice is computed once; a symbol with other assumptions is another
+    expression (the limit of x/T differs for x = T and for a constant x)."""
+    checked_limit.cache_clear()
+    T = S.T
+    first = checked_limit(sp.log(T) / sp.sqrt(T))
+    again = checked_limit(sp.log(T) / sp.sqrt(T))
+    assert again is first and checked_limit.cache_info().hits == 1
+    assert first.agree and first.value == 0
+    plain, positive = sp.Symbol("T"), sp.Symbol("T", positive=True)
+    assert plain != positive
+    assert checked_limit(plain, plain).expression == plain
+    assert checked_limit(positive, positive).expression == positive
+    assert checked_limit.cache_info().misses == 3
+
+
 def test_the_sympy_limit_bug_is_caught():
     # README "Findings": sympy 1.14 returns 0 for this limit; the true value is 2
     check = checked_limit(sp.harmonic(S.T, sp.Rational(1, 2)) / sp.sqrt(S.T))
