@@ -472,23 +472,36 @@ def compare(real: dict, model: dict, dtype: str, columns: Sequence[int] | None =
     return Comparison(first is None, worst, first, which, relative)
 
 
-def compare_cell(cell: Cell, real: dict, G: np.ndarray) -> dict:
+def compare_cell(cell: Cell, real: dict, G: np.ndarray, models: dict | None = None) -> dict:
     """The model of ``cell`` against its real run, and (PyTorch) the same model in IEEE
-    arithmetic."""
+    arithmetic.
+
+    ``models`` (optional, one per battery) keeps each model run by its inputs: cells that differ
+    only in what the framework did (torch's single and foreach paths, Adam and AdamW without
+    decay) share their model, and a cell's IEEE run is often another cell's model (the torch
+    matrix: 132 distinct runs of 180)."""
+    runs = {} if models is None else models
+
+    def model_run(variant: Variant, arithmetic: str) -> dict:
+        key = (repr(variant), arithmetic, tuple(sorted(given.items())), repr(cell.x0))
+        if key not in runs:
+            runs[key] = run_model(variant, arithmetic, given, G, cell.x0)
+        return runs[key]
+
     variant, arithmetic, given, tail, width = model_of(cell)
-    model = run_model(variant, arithmetic, given, G, cell.x0)
+    model = model_run(variant, arithmetic)
     tails = tail_columns(cell, width)
     body = [c for c in range(G.shape[1]) if c not in tails]
     verdict = compare(real, model, cell.dtype, body)
     if tails and tail is not None:      # (the fused kernel's tail: both or neither)
-        tail_model = run_model(tail, arithmetic, given, G, cell.x0)
+        tail_model = model_run(tail, arithmetic)
         tail_verdict = compare(real, tail_model, cell.dtype, tails)
         verdict = _worse(verdict, tail_verdict)
     entry = {"cell": asdict(cell), "model": variant.name, "arithmetic": arithmetic,
              "numerics": _numerics(variant), "verdict": verdict.text(), "exact": verdict.exact,
              "max_ulps": verdict.max_ulps, "first_step": verdict.first_step}
     if arithmetic != cell.dtype:     # also the same model in IEEE arithmetic, for scale
-        ieee = compare(real, run_model(variant, cell.dtype, given, G, cell.x0), cell.dtype,
+        ieee = compare(real, model_run(variant, cell.dtype), cell.dtype,
                        body if tails else None)
         entry["ieee_arithmetic"] = ieee.text()
         entry["ieee_max_ulps"] = ieee.max_ulps
@@ -601,6 +614,7 @@ def fidelity(frameworks: Sequence[str] | str | None = None, *, battery: Battery 
             ThreadPoolExecutor(max_workers=max(1, min(len(families), os.cpu_count() or 1))) as pool:
         # the families' processes run side by side; their cells are compared in order
         running = {f: pool.submit(_family_in_subprocess, f, battery, folder) for f in families}
+        models: dict = {}       # the model runs of this battery, shared by the cells
         for family in families:
             if progress is not None:
                 progress(f"running {family}")
@@ -609,7 +623,7 @@ def fidelity(frameworks: Sequence[str] | str | None = None, *, battery: Battery 
             if result["status"] != "ran":
                 continue
             for key, real in sorted(result["runs"].items()):
-                matrix.cells.append(compare_cell(Cell.from_key(key), real, G))
+                matrix.cells.append(compare_cell(Cell.from_key(key), real, G, models))
     return matrix
 
 
