@@ -52,6 +52,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def pd():
+    """pandas, for the tests that read CSVs with it: imported when one of them runs, not at
+    collection, where every xdist worker paid 0.7 s for it before its first test."""
+    return pytest.importorskip("pandas")
+
+
 def pytest_sessionfinish(session, exitstatus):
     # "no tests ran" (exit 5, e.g. `-m cuda` on a machine without CUDA) is not a failure
     if exitstatus == 5:

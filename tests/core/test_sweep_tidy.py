@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 
-import pandas as pd
 import pytest
 
 from amsgrad_theory import simulate
@@ -25,7 +24,7 @@ def run(argv, capsys):
     return code, out, err
 
 
-def test_read_csv_pivots_regret_over_beta1_and_beta2(tmp_path, capsys):
+def test_read_csv_pivots_regret_over_beta1_and_beta2(tmp_path, capsys, pd):
     path = tmp_path / "s.csv"
     assert run([*GRID, "--out", str(path)], capsys)[0] == 0
     df = pd.read_csv(path)
@@ -42,7 +41,7 @@ def test_read_csv_pivots_regret_over_beta1_and_beta2(tmp_path, capsys):
                                               & (df.beta2 == beta2), "final_x_0"].item()]
 
 
-def test_vectors_one_column_per_coordinate_and_seed_axes(tmp_path, capsys):
+def test_vectors_one_column_per_coordinate_and_seed_axes(tmp_path, capsys, pd):
     path = tmp_path / "s.csv"
     argv = ["sweep", "-a", "amsgrad", "-p", "random-linear", "--grid", "d=[1,3]",
             "--grid", "seed=[4,7]", "--steps", "30", "--quiet", "--out", str(path)]
@@ -63,7 +62,7 @@ def test_vectors_one_column_per_coordinate_and_seed_axes(tmp_path, capsys):
     assert len(long) == 2 * 1 + 2 * 3
 
 
-def test_an_error_row_has_empty_numbers(tmp_path, capsys):
+def test_an_error_row_has_empty_numbers(tmp_path, capsys, pd):
     path = tmp_path / "s.csv"
     argv = ["sweep", "-a", "amsgrad", "-p", "reddi-online", "--grid", "C=[3,1e200]",
             "--steps", "20", "--quiet", "--out", str(path)]
@@ -73,7 +72,7 @@ def test_an_error_row_has_empty_numbers(tmp_path, capsys):
     assert df.loc[1, ["regret", "final_x_0"]].isna().all()
 
 
-def test_the_columns_of_the_older_layout_are_kept(tmp_path, capsys):
+def test_the_columns_of_the_older_layout_are_kept(tmp_path, capsys, pd):
     path = tmp_path / "s.csv"
     assert run([*GRID, "--out", str(path)], capsys)[0] == 0
     with path.open(newline="") as fh:
@@ -98,7 +97,7 @@ def older(path):
 
 
 @pytest.mark.parametrize("progress", ["kept", "format 2", "deleted"])
-def test_an_older_csv_is_refused_on_resume_naming_its_format(tmp_path, capsys, progress):
+def test_an_older_csv_is_refused_on_resume_naming_its_format(tmp_path, capsys, progress, pd):
     path = tmp_path / "s.csv"
     assert run([*GRID, "--out", str(path)], capsys)[0] == 0
     older(path)

@@ -11,12 +11,10 @@ import json
 
 import pytest
 
-pd = pytest.importorskip("pandas")
-
 STUDIES = ("figure1", "theorem1", "tran-phong", "frameworks", "bound", "phase", "claims")
 
 
-def _tidy(frame) -> None:
+def _tidy(frame, pd) -> None:
     """No cell holds a list or a JSON object; a column is numeric unless it holds words."""
     for name in frame.columns:
         column = frame[name].dropna()
@@ -28,17 +26,17 @@ def _tidy(frame) -> None:
 
 
 @pytest.mark.parametrize("name", STUDIES)
-def test_every_csv_reads_with_pandas_and_is_tidy(tiny_run, name):
+def test_every_csv_reads_with_pandas_and_is_tidy(tiny_run, name, pd):
     folder, _ = tiny_run(name)
     paths = sorted(folder.glob("*.csv"))
     assert paths
     for path in paths:
         frame = pd.read_csv(path)
         assert len(frame) > 0, path.name
-        _tidy(frame)
+        _tidy(frame, pd)
 
 
-def test_figure1_pivots_to_the_recorded_last_iterate(tiny_run):
+def test_figure1_pivots_to_the_recorded_last_iterate(tiny_run, pd):
     folder, _ = tiny_run("figure1")
     frame = pd.read_csv(folder / "figure1-online.csv")
     records = json.loads((folder / "figure1-online.json").read_text())["records"]
@@ -58,7 +56,7 @@ def test_figure1_pivots_to_the_recorded_last_iterate(tiny_run):
     assert by_seed.notna().all().all()
 
 
-def test_theorem1_pivots_by_c_and_algorithm(tiny_run):
+def test_theorem1_pivots_by_c_and_algorithm(tiny_run, pd):
     folder, summary = tiny_run("theorem1")
     frame = pd.read_csv(folder / "theorem1.csv")
     final = frame.pivot_table(index="C", columns="algorithm", values="average_regret",
@@ -68,7 +66,7 @@ def test_theorem1_pivots_by_c_and_algorithm(tiny_run):
     assert frame["beta2"].to_numpy() == pytest.approx((1 / (1 + frame["C"] ** 2)).to_numpy())
 
 
-def test_tran_phong_pivots_along_t_and_its_search_table_is_booktabs(tiny_run):
+def test_tran_phong_pivots_along_t_and_its_search_table_is_booktabs(tiny_run, pd):
     folder, summary = tiny_run("tran-phong")
     frame = pd.read_csv(folder / "tran-phong.csv")
     along = frame[frame["part"] == "replacement-along-T"].pivot(index="T", columns="link",
@@ -83,7 +81,7 @@ def test_tran_phong_pivots_along_t_and_its_search_table_is_booktabs(tiny_run):
     assert tex.count("\\\\\n") == len(searches) + 1          # the header and one row each
 
 
-def test_frameworks_bound_phase_claims_pivot(tiny_run):
+def test_frameworks_bound_phase_claims_pivot(tiny_run, pd):
     folder, _ = tiny_run("frameworks")
     frame = pd.read_csv(folder / "frameworks-effective-step.csv")
     eta = frame.pivot_table(index=["sequence", "t"], columns="variant", values="eta_hat_over_lr")
