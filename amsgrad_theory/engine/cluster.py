@@ -46,7 +46,8 @@ TASK_LANE_STEPS = 50_000_000
 
 
 def plan_tasks(chunks: Sequence[tuple[int, list[int]]], lanes: Sequence[int],
-               task_size: int | None = None) -> list[list[tuple[int, list[int]]]]:
+               task_size: int | None = None, slots: int = 1
+               ) -> list[list[tuple[int, list[int]]]]:
     """Cut a sweep's chunks into tasks; each task is a list of parts ``(chunk, indices)``.
 
     ``chunks``: ``(chunk number, configuration indices still to run)``, in order; ``lanes[k]``:
@@ -54,13 +55,31 @@ def plan_tasks(chunks: Sequence[tuple[int, list[int]]], lanes: Sequence[int],
     holds :data:`TASK_LANE_STEPS` lane-steps, or ``task_size`` (≥ 1) instances when given; a
     chunk may be split over tasks and a task may hold parts of several chunks (each part runs
     as its own batch, and a row does not depend on its batch's other instances).
+
+    ``slots``: the worker threads that will run the tasks. Sized by lane-steps, n ≥ ``slots``
+    tasks become ⌊n / slots⌋ · slots tasks of equal work (each larger by less than
+    slots / n, so the overhead's share only shrinks): the last round then keeps every worker
+    busy, where 29 tasks on 2 workers left one worker idle for a whole task at the end.
     """
-    capacity = task_size if task_size is not None else TASK_LANE_STEPS
+    if task_size is not None:
+        return _cut(chunks, lanes, task_size, weighted=False)
+    tasks = _cut(chunks, lanes, TASK_LANE_STEPS, weighted=True)
+    if slots > 1 and len(tasks) > slots and len(tasks) % slots:
+        total = sum(max(1, lane) * len(indices) for (_, indices), lane in zip(chunks, lanes))
+        tasks = _cut(chunks, lanes, math.ceil(total / (len(tasks) // slots * slots)),
+                     weighted=True)
+    return tasks
+
+
+def _cut(chunks: Sequence[tuple[int, list[int]]], lanes: Sequence[int], capacity: int,
+         weighted: bool) -> list[list[tuple[int, list[int]]]]:
+    """Parts in order, a task closed once it holds ``capacity`` (lane-steps when
+    ``weighted``, else instances)."""
     tasks: list[list[tuple[int, list[int]]]] = []
     current: list[tuple[int, list[int]]] = []
     load = 0
     for (chunk, indices), lane in zip(chunks, lanes):
-        weight = 1 if task_size is not None else max(1, lane)
+        weight = max(1, lane) if weighted else 1
         start = 0
         while start < len(indices):
             room = max(1, math.ceil((capacity - load) / weight))

@@ -226,13 +226,6 @@ def map_specs(specs: Sequence[RunSpec], reduce: Callable, tags: Sequence | None 
                                                        tags)]
     groups = list(batches(specs))
     lanes = [specs[g[0]].steps * get_problem(specs[g[0]].problem).d for g in groups]
-    tasks = plan_tasks(list(enumerate(groups)), lanes, task_size=None if task_lane_steps is None
-                       else max(1, task_lane_steps // max(1, max(lanes, default=1))))
-    payloads = [[[(k, specs[k], tags[k]) for k in part] for _, part in task] for task in tasks]
-    # named by content (what runs, with which reduce): the same name is the same task, for
-    # any client of a shared scheduler (a name from id() could meet another process's)
-    keys = ["amsgrad-map-" + hashlib.sha256(pickle.dumps((reduce, trace, payload))).hexdigest()
-            [:24] for payload in payloads]
     out: list = [None] * len(specs)
     with contextlib.ExitStack() as stack:
         # a distributed.Client is used as it is; an address or a Connection is opened here
@@ -242,6 +235,16 @@ def map_specs(specs: Sequence[RunSpec], reduce: Callable, tags: Sequence | None 
             target = connection(client)
             assert target is not None       # client is not None here
             opened = stack.enter_context(target)
+        slots = max(1, sum(opened.nthreads().values()))      # the worker threads connected
+        tasks = plan_tasks(list(enumerate(groups)), lanes, slots=slots,
+                           task_size=None if task_lane_steps is None
+                           else max(1, task_lane_steps // max(1, max(lanes, default=1))))
+        payloads = [[[(k, specs[k], tags[k]) for k in part] for _, part in task]
+                    for task in tasks]
+        # named by content (what runs, with which reduce): the same name is the same task, for
+        # any client of a shared scheduler (a name from id() could meet another process's)
+        keys = ["amsgrad-map-" + hashlib.sha256(pickle.dumps((reduce, trace, payload)))
+                .hexdigest()[:24] for payload in payloads]
         for done in results(opened, _map_task, payloads, keys, reduce=reduce, trace=trace):
             for k, value, work in done:
                 out[k] = value

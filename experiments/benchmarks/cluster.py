@@ -122,7 +122,7 @@ def task_bytes(seeds: int, steps: int, chunk_size: int, measure: int = 2) -> dic
     specs = [c.spec(steps) for c in configs]
     plan = list(enumerate(batches(specs, chunk_size)))
     lanes = [steps * get_problem(specs[ix[0]].problem).d for _, ix in plan]
-    tasks = cluster.plan_tasks(plan, lanes)
+    tasks = cluster.plan_tasks(plan, lanes, slots=2)     # as on `--workers 2`
     payloads = [[(chunk, [(i, configs[i]) for i in ix]) for chunk, ix in t] for t in tasks]
     sent = [len(pickle.dumps(p)) for p in payloads]
     results, seconds = [], []

@@ -78,6 +78,28 @@ def test_default_tasks_hold_the_work_that_keeps_overhead_under_1_percent():
     assert len(cluster.plan_tasks([(0, [0, 1]), (1, [2])], [10, 10])) == 1
 
 
+def test_tasks_come_in_whole_rounds_of_the_workers():
+    """29 tasks of one size on 2 workers end with one worker idle for a task; re-cut into 28
+    of equal work, both finish together. Explicit task sizes and sweeps of fewer tasks than
+    workers are left as they are."""
+    lane = 3 * 1000
+    per_task = -(-cluster.TASK_LANE_STEPS // lane)
+    chunks = [(0, list(range(20 * per_task))), (1, list(range(20 * per_task, 29 * per_task)))]
+    alone = cluster.plan_tasks(chunks, [lane, lane])
+    assert len(alone) == 29
+    for slots in (2, 3, 4, 8):
+        tasks = cluster.plan_tasks(chunks, [lane, lane], slots=slots)
+        sizes = [sum(len(ix) for _, ix in t) for t in tasks]
+        assert len(tasks) == 29 // slots * slots, slots
+        assert max(sizes) - min(sizes) < len(tasks) and min(sizes) >= per_task
+        parts = [i for t in tasks for _, ix in t for i in ix]
+        assert parts == list(range(29 * per_task))          # each once, in order
+    assert cluster.plan_tasks(chunks, [lane, lane], slots=29) == alone
+    assert len(cluster.plan_tasks(chunks, [lane, lane], slots=30)) == 29
+    assert cluster.plan_tasks(chunks, [lane, lane], 7, slots=2) == \
+        cluster.plan_tasks(chunks, [lane, lane], 7)
+
+
 def test_in_process_sweep_never_imports_dask(tmp_path):
     code = ("import sys\nfrom amsgrad_theory.cli import main\n"
             f"assert main({[*FLAGS[:-2], '10', '--quiet', '--out', str(tmp_path / 's.csv')]!r})"
