@@ -40,6 +40,16 @@ CONNECT_TIMEOUT_S = 5.0
 #: what a local cluster's workers import when they start (Dask's ``preload``): the code a
 #: sweep's task runs, and numba
 PRELOAD = "amsgrad_theory.engine.worker_start"
+#: a local cluster's background work that only feeds monitoring, made less frequent (Dask's
+#: defaults in brackets): the check that an event loop is not blocked [20 ms], the CPU and
+#: memory samples of the dashboard's graphs [500 ms] and the nanny's poll of its worker's memory
+#: for the memory limit [100 ms]. Scheduler and nannies share the client's process and its 2
+#: cores with the workers: with the defaults, their event-loop thread used 0.48–0.71 s of CPU
+#: in a 7–8 s sweep of 4 tasks on 2 workers, and 0.18–0.34 s with these (thread CPU times,
+#: README "Beyond one machine")
+LOCAL_CONFIG = {"distributed.admin.tick.interval": "1s",
+                "distributed.admin.system-monitor.interval": "2s",
+                "distributed.worker.memory.monitor-interval": "1s"}
 #: the least work of a task, in lane-steps (instances × d × T): ≥ 100 × the per-task overhead
 #: at the fastest measured kernel (module docstring)
 TASK_LANE_STEPS = 50_000_000
@@ -174,16 +184,20 @@ class Connection:
 
     def _open(self):
         # dask.distributed: optional (the `cluster` extra), imported only when a sweep uses it
+        import dask
         from distributed import Client, LocalCluster
 
         if self.client is not None:
             client = self.client
         elif self.workers is not None:
             # one thread per worker process, numba's included: a worker is one core; each
-            # imports the package on start (PRELOAD), not when its first task arrives
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                   processes=True, dashboard_address=":0",
-                                   env={"NUMBA_NUM_THREADS": "1"}, preload=[PRELOAD])
+            # imports the package on start (PRELOAD), not when its first task arrives; the
+            # servers read LOCAL_CONFIG as they are built (the nannies hand it to their
+            # workers), the caller's configuration is left as it was
+            with dask.config.set(LOCAL_CONFIG):
+                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                       processes=True, dashboard_address=":0",
+                                       env={"NUMBA_NUM_THREADS": "1"}, preload=[PRELOAD])
             self._opened.append(cluster)
             client = Client(cluster, timeout=CONNECT_TIMEOUT_S)
             self._opened.append(client)

@@ -4,6 +4,7 @@ local cluster of 2 worker processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -225,18 +226,35 @@ def test_a_local_cluster_starts_while_the_sweep_is_planned_and_stops_on_bad_inpu
 
     from amsgrad_theory.engine.run import RunSpec
 
-    since = time.time() - 1
+    # the processes that run already (the module's cluster, what an earlier test left): by
+    # PID, not by start time (psutil's is exact to a second only, the boot time's precision)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     def started_here():
-        """Processes this test started (not the module's cluster) that still run, but
-        multiprocessing's resource tracker, which outlives a cluster on purpose."""
-        return [p for p in psutil.Process().children(recursive=True)
-                if p.create_time() >= since and "resource_tracker" not in " ".join(p.cmdline())]
+        """Processes this test started that still run (with their command lines, for the
+        message), but multiprocessing's resource tracker, which outlives a cluster on
+        purpose."""
+        alive = []
+        for p in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):       # gone while we looked: not alive
+                line = " ".join(p.cmdline())
+                if p.pid not in before and "resource_tracker" not in line:
+                    alive.append((p.pid, line[-120:]))
+        return alive
+
+    import dask
 
     with cluster.Connection(workers=1).start() as client:
         preloaded = client.run(lambda: sorted(m for m in ("amsgrad_theory.engine.sweep", "numba")
                                               if m in sys.modules))
         assert list(preloaded.values()) == [["amsgrad_theory.engine.sweep", "numba"]]
+        # the local cluster's monitoring runs at LOCAL_CONFIG's pace, in the scheduler and the
+        # worker alike; the caller's own configuration keeps Dask's defaults
+        worker = client.run(lambda: [dask.config.get(k) for k in cluster.LOCAL_CONFIG])
+        assert list(worker.values()) == [list(cluster.LOCAL_CONFIG.values())]
+        ticks = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval)
+        assert ticks == 1.0
+        assert dask.config.get("distributed.admin.tick.interval") == "20ms"
     deadline = time.monotonic() + 10
     while started_here() and time.monotonic() < deadline:
         time.sleep(0.1)
