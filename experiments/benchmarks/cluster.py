@@ -12,7 +12,10 @@ Measures, on this machine (README, "Beyond one machine", quotes the output):
     the seconds the tasks themselves computed (summed; in process a task is a chunk), and the
     CPU seconds of each command with every process it started (the workers too): in-process
     CPU / (cluster CPU / 2) is the ratio two cores of our own would give, whatever others run
-    on the machine meanwhile. The numba kernels are
+    on the machine meanwhile. The machine's stick, beside them in every round: the same sweep
+    as two in-process commands at once, each with half the seeds (no Dask): what two cores
+    give this work here, so that the cluster's ratio is read against the machine's and not
+    against 2.0 (two busy cores each compute slower than one alone). The numba kernels are
     compiled (and kept on disk) by a small warm-up sweep first, so neither side pays a
     compilation; each worker still imports the package and loads them once.
  2  the scheduler's per-task overhead: 1000 no-op tasks through `as_completed` on a local
@@ -54,12 +57,12 @@ PROBLEM = "random-linear:d=3"
 ALPHAS = ["0.1", "0.2", "0.3"]
 
 
-def flags(seeds: int, steps: int, chunk_size: int = 4000) -> list[str]:
+def flags(seeds: int, steps: int, chunk_size: int = 4000, first: int = 0) -> list[str]:
     out = []
     for a in ALGORITHMS:
         out += ["-a", a]
     return out + ["-p", PROBLEM, "--grid", f"alpha=[{','.join(ALPHAS)}]", "--seeds",
-                  f"0:{seeds}", "--steps", str(steps), "--chunk-size", str(chunk_size),
+                  f"{first}:{seeds}", "--steps", str(steps), "--chunk-size", str(chunk_size),
                   "--quiet", "--json"]
 
 
@@ -74,6 +77,23 @@ def command(argv: list[str], out: Path) -> tuple[float, float, dict]:
     if done.returncode != 0:
         raise SystemExit(f"sweep failed ({done.returncode}): {done.stderr[-2000:]}")
     return wall, _children_cpu() - cpu, json.loads(done.stdout)
+
+
+def side_by_side(argvs: list[list[str]], outs: list[Path]) -> tuple[float, float, list[dict]]:
+    """Run the in-process sweeps ``argvs`` at once, one process each: (wall seconds until the
+    last ends, their CPU seconds, their summaries)."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    running = [subprocess.Popen([sys.executable, "-m", "amsgrad_theory.cli", "sweep", *argv,
+                                 "--out", str(out)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+               for argv, out in zip(argvs, outs)]
+    done = [(p, *p.communicate()) for p in running]
+    wall = time.perf_counter() - started
+    for p, _, err in done:
+        if p.returncode != 0:
+            raise SystemExit(f"sweep failed ({p.returncode}): {err[-2000:]}")
+    return wall, _children_cpu() - cpu, [json.loads(out) for _, out, _ in done]
 
 
 def _children_cpu() -> float:
@@ -140,6 +160,9 @@ def task_bytes(seeds: int, steps: int, chunk_size: int, measure: int = 2) -> dic
 
 
 MODES = {"in process": [], "--workers 2": ["--workers", "2"]}
+#: the machine's stick: the same sweep cut in two halves of its seeds, two in-process commands
+#: at once, each on a core of its own — what two cores give this work with no Dask at all
+HALVES = "2 halves at once"
 
 
 def main() -> None:
@@ -163,7 +186,7 @@ def main() -> None:
                     "configurations": len(ALGORITHMS) * len(ALPHAS) * seeds,
                     "steps": args.steps}
     task = task_bytes(seeds, args.steps, args.chunk_size)
-    modes = MODES
+    modes = {**MODES, HALVES: []}
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     same = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,6 +195,18 @@ def main() -> None:
         for r in range(rounds):             # interleaved, the order rotated each round
             names = list(modes)[r % len(modes):] + list(modes)[:r % len(modes)]
             for name in names:
+                if name == HALVES:
+                    half = seeds // 2
+                    process, cpu, parts = side_by_side(
+                        [flags(half, args.steps, args.chunk_size),
+                         flags(seeds, args.steps, args.chunk_size, first=half)],
+                        [tmp / f"{r}-half-{k}.csv" for k in range(2)])
+                    runs[name].append({"wall_s": max(p["wall_time_s"] for p in parts),
+                                       "process_s": process, "cpu_s": cpu,
+                                       "task_s": sum(p["simulation_time_s"] for p in parts),
+                                       "tasks": sum(p["tasks"] for p in parts),
+                                       "cluster_start_s": 0.0})
+                    continue
                 process, cpu, summary = command([*sweep, *modes[name]],
                                                 tmp / f"{r}-{name}.csv")
                 runs[name].append({"wall_s": summary["wall_time_s"], "process_s": process,
@@ -194,6 +229,11 @@ def main() -> None:
     report["ratio"] = statistics.median(a["wall_s"] / b["wall_s"] for a, b in zip(inproc, dask))
     report["ratio_cpu_bound"] = statistics.median(a["cpu_s"] / (b["cpu_s"] / 2)
                                                   for a, b in zip(inproc, dask))
+    halves = runs[HALVES]
+    report["ratio_machine"] = statistics.median(a["wall_s"] / b["wall_s"]
+                                                for a, b in zip(inproc, halves))
+    report["ratio_of_machine"] = statistics.median(b["wall_s"] / c["wall_s"]
+                                                   for b, c in zip(halves, dask))
     report["same_bytes"] = same
     report["overhead"] = overhead()
     report["task"] = task
@@ -208,14 +248,18 @@ def main() -> None:
         m = report[name]
         start = f"; cluster start {m['cluster_start_s']:.1f} s of it" \
             if m["cluster_start_s"] > 0 else ""
-        print(f"  {name:12s} {m['wall_s']:7.1f} s  ({m['tasks']} tasks{start}; rounds: "
+        print(f"  {name:16s} {m['wall_s']:7.1f} s  ({m['tasks']} tasks{start}; rounds: "
               + ", ".join(f"{w:.1f}" for w in m["walls_s"]) + f"); {m['cpu_s']:.1f} CPU s")
     print(f"  ratio in process / --workers 2: {report['ratio']:.2f} × (target ≥ 1.8 × for a "
           f"≥ 60 s sweep); from CPU seconds, at most, on 2 cores of our own: "
           f"{report['ratio_cpu_bound']:.2f} ×")
+    print(f"  the machine's stick, in process / {HALVES} (no Dask): "
+          f"{report['ratio_machine']:.2f} ×; --workers 2 reaches {report['ratio_of_machine']:.2f}"
+          f" of it ({HALVES} / --workers 2)")
     tasks = [report[name]["task_s"] for name in modes]
     print(f"  compute seconds (the tasks' own, summed): in process {tasks[0]:.1f} s, "
-          f"--workers 2 {tasks[1]:.1f} s ({100 * (tasks[1] / tasks[0] - 1):+.0f} %)")
+          f"--workers 2 {tasks[1]:.1f} s ({100 * (tasks[1] / tasks[0] - 1):+.0f} %), "
+          f"{HALVES} {tasks[2]:.1f} s ({100 * (tasks[2] / tasks[0] - 1):+.0f} %)")
     print(f"  same CSV bytes (in process, --workers 2): {same}")
     o = report["overhead"]
     print(f"per-task overhead  {1000 * o['worker_s_per_task']:.1f} ms of worker time "
