@@ -44,9 +44,9 @@ PRELOAD = "amsgrad_theory.engine.worker_start"
 #: defaults in brackets): the check that an event loop is not blocked [20 ms], the CPU and
 #: memory samples of the dashboard's graphs [500 ms] and the nanny's poll of its worker's memory
 #: for the memory limit [100 ms]. Scheduler and nannies share the client's process and its 2
-#: cores with the workers: with the defaults, their event-loop thread used 0.48–0.71 s of CPU
-#: in a 7–8 s sweep of 4 tasks on 2 workers, and 0.18–0.34 s with these (thread CPU times,
-#: README "Beyond one machine")
+#: cores with the workers: with the defaults, their event-loop thread used 0.53–0.65 s of CPU
+#: in a 7.5 s sweep of 4 tasks on 2 workers, and 0.21–0.23 s with these (thread CPU times,
+#: three interleaved pairs; README "Beyond one machine")
 LOCAL_CONFIG = {"distributed.admin.tick.interval": "1s",
                 "distributed.admin.system-monitor.interval": "2s",
                 "distributed.worker.memory.monitor-interval": "1s"}
@@ -66,10 +66,11 @@ def plan_tasks(chunks: Sequence[tuple[int, list[int]]], lanes: Sequence[int],
     chunk may be split over tasks and a task may hold parts of several chunks (each part runs
     as its own batch, and a row does not depend on its batch's other instances).
 
-    ``slots``: the worker threads that will run the tasks. Sized by lane-steps, n ≥ ``slots``
-    tasks become ⌊n / slots⌋ · slots tasks of equal work (each larger by less than
-    slots / n, so the overhead's share only shrinks): the last round then keeps every worker
-    busy, where 29 tasks on 2 workers left one worker idle for a whole task at the end.
+    ``slots``: the worker threads that will run the tasks (:func:`worker_threads`). Sized by
+    lane-steps, n > ``slots`` tasks become ⌊n / slots⌋ · slots tasks of equal work (each larger
+    by the factor n / (⌊n / slots⌋ · slots) < 2, so the overhead's share only shrinks): the
+    last round then keeps every worker busy, where 29 tasks on 2 workers left one worker idle
+    for a whole task at the end.
     """
     if task_size is not None:
         return _cut(chunks, lanes, task_size, weighted=False)
@@ -79,6 +80,12 @@ def plan_tasks(chunks: Sequence[tuple[int, list[int]]], lanes: Sequence[int],
         tasks = _cut(chunks, lanes, math.ceil(total / (len(tasks) // slots * slots)),
                      weighted=True)
     return tasks
+
+
+def worker_threads(client) -> int:
+    """The worker threads connected to ``client``'s scheduler now (at least 1): the ``slots``
+    of :func:`plan_tasks` (a local cluster's workers are all up once its client is)."""
+    return max(1, sum(client.nthreads().values()))
 
 
 def _cut(chunks: Sequence[tuple[int, list[int]]], lanes: Sequence[int], capacity: int,

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from ..algorithms import HYPERPARAMETERS, Variant, get_variant
 from ..problems import Problem, get_problem, split_spec
-from .cluster import connection, plan_tasks, results
+from .cluster import connection, plan_tasks, results, worker_threads
 from .simulate import Result, instance_attribute, simulate
 
 #: the command-line flag of each hyperparameter
@@ -235,8 +235,7 @@ def map_specs(specs: Sequence[RunSpec], reduce: Callable, tags: Sequence | None 
             target = connection(client)
             assert target is not None       # client is not None here
             opened = stack.enter_context(target)
-        slots = max(1, sum(opened.nthreads().values()))      # the worker threads connected
-        tasks = plan_tasks(list(enumerate(groups)), lanes, slots=slots,
+        tasks = plan_tasks(list(enumerate(groups)), lanes, slots=worker_threads(opened),
                            task_size=None if task_lane_steps is None
                            else max(1, task_lane_steps // max(1, max(lanes, default=1))))
         payloads = [[[(k, specs[k], tags[k]) for k in part] for _, part in task]

@@ -366,9 +366,8 @@ def _run(configs: list[GridPoint], *, steps: int, arithmetic: str, x0, csv_path,
                             for task in tasks)
             else:
                 lanes = [steps * dims[indices[0]] for _, indices in todo]
-                # the worker threads now connected (a local cluster's are all up)
-                slots = sum(dask_client.nthreads().values())
-                tasks = cluster.plan_tasks(todo, lanes, task_size, slots=max(1, slots))
+                tasks = cluster.plan_tasks(todo, lanes, task_size,
+                                           slots=cluster.worker_threads(dask_client))
                 finished = cluster.results(
                     dask_client, run_task, [_points(task, configs) for task in tasks],
                     [_task_key(task, keys) for task in tasks],
