@@ -20,6 +20,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import math
+import operator
 import platform
 import sys
 import typing
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..lanecode import lane_code
+from . import libm
 from .base import Arithmetic, ArrayKit, Namespace
 
 
@@ -180,9 +182,9 @@ def _python_namespace(dtype: type) -> Namespace:
         cast = np.float32
         fma = fma32
         sqrt = np.sqrt
-        exp = np.exp
-        log1p = np.log1p
-        log = np.log
+        exp = libm.exp          # not np.exp: numpy's float32 exp is not C's (libm.py)
+        log1p = libm.log1p
+        log = libm.log
 
     def maximum(a, b):
         return a if a >= b else b
@@ -207,6 +209,7 @@ def _python_namespace(dtype: type) -> Namespace:
         both=lambda c1, c2: c1 and c2, isfinite=isfinite,
         certain=int, unknown=lambda c: 0,
         cast=cast, zero=cast(0.0), one=cast(1.0), inf=cast(math.inf),
+        pow=operator.pow if dtype == np.float64 else libm.power,
         uint=int, ifloat=float, unit_roundoff=_unit_roundoff(dtype),
         smallest_normal=float(np.finfo(dtype).tiny),
     )
@@ -374,7 +377,8 @@ def _numpy_namespace(dtype) -> Namespace:
 
     return Namespace(
         name=f"numpy-{np.dtype(dtype).name}",
-        sqrt=np.sqrt, exp=np.exp, log1p=np.log1p, log=np.log, abs=np.abs, fma=fma,
+        # C's exp, log1p, log and pow, not numpy's SIMD approximations (libm.py)
+        sqrt=np.sqrt, exp=libm.exp, log1p=libm.log1p, log=libm.log, abs=np.abs, fma=fma,
         maximum=np.maximum, minimum=np.minimum, where=where, rise_ratio=rise_ratio,
         gt=np.greater, ge=np.greater_equal, lt=np.less, le=np.less_equal,
         both=np.logical_and, isfinite=np.isfinite,
@@ -383,7 +387,7 @@ def _numpy_namespace(dtype) -> Namespace:
         cast=cast, zero=dt(0.0), one=dt(1.0), inf=dt(np.inf),
         uint=lambda n: np.asarray(n).astype(np.uint64),
         ifloat=lambda n: np.asarray(n).astype(np.float64),
-        rowsum=lambda a: np.sum(a, axis=-1, keepdims=True), pow=np.power,
+        rowsum=lambda a: np.sum(a, axis=-1, keepdims=True), pow=libm.power,
         rowmax=lambda a: np.max(a, axis=-1), unit_roundoff=_unit_roundoff(dtype),
         smallest_normal=float(np.finfo(dtype).tiny),
     )

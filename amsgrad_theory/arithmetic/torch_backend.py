@@ -18,6 +18,7 @@ import contextlib
 
 import numpy as np
 
+from . import libm
 from .base import Arithmetic, ArrayKit, Namespace
 from .floats import FloatArithmetic, parse_float
 
@@ -29,8 +30,9 @@ def torch_namespace(torch, dtype, device, c_math: bool = False) -> Namespace:
 
     ``c_math``: √ and ``pow`` computed as C computes them on doubles (correctly rounded √, C's
     ``pow``), as the frameworks compute their Python-double scalars. torch's CPU kernels do
-    not (its √ is MKL's, and ``x ** 0.5`` runs it): on the CPU those two go through numpy,
-    on the tensors' own memory; on other devices they are the device's (CUDA's √ is correctly
+    not (its √ is MKL's, and ``x ** 0.5`` runs it): on the CPU those two run on the tensors'
+    own memory through numpy's √ and :mod:`.libm`'s ``pow`` (numpy's own ``np.power`` is not
+    C's on CPUs with AVX-512); on other devices they are the device's (CUDA's √ is correctly
     rounded)."""
     def cast(a):
         return torch.as_tensor(a, dtype=dtype, device=device)
@@ -65,7 +67,7 @@ def torch_namespace(torch, dtype, device, c_math: bool = False) -> Namespace:
     def power(a, b):
         if c_math and device.type == "cpu":
             a, b = cast(a).detach().numpy(), cast(b).detach().numpy()
-            return torch.from_numpy(np.asarray(np.power(a, b)))
+            return torch.from_numpy(np.asarray(libm.power(a, b)))
         return torch.pow(a, b)
 
     return Namespace(
