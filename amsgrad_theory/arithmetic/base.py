@@ -53,6 +53,7 @@ arithmetics, exactly as PyTorch and Keras compute them in Python doubles — and
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 import warnings
 from collections.abc import Callable
@@ -214,17 +215,19 @@ class Arithmetic:
         """
         if self.exact_decimal:
             return
-        exact = Fraction(text.strip())
         with warnings.catch_warnings():       # numpy's overflow warning: the check reports it
             warnings.simplefilter("ignore", RuntimeWarning)
             value = float(self.lane(text) if lane else self.scalar(text))
+        tiny = self.lane_tiny()
+        if value != 0 and math.isfinite(value) and not (lane and abs(value) < tiny):
+            return      # neither 0, nor ±inf, nor a subnormal lane value: nothing to refuse
+        exact = Fraction(text.strip())
         number = getattr(self, "dtype_name", "float64") if lane else "float64"
         if exact != 0 and (value == 0 and not zero_ok or value in (float("inf"),
                                                                   float("-inf"))):
             rounded = "0" if value == 0 else "inf"
             raise InputError(argument, text, f"does not survive conversion to {number}: "
                              f"rounds to {rounded}")
-        tiny = self.lane_tiny()
         if lane and not zero_ok and 0 < abs(value) < tiny and Fraction(value) != exact:
             # a subnormal lane value that is not exact has lost leading bits (1e-44 is 9.8e-45
             # in float32): the run would be of another problem

@@ -589,15 +589,23 @@ def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
     tiny = Fraction(ar.lane_tiny()) if ar.kind in ("float", "torch") else None
     if not tiny:
         return False
+    # thousands of rows share a few hyperparameter texts: each distinct one is read once, and
+    # the inequality is checked once per distinct factor, against the smallest floor it meets
+    factor_of: dict[tuple[str, str], Fraction | None] = {}
+    least: dict[Fraction, Fraction] = {}
     for b in range(problem.B):
         hp = hp_rows[b]
+        key = (str(hp["beta2"]), str(hp["weight_decay"]))
+        if key not in factor_of:
+            f = min(1 - Fraction(key[0]), Fraction(1, steps))
+            factor_of[key] = f if Fraction(key[1]) == 0 and f > 0 else None
+        factor = factor_of[key]
         floor = problem.G_floor(b)
-        if floor is None or Fraction(str(hp["weight_decay"])) != 0:
+        if factor is None or floor is None:
             return False
-        factor = min(1 - Fraction(str(hp["beta2"])), Fraction(1, steps))
-        if factor <= 0 or factor * floor * floor < 4 * tiny:
-            return False
-    return True
+        if factor not in least or floor < least[factor]:
+            least[factor] = floor
+    return all(f * g * g >= 4 * tiny for f, g in least.items())
 
 
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,

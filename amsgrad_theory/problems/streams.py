@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -251,7 +252,10 @@ def quadratic_comparator(ar, problem: Problem, H: list, Bv: list, K: list):
 # families
 # ------------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1 << 16)
 def _q(text) -> Fraction:
+    """The exact value of a parameter's text (memoised: B instances share few texts, and a
+    Fraction is immutable)."""
     return Fraction(str(text))
 
 

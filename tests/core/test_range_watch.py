@@ -140,3 +140,23 @@ def test_the_gradient_floor_proves_when_no_underflow_can_happen():
     assert not underflow_impossible(f64, periodic, [near_one], 10)
     # mpmath has no floor to prove anything against
     assert not underflow_impossible(get_arithmetic("mpmath:30"), periodic, [hp], 10)
+
+
+def test_the_floor_proof_checks_every_instance_against_its_own_factor():
+    """Many instances: the proof holds only if each (β2, γ_b) pair does; the smallest floor
+    of one β2 must not be checked against another β2's larger factor."""
+    from amsgrad_theory import get_arithmetic, get_problem, get_variant
+    from amsgrad_theory.engine.simulate import underflow_impossible
+
+    f32 = get_arithmetic("float32")      # τ ≈ 1.18e-38
+    loose = get_variant("amsgrad").hyperparameters(beta2="0.9")          # 1 − β2 = 0.1
+    tight = get_variant("amsgrad").hyperparameters(beta2="0.99999999")   # 1 − β2 = 1e-8
+    # γ = 1e-17: 0.1·1e-34 ≥ 4τ, but 1e-8·1e-34 < 4τ
+    problem = get_problem("periodic-linear:c=1,period=3",
+                          instances=[{"C": "1"}, {"C": "1e-17"}, {"C": "2"}])
+    assert underflow_impossible(f32, problem, [loose, loose, tight], 10)
+    assert not underflow_impossible(f32, problem, [loose, tight, loose], 10)
+    assert not underflow_impossible(f32, problem, [tight, tight, tight], 10)
+    # the same texts read again (memoised) give the same verdicts
+    assert underflow_impossible(f32, problem, [loose, loose, tight], 10)
+    assert not underflow_impossible(f32, problem, [loose, tight, loose], 10)
