@@ -592,7 +592,7 @@ def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
     # thousands of rows share a few hyperparameter texts: each distinct one is read once, and
     # the inequality is checked once per distinct factor, against the smallest floor it meets
     factor_of: dict[tuple[str, str], Fraction | None] = {}
-    least: dict[Fraction, Fraction] = {}
+    least: dict[tuple[str, str], tuple[Fraction, Fraction]] = {}     # (factor, least floor)
     for b in range(problem.B):
         hp = hp_rows[b]
         key = (str(hp["beta2"]), str(hp["weight_decay"]))
@@ -603,9 +603,9 @@ def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
         floor = problem.G_floor(b)
         if factor is None or floor is None:
             return False
-        if factor not in least or floor < least[factor]:
-            least[factor] = floor
-    return all(f * g * g >= 4 * tiny for f, g in least.items())
+        if key not in least or floor < least[key][1]:
+            least[key] = (factor, floor)
+    return all(f * g * g >= 4 * tiny for f, g in least.values())
 
 
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,
