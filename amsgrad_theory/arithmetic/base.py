@@ -53,9 +53,9 @@ arithmetics, exactly as PyTorch and Keras compute them in Python doubles — and
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import operator
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -78,6 +78,11 @@ def split_rational(text: str) -> tuple[str, str] | None:
     num, _, den = text.partition("/")
     Fraction(num.strip()), Fraction(den.strip())  # validates both parts
     return num.strip(), den.strip()
+
+
+@functools.cache
+def _smallest_normal(dtype_name: str) -> float:
+    return float(np.finfo(dtype_name).tiny)
 
 
 @dataclass(frozen=True)
@@ -215,9 +220,11 @@ class Arithmetic:
         """
         if self.exact_decimal:
             return
-        with warnings.catch_warnings():       # numpy's overflow warning: the check reports it
-            warnings.simplefilter("ignore", RuntimeWarning)
-            value = float(self.lane(text) if lane else self.scalar(text))
+        if lane:
+            with np.errstate(over="ignore", under="ignore"):   # the check reports it
+                value = float(self.lane(text))
+        else:
+            value = float(self.scalar(text))
         tiny = self.lane_tiny()
         if value != 0 and math.isfinite(value) and not (lane and abs(value) < tiny):
             return      # neither 0, nor ±inf, nor a subnormal lane value: nothing to refuse
@@ -237,7 +244,7 @@ class Arithmetic:
 
     def lane_tiny(self) -> float:
         """The smallest positive normal number of the lane format (binary floats)."""
-        return float(np.finfo(getattr(self, "dtype_name", "float64")).tiny)
+        return _smallest_normal(getattr(self, "dtype_name", "float64"))
 
     def to_float(self, value: Any) -> float:
         """Nearest Python float (the midpoint of a ball)."""

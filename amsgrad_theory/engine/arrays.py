@@ -150,14 +150,16 @@ class LaneArrays:
         L = len(rows[0]) if rows and rows[0] else 0
         table = np.empty((B, L, d), dtype=lane_dt)
         tail = np.empty((B, d), dtype=lane_dt)
+        # column by column (one numpy assignment per quantity, not per instance and quantity)
+        rows_of = self._pos_index
+        for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
+            instance_hyper[rows_of, j] = [scalar(row[name]) for row in hp_rows]
+        for j, column in enumerate(zip(*(problem.float_values(b) for b in range(B)))):
+            floats[j, rows_of] = [scalar(text) for text in column]
+        for j, column in enumerate(zip(*(problem.int_values(b) for b in range(B)))):
+            ints[j, rows_of] = column
         for b in range(B):
             r = self.pos[b]
-            for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
-                instance_hyper[r, j] = scalar(hp_rows[b][name])
-            for j, text in enumerate(problem.float_values(b)):
-                floats[j, r] = scalar(text)
-            for j, value in enumerate(problem.int_values(b)):
-                ints[j, r] = value
             static = problem.static_lanes(b)
             if static is None:
                 tail[r, :] = lane(tails[b])
