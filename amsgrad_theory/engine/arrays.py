@@ -154,9 +154,9 @@ class LaneArrays:
         rows_of = self._pos_index
         for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
             instance_hyper[rows_of, j] = [scalar(row[name]) for row in hp_rows]
-        for j, column in enumerate(zip(*(problem.float_values(b) for b in range(B)))):
+        for j, column in enumerate(problem.float_columns()):
             floats[j, rows_of] = [scalar(text) for text in column]
-        for j, column in enumerate(zip(*(problem.int_values(b) for b in range(B)))):
+        for j, column in enumerate(problem.int_columns()):
             ints[j, rows_of] = column
         for b in range(B):
             r = self.pos[b]
@@ -281,14 +281,11 @@ class VectorArrays:
         scalar = memo(ar.scalar)       # thousands of instances, few distinct texts
         hyper = [kit.asarray([[scalar(row[k])] for row in hp_rows]) for k in HYPERPARAMETERS]
         floats = np.zeros((N_FLOAT_PARAMS, B, 1), dtype=np.float64)
-        if problem.float_params:
-            for b in range(B):
-                for j, text in enumerate(problem.float_values(b)):
-                    floats[j, b, 0] = scalar(text)
+        for j, column in enumerate(problem.float_columns()):
+            floats[j, :, 0] = [scalar(text) for text in column]
         ints = np.zeros((N_INT_STATE, B, 1), dtype=np.int64)
-        for j in range(len(problem.int_params)):
-            for b in range(B):
-                ints[j, b, 0] = problem.int_values(b)[j]
+        for j, icolumn in enumerate(problem.int_columns()):
+            ints[j, :, 0] = icolumn
         rows, tails = problem.table()
         L = len(rows[0]) if rows and rows[0] else 0
         exact = memo(lambda text: float(Fraction(text)))

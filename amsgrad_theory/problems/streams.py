@@ -140,6 +140,14 @@ class Problem:
     def int_values(self, b: int) -> list[int]:
         return [int(self.params[b].get(k, 0)) for k in self.int_params]
 
+    def float_columns(self) -> list[list[str]]:
+        """:meth:`float_values` of every instance, one list per parameter (B texts each)."""
+        return [[str(p[k]) for p in self.params] for k in self.float_params]
+
+    def int_columns(self) -> list[list[int]]:
+        """:meth:`int_values` of every instance, one list per parameter."""
+        return [[int(p.get(k, 0)) for p in self.params] for k in self.int_params]
+
     def table(self) -> tuple[list, list]:
         """(rows, tails): the gradient table (B × L × d decimal strings) and tail values."""
         return [[]] * self.B, ["0"] * self.B
