@@ -677,7 +677,21 @@ def test_all_default_size(tmp_path):
     from amsgrad_theory.reproduce import run_study
 
     summary = run_study("all", tmp_path, quiet=True)
-    assert summary["status"] == "reproduced"
+    # exact ties that no arithmetic decides make a study 'undecided', not failed (a37a87d): the
+    # bound study's lemma2-constant-beta1 record (attained at t = 1 when β1 = 0) and the
+    # Tran & Phong links that are equalities on linear losses (convexity, the projection);
+    # every other study reproduces, the claims study is an audit, and nothing fails
+    statuses = {name: study["status"] for name, study in summary["studies"].items()}
+    assert statuses == {"figure1": "reproduced", "theorem1": "reproduced",
+                        "frameworks": "reproduced", "phase": "reproduced", "claims": "audited",
+                        "bound": "undecided", "tran-phong": "undecided"}
+    assert summary["status"] == "undecided"
+    tp = summary["studies"]["tran-phong"]
+    undecided = [s for s in tp["example"]["steps"] if s["verdict"] == "undecided"]
+    assert "convexity" in {s["name"] for s in undecided}
+    for step in undecided:
+        if step["name"] == "convexity":
+            assert step["lhs"] == step["rhs"]      # a tie, not a near miss
     for name in FAST_STUDIES:
         assert (tmp_path / name / "summary.json").exists()
 
