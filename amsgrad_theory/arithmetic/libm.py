@@ -22,7 +22,9 @@ The ufuncs here are numba ufuncs whose bodies are the compiled engine's scalar o
 they give libm's values by construction: float64 ``a ** b`` is C's ``pow``, and float32
 ``a ** b`` is what numba computes for float32 operands. ``tests/core/test_libm.py`` checks
 them against Python's ``math`` and against the compiled namespace. Each one is built on first
-use, in about 0.3 s per process.
+use, in about 0.3 s per process, and not kept on disk: numba's cache gave no faster start
+here, and code loaded from disk is where two functions' symbols can meet
+(:func:`amsgrad_theory.engine.compiled._named`).
 """
 
 from __future__ import annotations
@@ -46,24 +48,24 @@ def ufunc(name: str):
     import numba  # the compiler: imported by the first run that needs a transcendental
 
     if name == "pow":
-        @numba.vectorize(_SIGNATURES_2, cache=True)
+        @numba.vectorize(_SIGNATURES_2)
         def power(a, b):
             return a ** b
         return power
     if name not in _UNARY:
         raise ValueError(f"no libm function {name!r} here; one of pow, {', '.join(_UNARY)}")
     if name == "exp":
-        @numba.vectorize(_SIGNATURES_1, cache=True)
+        @numba.vectorize(_SIGNATURES_1)
         def exp(a):
             return np.exp(a)
         return exp
     if name == "log":
-        @numba.vectorize(_SIGNATURES_1, cache=True)
+        @numba.vectorize(_SIGNATURES_1)
         def log(a):
             return np.log(a)
         return log
 
-    @numba.vectorize(_SIGNATURES_1, cache=True)
+    @numba.vectorize(_SIGNATURES_1)
     def log1p(a):
         return np.log1p(a)
     return log1p

@@ -28,6 +28,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import types
 from pathlib import Path
 from typing import Any
 
@@ -516,6 +517,26 @@ def mark_on_disk(engine_key: tuple) -> None:
             marker.touch()
 
 
+def _named(fn, tag: str):
+    """A copy of ``fn`` whose qualified name ends in ``_tag``.
+
+    numba names a compiled function's symbol after its qualified name and a counter of the
+    process that compiles it. A kernel kept on disk carries those symbols, and the block
+    function and record writers it calls are separate symbols of its code. Two kernels
+    compiled by two processes could therefore define the same symbol, for instance the
+    regret kernel's and the full-statistics kernel's block function when each was the first
+    kernel of its process. A process that loaded both then ran the first one's block function
+    for the second kernel: its full statistics stayed zero, and nothing said so
+    (``tests/core/test_compile_cache.py``). With the kernel's key in every name, two kernels
+    share a symbol only when they are the same kernel."""
+    named = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                               fn.__closure__)
+    named.__kwdefaults__ = fn.__kwdefaults__
+    named.__dict__.update(fn.__dict__)
+    named.__qualname__ = f"{fn.__qualname__}_{tag}"
+    return named
+
+
 def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool,
                    cache_key: tuple | None = None) -> tuple[Any, tuple[str, ...]]:
     """(kernel, notes): the numba-compiled kernel, with every lane function inlined (LLVM
@@ -540,10 +561,13 @@ def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statisti
     notes: list[str] = []
     jit = numba.njit(error_model="numpy", inline="always")
     cached = cache_key is not None and kernel_on_disk(cache_key)
+    tag = None if cache_key is None else kernel_cache_key(cache_key)[:20]
 
     def compile_loop(fn, **options):
-        """numba's dispatcher of one loop: flattened first, unless it is only to be loaded."""
-        return numba.njit(error_model="numpy", **options)(fn if cached else flatten(fn, notes))
+        """numba's dispatcher of one loop: flattened first, unless it is only to be loaded;
+        named after the kernel's key where it is kept on disk (:func:`_named`)."""
+        fn = fn if cached else flatten(fn, notes)
+        return numba.njit(error_model="numpy", **options)(fn if tag is None else _named(fn, tag))
 
     if blocked:
         plain = make_blocked_kernel(ar, xp, sp, variant, problem, jit, block=BLOCK,

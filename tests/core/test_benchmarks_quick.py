@@ -5,6 +5,7 @@ It compiles a C stick per target-1 cell and every toolkit path: minutes, so ``-m
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,11 @@ def test_quick_benchmark_runs_every_target_and_its_paths_agree(tmp_path):
     if "skipped" not in t1:               # needs a C compiler
         for name in ("periodic-linear", "bernoulli-linear"):
             assert t1[name]["bitwise_equal_x_T"] and t1[name]["bitwise_equal_loss"], name
+        if os.environ.get("AMSGRAD_THEORY_NUMBA_CACHE", "1") != "0":
+            # timed where the kernels load from disk, their lane loops read in the child
+            assert t1["kernels"] == "compiled in a child process, loaded from the disk cache"
+            mixes = t1["periodic-linear"]["instruction_mix"]
+            assert mixes and all("toolkit" in m for m in mixes.values()), mixes
     t2 = data["target2"]
     assert t2["identical_x_bare_rule_vs_toolkit"]
     assert t2["identical_x_full_vs_regret_statistics"]

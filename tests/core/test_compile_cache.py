@@ -79,3 +79,42 @@ def test_the_key_names_what_the_kernel_is_built_from():
     assert compiled.kernel_cache_key(key) == compiled.kernel_cache_key(tuple(key))
     assert compiled.kernel_cache_key(key) != compiled.kernel_cache_key(key[:-1] + (True,))
     assert len(compiled.source_digest()) == 64
+
+
+TWO_KERNELS = """
+import json, sys
+from amsgrad_theory import get_problem, simulate
+from amsgrad_theory.engine import compiled
+compiled.source_digest = lambda: "source-two-kernels"
+problem = get_problem("periodic-linear:c=1,period=3", instances=[{"C": "2"}, {"C": "5"}])
+out = {}
+for statistics in sys.argv[1:]:
+    r = simulate("amsgrad", problem, steps=300, arithmetic="float64:numba",
+                 statistics=statistics)
+    out[statistics] = [list(map(float, r._state.acc(row, 1))) for row in range(9)]
+print(json.dumps(out))
+"""
+
+
+def _two_kernels(cache, *statistics, disk=True):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache),
+           "AMSGRAD_THEORY_NUMBA_CACHE": "1" if disk else "0"}
+    run = subprocess.run([sys.executable, "-c", TWO_KERNELS, *statistics],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+@pytest.mark.heavy
+def test_two_kernels_from_disk_in_one_process_each_run_their_own_code(tmp_path):
+    """Two blocked kernels compiled by two processes, then loaded by a third: numba names a
+    compiled function after its qualified name and a per-process counter, so the regret and
+    the full-statistics kernel, each the first kernel of its process, carried the same symbol
+    for their block function, and the second one loaded ran the first one's code: full
+    statistics silently all zero (found 2026-12-07 by the benchmark's bitwise check)."""
+    fresh = _two_kernels(tmp_path / "none", "full", disk=False)["full"]
+    _two_kernels(tmp_path, "regret")          # each compiled and saved by a process of its own
+    _two_kernels(tmp_path, "full")
+    both = _two_kernels(tmp_path, "regret", "full")      # both loaded here, regret first
+    assert both["full"] == fresh
+    assert any(v != 0 for row in both["full"][2:6] for v in row)   # Σg², max|g|, bound terms
