@@ -590,22 +590,19 @@ def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
     if not tiny:
         return False
     # thousands of rows share a few hyperparameter texts: each distinct one is read once, and
-    # the inequality is checked once per distinct factor, against the smallest floor it meets
-    factor_of: dict[tuple[str, str], Fraction | None] = {}
-    least: dict[tuple[str, str], tuple[Fraction, Fraction]] = {}     # (factor, least floor)
+    # the inequality is checked once per distinct factor, against the least floor of its rows
+    rows_of: dict[tuple[str, str], list[int]] = {}
     for b in range(problem.B):
         hp = hp_rows[b]
-        key = (str(hp["beta2"]), str(hp["weight_decay"]))
-        if key not in factor_of:
-            f = min(1 - Fraction(key[0]), Fraction(1, steps))
-            factor_of[key] = f if Fraction(key[1]) == 0 and f > 0 else None
-        factor = factor_of[key]
-        floor = problem.G_floor(b)
-        if factor is None or floor is None:
+        rows_of.setdefault((str(hp["beta2"]), str(hp["weight_decay"])), []).append(b)
+    for (beta2, weight_decay), rows in rows_of.items():
+        factor = min(1 - Fraction(beta2), Fraction(1, steps))
+        if Fraction(weight_decay) != 0 or factor <= 0:
             return False
-        if key not in least or floor < least[key][1]:
-            least[key] = (factor, floor)
-    return all(f * g * g >= 4 * tiny for f, g in least.values())
+        floor = problem.G_floor_least(rows)
+        if floor is None or factor * floor * floor < 4 * tiny:
+            return False
+    return True
 
 
 def simulate(variant: str | Variant, problem: str | Problem, *, steps: int,

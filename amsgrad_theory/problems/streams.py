@@ -125,6 +125,16 @@ class Problem:
         second moment cannot underflow (:func:`amsgrad_theory.engine.lane.v_floor`)."""
         return None
 
+    def G_floor_least(self, rows) -> Fraction | None:
+        """min over the instances ``rows`` of :meth:`G_floor` (exact); None if any has none."""
+        floors = []
+        for b in rows:
+            floor = self.G_floor(b)
+            if floor is None:
+                return None
+            floors.append(floor)
+        return min(floors, default=None)
+
     def box_bounds(self) -> tuple[str, str]:
         """(lo, hi) of the box, or the ball's [−R, R] per coordinate."""
         if self.set.kind == "box":
@@ -305,15 +315,40 @@ class _LinearLanes:
                             advance or _no_advance(jit))
 
 
-class PeriodicLinear(Problem):
-    float_params = ("C", "c")
-    int_params = ("period", "phase")   # phase = t mod period, kept by advance()
+def _least_abs(texts) -> Fraction:
+    """min |v| over the exact values of ``texts`` (decimals or ``a/b``), exactly, with one
+    exact conversion per text that ties for the least float: rounding to the nearest float
+    is monotone, so the exact minimum's float is the least of the floats."""
+    floats = []
+    for t in texts:
+        try:
+            floats.append(abs(float(t)))
+        except ValueError:                      # "a/b": the float of its exact value
+            floats.append(abs(float(_q(t))))
+    least = min(floats)
+    return min(abs(_q(t)) for t, f in zip(texts, floats) if f == least)
+
+
+class _TwoValuedGradients(Problem):
+    """Families whose gradient is C or −c at every step (g_t ∈ {C, −c})."""
 
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
 
-    def G_floor(self, b=0):     # g_t ∈ {C, −c}
+    def G_floor(self, b=0):
         return min(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"]))) or None
+
+    def G_floor_least(self, rows):
+        rows = list(rows)
+        if not rows:
+            return None
+        least = _least_abs([str(self.params[b][k]) for k in ("C", "c") for b in rows])
+        return least or None    # a zero C or c leaves that instance without a floor
+
+
+class PeriodicLinear(_TwoValuedGradients):
+    float_params = ("C", "c")
+    int_params = ("period", "phase")   # phase = t mod period, kept by advance()
 
     def lanes(self, xp, sp, jit=lane_code):
         cast = xp.cast
@@ -335,16 +370,10 @@ class PeriodicLinear(Problem):
         return linear_comparator(ar, self, suff[0])
 
 
-class BernoulliLinear(Problem):
+class BernoulliLinear(_TwoValuedGradients):
     float_params = ("C", "c", "mu")
     int_params = ("key", "threshold")
     has_expected = True
-
-    def G_inf(self, b=0):
-        return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
-
-    def G_floor(self, b=0):     # g_t ∈ {C, −c}
-        return min(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"]))) or None
 
     def lanes(self, xp, sp, jit=lane_code):
         U = xp.uint

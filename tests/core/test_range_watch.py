@@ -160,3 +160,32 @@ def test_the_floor_proof_checks_every_instance_against_its_own_factor():
     # the same texts read again (memoised) give the same verdicts
     assert underflow_impossible(f32, problem, [loose, loose, tight], 10)
     assert not underflow_impossible(f32, problem, [loose, tight, loose], 10)
+
+
+def test_the_least_floor_of_many_instances_is_exact():
+    """G_floor_least (floats first, exact values only for the ties) equals the exact minimum
+    of the instances' floors, also where two texts round to the same float."""
+    from fractions import Fraction
+
+    from amsgrad_theory import get_problem
+    from amsgrad_theory.problems.streams import Problem
+
+    cases = [
+        [{"C": "3", "c": "1"}, {"C": "2", "c": "0.5"}, {"C": "0.25", "c": "4"}],
+        # equal as doubles, not as numbers: the exact least is the first
+        [{"C": "0.1", "c": "1"}, {"C": "0.1000000000000000000001", "c": "1"},
+         {"C": "0.09999999999999999999999", "c": "1"}],
+        [{"C": "1/3", "c": "1"}, {"C": "0.3333333333333333333", "c": "1"}],
+        [{"C": "-7", "c": "1e-400"}, {"C": "2", "c": "1e-401"}],    # both round to 0.0
+        [{"C": "5", "c": "0"}, {"C": "2", "c": "1"}],               # no floor for one
+    ]
+    for instances in cases:
+        for spec in ("periodic-linear:period=3", "bernoulli-linear:p=0.3"):
+            problem = get_problem(spec, instances=instances)
+            rows = range(problem.B)
+            expected = Problem.G_floor_least(problem, rows)      # min over G_floor, exactly
+            assert problem.G_floor_least(rows) == expected, (spec, instances)
+    p = get_problem("periodic-linear:period=3", instances=cases[1])
+    assert p.G_floor_least(range(3)) == Fraction("0.09999999999999999999999")
+    assert get_problem("periodic-linear:period=3", instances=cases[4]).G_floor_least(
+        range(2)) is None
