@@ -33,11 +33,17 @@ from functools import cache
 
 import numpy as np
 
-_UNARY = ("exp", "log", "log1p")
 # float32 first: numpy picks the first loop its inputs cast to safely, and float32 casts to
 # float64 safely, so with float64 first a float32 array would be computed in double
-_SIGNATURES_1 = ["float32(float32)", "float64(float64)"]
-_SIGNATURES_2 = ["float32(float32, float32)", "float64(float64, float64)"]
+_UNARY = ["float32(float32)", "float64(float64)"]
+_BINARY = ["float32(float32, float32)", "float64(float64, float64)"]
+#: each function's signatures and body: the compiled engine's own scalar operation
+_BODIES = {
+    "pow": (_BINARY, lambda a, b: a ** b),
+    "exp": (_UNARY, lambda a: np.exp(a)),
+    "log": (_UNARY, lambda a: np.log(a)),
+    "log1p": (_UNARY, lambda a: np.log1p(a)),
+}
 
 
 @cache
@@ -45,30 +51,12 @@ def ufunc(name: str):
     """The libm function ``name`` (``"pow"``, ``"exp"``, ``"log"`` or ``"log1p"``) as a numpy
     ufunc over float64 and float32 (each dtype evaluated in its own precision, as C's ``exp``
     and ``expf``)."""
+    if name not in _BODIES:
+        raise ValueError(f"no libm function {name!r} here; one of {', '.join(_BODIES)}")
     import numba  # the compiler: imported by the first run that needs a transcendental
 
-    if name == "pow":
-        @numba.vectorize(_SIGNATURES_2)
-        def power(a, b):
-            return a ** b
-        return power
-    if name not in _UNARY:
-        raise ValueError(f"no libm function {name!r} here; one of pow, {', '.join(_UNARY)}")
-    if name == "exp":
-        @numba.vectorize(_SIGNATURES_1)
-        def exp(a):
-            return np.exp(a)
-        return exp
-    if name == "log":
-        @numba.vectorize(_SIGNATURES_1)
-        def log(a):
-            return np.log(a)
-        return log
-
-    @numba.vectorize(_SIGNATURES_1)
-    def log1p(a):
-        return np.log1p(a)
-    return log1p
+    signatures, body = _BODIES[name]
+    return numba.vectorize(signatures)(body)
 
 
 def power(a, b):

@@ -39,7 +39,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -144,14 +143,11 @@ class Problem:
         return "-inf", "inf"
 
     # ---- arrays handed to the kernels ------------------------------------------------------
-    def float_values(self, b: int) -> list[str]:
-        return [str(self.params[b][k]) for k in self.float_params]
-
     def int_values(self, b: int) -> list[int]:
         return [int(self.params[b].get(k, 0)) for k in self.int_params]
 
     def float_columns(self) -> list[list[str]]:
-        """:meth:`float_values` of every instance, one list per parameter (B texts each)."""
+        """The float parameters' texts, one list per parameter (B texts each)."""
         return [[str(p[k]) for p in self.params] for k in self.float_params]
 
     def int_columns(self) -> list[list[int]]:
@@ -270,10 +266,7 @@ def quadratic_comparator(ar, problem: Problem, H: list, Bv: list, K: list):
 # families
 # ------------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1 << 16)
 def _q(text) -> Fraction:
-    """The exact value of a parameter's text (memoised: B instances share few texts, and a
-    Fraction is immutable)."""
     return Fraction(str(text))
 
 
