@@ -56,7 +56,7 @@ import contextlib
 import functools
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -241,6 +241,40 @@ class Arithmetic:
             raise InputError(argument, text, f"does not survive conversion to {number}: "
                              f"rounds to a subnormal number ({value:.3g}, below the smallest "
                              f"normal {tiny:.3g}); run it in mpmath or arb")
+
+    def check_inputs(self, items: Iterable[tuple[str, str]],
+                     modes: Sequence[dict] = ({},)) -> None:
+        """:meth:`check_input` of every (argument, text) of ``items`` in each of ``modes`` (its
+        keyword arguments: ``lane``, ``zero_ok``), item by item in order: the first bad one is
+        named, as one-by-one checks name it. Where the arithmetic converts many texts at once
+        (:meth:`scalars`), only the items whose value comes out 0, ±inf or (a lane value)
+        below the smallest normal number in some mode are looked at one by one: a sweep of
+        thousands of distinct values costs one array pass."""
+        if self.exact_decimal:
+            return
+        items = list(items)
+        doubles = self.scalars([text for _, text in items])
+        suspects: Iterable[int] = range(len(items))
+        if doubles is not None:
+            suspect = np.zeros(len(items), dtype=bool)
+            for mode in modes:
+                values = doubles
+                if mode.get("lane"):
+                    with np.errstate(over="ignore", under="ignore"):   # the check reports it
+                        values = doubles.astype(self.lane_dtype).astype(np.float64)
+                size = np.abs(values)
+                suspect |= ~((size > 0) & (size < np.inf))
+                if mode.get("lane"):
+                    suspect |= size < self.lane_tiny()
+            suspects = np.flatnonzero(suspect)
+        for i in suspects:
+            for mode in modes:
+                self.check_input(*items[i], **mode)
+
+    def scalars(self, texts: Sequence[str]) -> np.ndarray | None:
+        """:meth:`scalar` of each text as one float64 array, for arithmetics whose scalars are
+        binary64 (None elsewhere: convert one by one)."""
+        return None
 
     def lane_tiny(self) -> float:
         """The smallest positive normal number of the lane format (binary floats)."""

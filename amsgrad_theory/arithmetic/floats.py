@@ -517,6 +517,15 @@ class FloatArithmetic(Arithmetic):
     def lane(self, value):
         return self.dtype(self.scalar(value))
 
+    def scalars(self, texts):
+        """:func:`parse_float` of each text, as a float64 array: ``float`` where it reads the
+        text (Python's decimal reading is correctly rounded), one by one where it does not
+        (``a/b``)."""
+        try:
+            return np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
+        except ValueError:
+            return np.array([parse_float(t) for t in texts], dtype=np.float64)
+
     def to_decimal(self, value) -> str:
         return repr(float(value))
 

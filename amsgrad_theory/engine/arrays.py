@@ -127,20 +127,26 @@ class LaneArrays:
         scalar, lane = memo(ar.scalar), memo(ar.lane)   # thousands of instances, few texts
         lane_dt, sdt = ar.lane_dtype, ar.scalar_dtype
         self.ar, self.problem = ar, problem
-        gkeys = [tuple(row[k] for k in GROUP_HYPERPARAMETERS) for row in hp_rows]
-        groups = list(dict.fromkeys(gkeys))
-        order = sorted(range(B), key=lambda b: groups.index(gkeys[b]))   # stable
-        self.order = order
-        self.pos = [0] * B
-        for row, b in enumerate(order):
-            self.pos[b] = row
-        self._pos_index = np.asarray(self.pos, dtype=np.int64)    # host(): rows by instance
+        # hp_rows repeat a few dicts (one per distinct row of the user's): each is read once
+        distinct = {id(row): row for row in hp_rows}
+        index = {key: i for i, key in enumerate(distinct)}
+        which = np.fromiter((index[id(row)] for row in hp_rows), dtype=np.int64, count=B)
+        gindex: dict[tuple, int] = {}
+        group_of = np.array([gindex.setdefault(tuple(row[k] for k in GROUP_HYPERPARAMETERS),
+                                               len(gindex)) for row in distinct.values()],
+                            dtype=np.int64)[which]
+        groups = list(gindex)
+        order = np.argsort(group_of, kind="stable")
+        self.order = order.tolist()
+        self._pos_index = np.empty(B, dtype=np.int64)     # host(): rows by instance
+        self._pos_index[order] = np.arange(B)
+        self.pos = self._pos_index.tolist()
         G = len(groups)
         group_hyper = np.empty((G, len(GROUP_HYPERPARAMETERS)), dtype=sdt)
         for g, key in enumerate(groups):
             for j, text in enumerate(key):
                 group_hyper[g, j] = scalar(text)
-        counts = [gkeys.count(key) for key in groups]
+        counts = np.bincount(group_of, minlength=G)
         group_start = np.array([0] + list(np.cumsum(counts)), dtype=np.int64)
         instance_hyper = np.empty((B, len(INSTANCE_HYPERPARAMETERS)), dtype=sdt)
         floats = np.empty((N_FLOAT_PARAMS, B), dtype=sdt)
@@ -152,22 +158,26 @@ class LaneArrays:
         tail = np.empty((B, d), dtype=lane_dt)
         # column by column (one numpy assignment per quantity, not per instance and quantity)
         rows_of = self._pos_index
-        for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
-            instance_hyper[rows_of, j] = [scalar(row[name]) for row in hp_rows]
+        per_row = np.empty((len(distinct), len(INSTANCE_HYPERPARAMETERS)), dtype=sdt)
+        for r, row in enumerate(distinct.values()):
+            for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
+                per_row[r, j] = scalar(row[name])
+        instance_hyper[rows_of] = per_row[which]
         for j, column in enumerate(problem.float_columns()):
-            floats[j, rows_of] = [scalar(text) for text in column]
+            bulk = ar.scalars(column)
+            floats[j, rows_of] = [scalar(text) for text in column] if bulk is None else bulk
         for j, column in enumerate(problem.int_columns()):
             ints[j, rows_of] = column
-        for b in range(B):
+        static = problem.static_block()
+        if static is None:
+            tail[rows_of] = np.array([lane(text) for text in tails],
+                                     dtype=lane_dt).reshape(B, 1)
+        elif lane_dt is object:
+            tail[rows_of] = [[ar.lane(float(v)) for v in row] for row in static]   # exact
+        else:
+            tail[rows_of] = static
+        for b in range(B) if L else ():
             r = self.pos[b]
-            static = problem.static_lanes(b)
-            if static is None:
-                tail[r, :] = lane(tails[b])
-            elif lane_dt is object:
-                for i in range(d):
-                    tail[r, i] = ar.lane(float(static[i]))   # exact: a dyadic float
-            else:
-                tail[r, :] = static
             for t in range(L):
                 for i in range(d):
                     table[r, t, i] = lane(rows[b][t][i])
@@ -291,11 +301,9 @@ class VectorArrays:
         exact = memo(lambda text: float(Fraction(text)))
         table = np.array([[[exact(s) for s in r] for r in rows[b]] for b in range(B)],
                          dtype=np.float64).reshape(B, L, d) if L else np.zeros((B, 0, d))
-        tail = np.array([exact(t) for t in tails], dtype=np.float64)[:, None] * np.ones((1, d))
-        for b in range(B):
-            static = problem.static_lanes(b)
-            if static is not None:
-                tail[b] = static
+        static = problem.static_block()
+        tail = static if static is not None else \
+            np.array([exact(t) for t in tails], dtype=np.float64)[:, None] * np.ones((1, d))
         box = (None, None)
         if problem.set.kind == "box":
             lo, hi = problem.box_bounds()

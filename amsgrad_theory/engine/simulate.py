@@ -474,9 +474,10 @@ def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> list[dict]:
     seen: dict = {}
     out = []
     for row in rows:
-        key = tuple(sorted((k, str(v)) for k, v in (row or {}).items()))
+        row = row or {}
+        key = (tuple(row), tuple(map(str, row.values())))   # (key order: a spare parse)
         if key not in seen:
-            seen[key] = variant.hyperparameters(**(row or {}))
+            seen[key] = variant.hyperparameters(**row)
         out.append(seen[key])
     return out
 
@@ -561,18 +562,18 @@ def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
     ε = 1e-8 in float16) but not to inf; the problem's data (C, c, g, tail, scale, radius) and
     x_1 are lane values. mpmath and arb hold every exponent and accept them all. Each distinct
     text is checked once, in the order given (the first bad one is named), so a sweep's B rows
-    cost what their distinct values cost. The command line calls it before any work
-    (:func:`amsgrad_theory.commands.runflags.check_runnable`), with the hyperparameters given.
+    cost what their distinct values cost, in one array pass
+    (:meth:`~amsgrad_theory.arithmetic.Arithmetic.check_inputs`). The command line calls it
+    before any work (:func:`amsgrad_theory.commands.runflags.check_runnable`), with the
+    hyperparameters given.
     """
     if ar.exact_decimal:
         return
     texts = dict.fromkeys((key, str(value)) for row in {id(r): r for r in hp_rows}.values()
                           for key, value in row.items())
-    for argument, text in texts:
-        ar.check_input(argument, text)
-        ar.check_input(argument, text, lane=True, zero_ok=True)
-    for argument, text in [*problem.inputs, *(("x0", t) for t in dict.fromkeys(x0_texts))]:
-        ar.check_input(argument, text, lane=True)
+    ar.check_inputs(texts, modes=({}, {"lane": True, "zero_ok": True}))
+    ar.check_inputs([*problem.inputs, *(("x0", t) for t in dict.fromkeys(x0_texts))],
+                    modes=({"lane": True},))
 
 
 def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
@@ -592,9 +593,12 @@ def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
     # thousands of rows share a few hyperparameter texts: each distinct one is read once, and
     # the inequality is checked once per distinct factor, against the least floor of its rows
     rows_of: dict[tuple[str, str], list[int]] = {}
-    for b in range(problem.B):
-        hp = hp_rows[b]
-        rows_of.setdefault((str(hp["beta2"]), str(hp["weight_decay"])), []).append(b)
+    of_row: dict[int, list[int]] = {}          # hp_rows repeat a few dicts
+    for b, hp in enumerate(hp_rows[:problem.B]):
+        of_row.setdefault(id(hp), []).append(b)
+    for rows in of_row.values():
+        hp = hp_rows[rows[0]]
+        rows_of.setdefault((str(hp["beta2"]), str(hp["weight_decay"])), []).extend(rows)
     for (beta2, weight_decay), rows in rows_of.items():
         factor = min(1 - Fraction(beta2), Fraction(1, steps))
         if Fraction(weight_decay) != 0 or factor <= 0:

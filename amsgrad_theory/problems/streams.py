@@ -158,8 +158,9 @@ class Problem:
         """(rows, tails): the gradient table (B × L × d decimal strings) and tail values."""
         return [[]] * self.B, ["0"] * self.B
 
-    def static_lanes(self, b: int) -> np.ndarray | None:
-        """Per-coordinate data fixed for the whole run (float64, exact), or None.
+    def static_block(self) -> np.ndarray | None:
+        """Per-instance, per-coordinate data fixed for the whole run: a (B, d) float64 array
+        (exact), or None.
 
         The kernels hand it to ``data`` as ``tab`` once the table is exhausted (for the
         gradient sequence the table holds the gradients and the tail its value); the random
@@ -311,7 +312,9 @@ class _LinearLanes:
 def _least_abs(texts) -> Fraction:
     """min |v| over the exact values of ``texts`` (decimals or ``a/b``), exactly, with one
     exact conversion per text that ties for the least float: rounding to the nearest float
-    is monotone, so the exact minimum's float is the least of the floats."""
+    is monotone, so the exact minimum's float is the least of the floats (each distinct text
+    once: thousands of instances share c = 1)."""
+    texts = list(dict.fromkeys(texts))
     floats = []
     for t in texts:
         try:
@@ -446,13 +449,14 @@ class _RandomBase(Problem):
 
         return active, unit
 
-    def static_lanes(self, b: int) -> np.ndarray:
-        """μ_i = unit(0, i, 7) − ½ ∈ [−½, ½): the per-coordinate means (dyadic, exact)."""
+    def static_block(self) -> np.ndarray:
+        """μ_{b,i} = unit(0, i, 7) − ½ ∈ [−½, ½) under instance b's key: the per-coordinate
+        means (dyadic, exact), every instance at once."""
         U = lambda n: np.asarray(n).astype(np.uint64)  # noqa: E731
         _, draw, bits23 = make_hash(U)
-        i = np.arange(self.d, dtype=np.uint64)
-        k = U(int(self.int_values(b)[0]))
-        return bits23(draw(k, U(0), i, U(7))).astype(np.float64) / TWO23 - 0.5
+        keys = U(self.int_columns()[0])[:, None]
+        i = np.arange(self.d, dtype=np.uint64)[None, :]
+        return bits23(draw(keys, U(0), i, U(7))).astype(np.float64) / TWO23 - 0.5
 
     def numpy_data(self, b: int, T: int, t0: int = 1):
         """The family's data for steps t0..T as float64 numpy arrays (for comparators)."""

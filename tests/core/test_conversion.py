@@ -43,3 +43,40 @@ def test_exact_arithmetics_keep_tiny_inputs(arithmetic):
     assert abs(Fraction(str(tiny.to_float(tiny.final_x[0])))
                - Fraction(str(one.to_float(one.final_x[0])))) < Fraction(1, 10 ** 12)
     assert tiny.to_float(tiny.final_x[0]) < -0.5
+
+
+# texts at every edge of float32 and float64: 0, ±inf, subnormal, exact subnormal, a/b
+EDGE_TEXTS = ["3", "0", "-0.0", "1e39", "-1e39", "3.4028235e38", "1e-46", "1e-40",
+              "1.401298464324817e-45", "1e400", "1e-400", "1/3", "1/1" + "0" * 50, "2.5e-308",
+              "-7", "1e-38"]
+
+
+def _one_by_one(ar, items, modes):
+    for argument, text in items:
+        for mode in modes:
+            ar.check_input(argument, text, **mode)
+
+
+def _outcome(check):
+    try:
+        check()
+    except InputError as error:
+        return error.argument, error.value, str(error)
+    return None
+
+
+@pytest.mark.parametrize("arithmetic", ["float32", "float64"])
+@pytest.mark.parametrize("modes", [({},), ({"lane": True},),
+                                   ({}, {"lane": True, "zero_ok": True})])
+def test_bulk_check_names_what_one_by_one_checks_name(arithmetic, modes):
+    # every ordered pair of edge texts: the bulk check (one array pass, then one by one only
+    # the values at an edge) refuses exactly what the per-text check refuses, naming the same
+    # text first, also where the later text fails in an earlier mode
+    from amsgrad_theory import get_arithmetic
+
+    ar = get_arithmetic(arithmetic)
+    for first in EDGE_TEXTS:
+        for second in EDGE_TEXTS:
+            items = [("a", "1"), ("b", first), ("c", second)]
+            assert _outcome(lambda: ar.check_inputs(items, modes=modes)) == \
+                _outcome(lambda: _one_by_one(ar, items, modes)), (first, second)

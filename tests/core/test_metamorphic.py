@@ -71,3 +71,23 @@ def test_batch_equals_separate_runs():
         assert float(one.regret) == float(batch.instances[s].regret)
         assert np.array_equal(np.array(one.final_x, float),
                               np.array(batch.instances[s].final_x, float))
+
+
+@pytest.mark.parametrize("arithmetic", ["float64:numpy", "float64:numba"])
+def test_interleaved_groups_and_shared_rows_equal_separate_runs(arithmetic):
+    # the batch sorts instances by their (β1, β2, λ) group and reads each distinct row of
+    # hyperparameters once (rows may be one dict object shared by many instances): every
+    # instance's answer must still be its own
+    from amsgrad_theory import get_problem
+
+    shared = {"alpha": "0.2", "beta2": "0.99"}
+    rows = [shared, {"alpha": "0.1", "beta2": "0.9"}, shared, {"alpha": "0.3", "beta2": "0.999"},
+            {"alpha": "0.1", "beta2": "0.9"}, shared, {"alpha": "0.3", "beta1": "0.5"}]
+    problem = get_problem("periodic-linear:c=1,period=3",
+                          instances=[{"C": str(2 + b)} for b in range(len(rows))])
+    batch = simulate("amsgrad", problem, steps=300, hyperparameters=rows, arithmetic=arithmetic)
+    for b, row in enumerate(rows):
+        one = simulate("amsgrad", f"periodic-linear:c=1,period=3,C={2 + b}", steps=300,
+                       hyperparameters=row, arithmetic=arithmetic)
+        assert float(one.regret) == float(batch.instances[b].regret), b
+        assert float(one.final_x[0]) == float(batch.instances[b].final_x[0]), b

@@ -59,6 +59,17 @@ def test_random_streams_identical_across_arithmetics(family):
         assert np.allclose(g, g0, rtol=1e-5, atol=1e-6)
 
 
+def test_static_means_of_a_batch_are_each_instances_comparator_means():
+    # the kernels read every instance's means from one (B, d) array built at once; the
+    # comparators draw them per instance (numpy_data): the two must agree bit for bit
+    problem = get_problem("random-quadratic:d=5", [{"seed": str(s)} for s in (0, 1, 7, 2**32 - 1)])
+    block = problem.static_block()
+    assert block.shape == (4, 5)
+    for b in range(4):
+        assert np.array_equal(block[b], problem.numpy_data(b, 1)[2][0])
+    assert len({tuple(row) for row in block}) == 4          # the keys differ, so do the means
+
+
 def test_sparsity_is_the_fraction_of_active_coordinates():
     r = simulate("sgd", "random-linear:d=50,sparsity=0.2,seed=1", steps=400, trace=True)
     g = r.trace["g"][:, 0, :]
