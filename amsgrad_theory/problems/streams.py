@@ -315,14 +315,12 @@ def _least_abs(texts) -> Fraction:
     is monotone, so the exact minimum's float is the least of the floats (each distinct text
     once: thousands of instances share c = 1)."""
     texts = list(dict.fromkeys(texts))
-    floats = []
-    for t in texts:
-        try:
-            floats.append(abs(float(t)))
-        except ValueError:                      # "a/b": the float of its exact value
-            floats.append(abs(float(_q(t))))
-    least = min(floats)
-    return min(abs(_q(t)) for t, f in zip(texts, floats) if f == least)
+    try:
+        floats = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
+    except ValueError:                          # "a/b": the float of its exact value
+        floats = np.array([float(_q(t)) for t in texts], dtype=np.float64)
+    floats = np.abs(floats)
+    return min(abs(_q(texts[i])) for i in np.flatnonzero(floats == floats.min()))
 
 
 class _TwoValuedGradients(Problem):
