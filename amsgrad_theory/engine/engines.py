@@ -87,6 +87,10 @@ class Engine:
         B, d, steps = plan.problem.B, plan.problem.d, plan.steps
         chunk = max(1, min(steps, 2_000_000 // max(1, B * d)))
         if self.blocked and B * d > 64:   # the kernel holds the chunk's powers: bound them
+            # each call copies every block's state in and out of its scratch rows and starts
+            # the threads: 2·10⁷ lane-steps (tens of ms) per call, not 2·10⁶ (B = 4096,
+            # T = 2·10⁴: 5 calls instead of 41, 3–9 % of a run on one or two cores)
+            chunk = max(1, min(steps, 20_000_000 // (B * d)))
             groups = len(arrays.inputs.group_hyper)
             return min(chunk, max(64, 2 ** 20 // (8 * groups)), 8192)
         if B * d <= 64:
