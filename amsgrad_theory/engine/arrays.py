@@ -170,8 +170,13 @@ class LaneArrays:
             ints[j, rows_of] = column
         static = problem.static_block()
         if static is None:
-            tail[rows_of] = np.array([lane(text) for text in tails],
-                                     dtype=lane_dt).reshape(B, 1)
+            distinct_tails = list(dict.fromkeys(tails))
+            if len(distinct_tails) == 1:
+                tail[...] = lane(distinct_tails[0])
+            else:
+                bulk = ar.scalars(tails)
+                tail[rows_of] = (np.array([lane(text) for text in tails], dtype=lane_dt)
+                                 if bulk is None else bulk.astype(lane_dt)).reshape(B, 1)
         elif lane_dt is object:
             tail[rows_of] = [[ar.lane(float(v)) for v in row] for row in static]   # exact
         else:
