@@ -17,10 +17,10 @@ at 16 lanes (``-force-vector-width``), as gcc does with the C stick's float32 lo
     .venv/bin/python experiments/benchmarks/float32_width.py
     .venv/bin/python experiments/benchmarks/float32_width.py --force-width 16
 
-Measured on the Zen 5 (AVX-512, numba 0.68.1 with LLVM 22), block 64, 2026-12-07: both ways
-run 8 float32 lanes in 256-bit registers without the flag, the split one too, although its
-update loop has no 64-bit value; forced to 16 lanes, the split loop ran 0.063–0.073 s against
-0.078–0.080 s (the C stick: 0.040 s).
+Measured on the Zen 5 (AVX-512, numba 0.68.1 with LLVM 22), block 64, 2026-12-07, two or
+three runs each: without the flag both ways run 8 float32 lanes in 256-bit registers, the
+split one too although its update loop holds no 64-bit value, in 0.082–0.089 s; forced to 16
+lanes (512-bit registers) 0.065–0.075 s. The C stick's float32 loop: 0.042 s.
 """
 
 from __future__ import annotations
