@@ -128,9 +128,11 @@ class LaneArrays:
         lane_dt, sdt = ar.lane_dtype, ar.scalar_dtype
         self.ar, self.problem = ar, problem
         # hp_rows repeat a few dicts (one per distinct row of the user's): each is read once
-        distinct = {id(row): row for row in hp_rows}
+        ids = list(map(id, hp_rows))
+        distinct = dict(zip(ids, hp_rows))
         index = {key: i for i, key in enumerate(distinct)}
-        which = np.fromiter((index[id(row)] for row in hp_rows), dtype=np.int64, count=B)
+        which = np.zeros(B, dtype=np.int64) if len(index) == 1 else \
+            np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=B)
         gindex: dict[tuple, int] = {}
         group_of = np.array([gindex.setdefault(tuple(row[k] for k in GROUP_HYPERPARAMETERS),
                                                len(gindex)) for row in distinct.values()],

@@ -42,12 +42,15 @@ WATCHED_SUMS = ((SG2, "Σ g² (a bound term)"), (B1, "Σ β1,t √v̂_t/α_t (a 
 
 def eps_too_small(hp_rows: list[dict], dtype) -> np.ndarray:
     """Per instance: is ε + ε_root below √(smallest normal)/u of ``dtype`` (so that a lost
-    second moment changes the step)? Each distinct text is converted once."""
+    second moment changes the step)? Each distinct row (thousands of instances share a few
+    dicts) is read once, each distinct text converted once."""
     info = np.finfo(dtype)
     limit = math.sqrt(float(info.tiny)) / (float(info.eps) / 2)
     exact = memo(Fraction)
-    return np.array([float(exact(row.get("eps", "0")) + exact(row.get("eps_root", "0")))
-                     < limit for row in hp_rows])
+    distinct = {id(row): row for row in hp_rows}
+    small = {key: float(exact(row.get("eps", "0")) + exact(row.get("eps_root", "0"))) < limit
+             for key, row in distinct.items()}
+    return np.fromiter((small[id(row)] for row in hp_rows), dtype=bool, count=len(hp_rows))
 
 
 def make_watch(arrays, variant, hp_rows: list[dict]):
