@@ -189,3 +189,17 @@ def test_the_least_floor_of_many_instances_is_exact():
     assert p.G_floor_least(range(3)) == Fraction("0.09999999999999999999999")
     assert get_problem("periodic-linear:period=3", instances=cases[4]).G_floor_least(
         range(2)) is None
+
+
+def test_small_eps_is_decided_per_instance_when_rows_are_shared():
+    # thousands of instances share a few dicts: each distinct row is read once, and every
+    # instance still gets its own row's answer (ε + ε_root below √tiny/u in float64 ≈ 1.3e-138)
+    import numpy as np
+
+    from amsgrad_theory.engine.watch import eps_too_small
+
+    paper, framework = {"eps": "0"}, {"eps": "1e-8"}
+    tiny_root = {"eps": "0", "eps_root": "1e-200"}
+    rows = [paper, framework, paper, tiny_root, framework, {"eps": "1e-200"}]
+    assert eps_too_small(rows, np.float64).tolist() == [True, False, True, True, False, True]
+    assert eps_too_small(rows, np.float32).tolist() == [True, False, True, True, False, True]
