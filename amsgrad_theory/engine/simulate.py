@@ -475,7 +475,11 @@ def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> list[dict]:
     out = []
     for row in rows:
         row = row or {}
-        key = (tuple(row), tuple(map(str, row.values())))   # (key order: a spare parse)
+        key: tuple = tuple(row.items())     # equal rows in another key order: a spare parse
+        try:
+            hash(key)
+        except TypeError:                   # a value that is not hashable: its text
+            key = (tuple(row), tuple(map(str, row.values())))
         if key not in seen:
             seen[key] = variant.hyperparameters(**row)
         out.append(seen[key])
