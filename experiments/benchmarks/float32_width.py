@@ -16,11 +16,18 @@ at 16 lanes (``-force-vector-width``), as gcc does with the C stick's float32 lo
 
     .venv/bin/python experiments/benchmarks/float32_width.py
     .venv/bin/python experiments/benchmarks/float32_width.py --force-width 16
+    .venv/bin/python experiments/benchmarks/float32_width.py --unmasked-phase
+    .venv/bin/python experiments/benchmarks/float32_width.py --dtype float64 --step-per-block
 
 Measured on the Zen 5 (AVX-512, numba 0.68.1 with LLVM 22), block 64, 2026-12-07, two or
 three runs each: without the flag both ways run 8 float32 lanes in 256-bit registers, the
-split one too although its update loop holds no 64-bit value, in 0.082–0.089 s; forced to 16
-lanes (512-bit registers) 0.065–0.075 s. The C stick's float32 loop: 0.042 s.
+split one too although its update loop holds no 64-bit value, in 0.079–0.089 s; forced to 16
+lanes (512-bit registers) 0.065–0.075 s. The C stick's float32 loop: 0.040–0.042 s.
+
+Two other suspects, each a flag: ``--unmasked-phase`` (LLVM stores the select of the phase
+with a masked store; without the select: 0.093–0.118 s, no faster) and ``--dtype float64
+--step-per-block`` (α/√t divided once per step instead of in every lane-step: 0.097 s against
+0.079 s, no faster either).
 """
 
 from __future__ import annotations
@@ -35,10 +42,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def make(block: int, split: bool):
+def make(block: int, split: bool, dtype=np.float32, unmasked_phase: bool = False,
+         step_per_block: bool = False):
+    """The run function; ``unmasked_phase``: the phase computed as nxt·(nxt ≠ period) instead of
+    a select, which LLVM stores with a masked store; ``step_per_block``: α_t = α/√t divided
+    once per step and block (every instance has the block's first α; all α are equal in
+    :func:`main`'s runs when this is set) instead of once per lane-step."""
     import numba
 
-    real, ph_t = np.float32, np.int32
+    real, ph_t = dtype, np.int32
 
     @numba.njit(error_model="numpy")
     def run(alpha, C, c, T, beta1, beta2):
@@ -68,15 +80,19 @@ def make(block: int, split: bool):
                 CN[j] = -c[b0 + j]
             for t in range(1, T + 1):
                 st = np.sqrt(np.float64(t))
+                step0 = real(AL[0] / st)
                 bad = ph_t(0)
                 bad64 = 0
                 if split:
                     for j in range(block):
                         STEP[j] = real(AL[j] / st)
                 for j in range(block):
-                    step = STEP[j] if split else real(AL[j] / st)
+                    step = step0 if step_per_block else STEP[j] if split else real(AL[j] / st)
                     nxt = PH[j] + ph_t(1)
-                    ph = ph_t(0) if nxt == PER[j] else nxt
+                    if unmasked_phase:
+                        ph = nxt * ph_t(nxt != PER[j])
+                    else:
+                        ph = ph_t(0) if nxt == PER[j] else nxt
                     PH[j] = ph
                     g = CP[j] if ph == 1 else CN[j]
                     x = X[j]
@@ -122,6 +138,11 @@ def main(argv=None) -> int:
     parser.add_argument("--block", type=int, default=64)
     parser.add_argument("--force-width", type=int, default=None, metavar="LANES")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--unmasked-phase", action="store_true",
+                        help="the phase without a select (no masked store)")
+    parser.add_argument("--step-per-block", action="store_true",
+                        help="one alpha for all, alpha/sqrt(t) divided once per step and block")
     args = parser.parse_args(argv)
     if args.force_width:
         import llvmlite.binding as llvm
@@ -130,12 +151,13 @@ def main(argv=None) -> int:
     import asm_mix
 
     B, T = 4096, 20_000
-    alpha = 0.1 * (1 + np.arange(B) % 4)
+    alpha = 0.1 * (np.ones(B) if args.step_per_block else 1 + np.arange(B) % 4)
     C = np.linspace(2, 10, B)
     c = np.ones(B)
     results = {}
     for split in (False, True):
-        fn = make(args.block, split)
+        fn = make(args.block, split, np.dtype(args.dtype).type, args.unmasked_phase,
+                  args.step_per_block)
         results[split] = fn(alpha, C, c, T, 0.9, 0.99)
         times = []
         for _ in range(args.rounds):
