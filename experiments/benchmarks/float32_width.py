@@ -18,11 +18,17 @@ at 16 lanes (``-force-vector-width``), as gcc does with the C stick's float32 lo
     .venv/bin/python experiments/benchmarks/float32_width.py --force-width 16
     .venv/bin/python experiments/benchmarks/float32_width.py --unmasked-phase
     .venv/bin/python experiments/benchmarks/float32_width.py --dtype float64 --step-per-block
+    .venv/bin/python experiments/benchmarks/float32_width.py --toolkit [--force-width 16]
 
 Measured on the Zen 5 (AVX-512, numba 0.68.1 with LLVM 22), block 64, 2026-12-07, two or
 three runs each: without the flag both ways run 8 float32 lanes in 256-bit registers, the
 split one too although its update loop holds no 64-bit value, in 0.079–0.089 s; forced to 16
 lanes (512-bit registers) 0.065–0.075 s. The C stick's float32 loop: 0.040–0.042 s.
+
+``--toolkit`` times the toolkit's own float32 kernels instead (compiled by one child process,
+loaded by another, as ``run.py`` does), with ``--force-width`` if given. 2026-12-07, seconds
+per call without the flag and with 16 lanes: periodic regret 0.089 → 0.144 (slower), periodic
+full 0.225 → 0.152, Bernoulli regret 0.110 → 0.097, Bernoulli full 0.172 → 0.163.
 
 Two other suspects, each a flag: ``--unmasked-phase`` (LLVM stores the select of the phase
 with a masked store; without the select: 0.093–0.118 s, no faster) and ``--dtype float64
@@ -143,11 +149,18 @@ def main(argv=None) -> int:
                         help="the phase without a select (no masked store)")
     parser.add_argument("--step-per-block", action="store_true",
                         help="one alpha for all, alpha/sqrt(t) divided once per step and block")
+    parser.add_argument("--toolkit", action="store_true",
+                        help="time the toolkit's own float32 kernels instead (see toolkit())")
+    parser.add_argument("--toolkit-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.force_width:
         import llvmlite.binding as llvm
 
         llvm.set_option("", f"-force-vector-width={args.force_width}")
+    if args.toolkit_child:
+        return toolkit_child(args.toolkit_child)
+    if args.toolkit:
+        return toolkit(args.force_width)
     import asm_mix
 
     B, T = 4096, 20_000
@@ -170,6 +183,65 @@ def main(argv=None) -> int:
               f"update loop {mix.get('lanes_per_iteration')} lanes per iteration, "
               f"{width}-bit registers, {mix.get('instructions')} instructions per lane-step")
     print(f"same sums both ways: {results[False] == results[True]}")
+    return 0
+
+
+TOOLKIT_RUNS = [(p, s) for p in ("periodic", "bernoulli") for s in ("regret", "full")]
+
+
+def toolkit(force_width: int | None) -> int:
+    """The toolkit's float32 kernels (AMSGrad, B = 4096, T = 2·10⁴, one core, as target 1 of
+    ``run.py``), compiled by one child process into a fresh numba cache folder and timed by a
+    second that loads them, each child with ``--force-width`` if given: the flag acts when a
+    kernel compiles, and it acts on every loop LLVM vectorises in that process."""
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        flags = ["--force-width", str(force_width)] if force_width else []
+        for role in ("compile", "time"):
+            r = subprocess.run([sys.executable, __file__, *flags, "--toolkit-child", role],
+                               env=env, capture_output=True, text=True)
+            if r.returncode != 0:
+                print(r.stderr[-2000:], file=sys.stderr)
+                return 1
+        print(f"toolkit float32 kernels, loaded from disk (force width: {force_width}):")
+        print(r.stdout, end="")
+    return 0
+
+
+def toolkit_child(role: str) -> int:
+    import numba
+
+    from amsgrad_theory import get_problem, simulate
+
+    numba.set_num_threads(1)
+    B, T = 4096, 20_000
+    C = np.linspace(2, 10, B)
+    hps = [{"alpha": repr(0.1 * (1 + b % 4)), "beta1": "0.9", "beta2": "0.99"}
+           for b in range(B)]
+    problems = {
+        "periodic": get_problem("periodic-linear:c=1,period=3",
+                                instances=[{"C": repr(float(v))} for v in C]),
+        "bernoulli": get_problem("bernoulli-linear:c=1,p=0.3",
+                                 instances=[{"C": repr(float(v)), "seed": str(b)}
+                                            for b, v in enumerate(C)]),
+    }
+    for name, statistics in TOOLKIT_RUNS:
+        def run():
+            return simulate("amsgrad", problems[name], steps=T, arithmetic="float32:numba",
+                            hyperparameters=hps, statistics=statistics)
+
+        run()
+        if role == "time":
+            times = []
+            for _ in range(4):
+                t0 = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - t0)
+            print(f"  {name} {statistics}: {min(times):.4f} s per call (best of 4)")
     return 0
 
 
