@@ -315,12 +315,16 @@ def _least_abs(texts) -> Fraction:
     is monotone, so the exact minimum's float is the least of the floats (each distinct text
     once: thousands of instances share c = 1)."""
     texts = list(dict.fromkeys(texts))
-    try:
-        floats = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
-    except ValueError:                          # "a/b": the float of its exact value
-        floats = np.array([float(_q(t)) for t in texts], dtype=np.float64)
-    floats = np.abs(floats)
+    floats = np.abs(np.fromiter(map(_float_of, texts), dtype=np.float64, count=len(texts)))
     return min(abs(_q(texts[i])) for i in np.flatnonzero(floats == floats.min()))
+
+
+def _float_of(text) -> float:
+    """The nearest float of a decimal (±inf beyond the range) or of an ``a/b``'s exact value."""
+    try:
+        return float(text)
+    except ValueError:
+        return float(_q(text))
 
 
 class _TwoValuedGradients(Problem):
