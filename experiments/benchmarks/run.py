@@ -798,6 +798,18 @@ def target6(quick):
 # target 7: GPU
 # ------------------------------------------------------------------------------------------
 
+def ulps(a, b, dtype: str) -> np.ndarray:
+    """|a − b| in units in the last place of ``dtype``: the distance between the two values'
+    positions in the ordered set of finite floats (so 0 and −0 are 0 apart)."""
+    bits = {"float32": np.int32, "float64": np.int64}[dtype]
+
+    def ordered(v):
+        i = np.asarray(v, dtype=dtype).view(bits).astype(np.int64)
+        return np.where(i < 0, -(i & np.iinfo(bits).max), i)
+
+    return np.abs(ordered(a) - ordered(b))
+
+
 def target7(quick):
     import torch
 
@@ -814,11 +826,18 @@ def target7(quick):
         if device == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        simulate("amsgrad", problem, steps=T, arithmetic=ar)
+        run = simulate("amsgrad", problem, steps=T, arithmetic=ar)
         if device == "cuda":
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
-        out[dtype] = {"B": B, "steps": T, "instance_steps_per_s": B * T / dt}
+        # x_T against the CPU float path (the compiled engine, same dtype), in units in the
+        # last place of the dtype (the GPU's compiler may fuse a·b + c where the CPU rounds
+        # twice: the target allows 4)
+        cpu = simulate("amsgrad", problem, steps=T, arithmetic=f"{dtype}:numba")
+        gap = ulps(run.table()["final_x"][:, 0], cpu.table()["final_x"][:, 0], dtype)
+        out[dtype] = {"B": B, "steps": T, "instance_steps_per_s": B * T / dt,
+                      "max_ulps_x_T_vs_cpu": int(gap.max()), "x_T_within_4_ulps":
+                      bool(gap.max() <= 4), "cpu_path": f"{dtype}:numba"}
     out["pending"] = device != "cuda"
     if device == "cuda":
         # the device's streaming bandwidth (a large device-to-device copy) and the fraction the
@@ -968,6 +987,12 @@ def format_table(r: dict) -> str:
         state = "pending (no GPU here)" if t7.get("pending") else t7["device"]
         add("7", f"torch batched float32 ({state})",
             f"{t7['float32']['instance_steps_per_s']:.3g}/s", "report")
+        if "fraction_of_copy_bandwidth" in t7["float32"]:
+            add("7", "float32 state traffic / device copy bandwidth",
+                f"{t7['float32']['fraction_of_copy_bandwidth']:.2f}", "≥ 0.5")
+        for dtype in ("float32", "float64"):
+            add("7", f"max |x_T − {t7[dtype]['cpu_path']}| in {dtype} ulps",
+                f"{t7[dtype]['max_ulps_x_T_vs_cpu']}", "≤ 4")
     width = max(len(w) for _, w, _, _ in rows) if rows else 10
     lines = [f"{'#':<2} {'measure':<{width}}  {'value':>12}  target"]
     lines += [f"{t:<2} {w:<{width}}  {v:>12}  {g}" for t, w, v, g in rows]
