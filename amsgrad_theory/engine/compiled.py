@@ -18,8 +18,10 @@ Compiled kernels persist across processes (numba's on-disk cache, in ``__pycache
 this file or numba's user-wide cache folder; ``NUMBA_CACHE_DIR`` moves it): a kernel is found
 again under :func:`kernel_cache_key` — what the kernel is built from (its engine key: dtype,
 variant structure, problem family, set kind, statistics) and a SHA-256 digest of the package's
-source files, so any code change compiles afresh. ``AMSGRAD_THEORY_NUMBA_CACHE=0`` turns the
-disk cache off.
+source files, so any code change compiles afresh. The kernels of other sources (an earlier
+version, an edited checkout) are deleted once nothing has used them for a day
+(:func:`prune_stale_kernels`), so the folder does not grow with every change.
+``AMSGRAD_THEORY_NUMBA_CACHE=0`` turns the disk cache off.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
+import time
 import types
 from pathlib import Path
 from typing import Any
@@ -446,6 +450,56 @@ def kernel_cache_key(engine_key: tuple) -> str:
     return hashlib.sha256(repr((engine_key, source_digest())).encode()).hexdigest()
 
 
+def source_tag() -> str:
+    """12 hex digits naming the package sources, written into every kept kernel's file names
+    (``…-TAG-KEY.nbi``) so that the kernels of other sources can be told apart and pruned
+    (:func:`prune_stale_kernels`)."""
+    return hashlib.sha256(source_digest().encode()).hexdigest()[:12]
+
+
+#: a kept kernel of other package sources is deleted once none of its files has been written
+#: or used (its marker is touched by every process that runs it) for this long
+STALE_AFTER_S = 24 * 3600
+
+#: this module's files in the cache folder: numba's index and data files of a kept kernel and
+#: the marker of :func:`mark_on_disk`, with the source tag (absent in the files of versions
+#: before the tag) and the kernel's key; nothing else there (Python's .pyc files) matches
+_KEPT_FILE = re.compile(r"^(?:compiled\..*?-|amsgrad-)(?:(?P<tag>[0-9a-f]{12})-)?"
+                        r"(?P<key>[0-9a-f]{64})(?:\.\d+\.nbc|\.nbi|\.ok)$")
+
+
+def prune_stale_kernels(folder: Path, now: float | None = None) -> list[str]:
+    """Delete the kept kernels in ``folder`` that were compiled from other package sources
+    (another source tag, or none) and that nothing has written or run for
+    :data:`STALE_AFTER_S`: every code change and every upgrade keys new kernels, and without
+    this the old ones would stay for good. A kernel's files go together (index, data, marker).
+    A process of another version still using one keeps it (its marker is touched at every
+    first call); one whose kernel was pruned compiles it again. Returns the names deleted."""
+    now = time.time() if now is None else now
+    current = source_tag()
+    groups: dict[str, list[Path]] = {}
+    last: dict[str, float] = {}
+    for path in folder.iterdir():
+        m = _KEPT_FILE.match(path.name)
+        if m is None or m["tag"] == current:
+            continue
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        groups.setdefault(m["key"], []).append(path)
+        last[m["key"]] = max(last.get(m["key"], 0.0), mtime)
+    deleted = []
+    for key, paths in groups.items():
+        if now - last[key] < STALE_AFTER_S:
+            continue
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                deleted.append(path.name)
+    return deleted
+
+
 def _disk_cache(dispatcher, key: str, anchor=None):
     """Have numba keep ``dispatcher``'s compiled code on disk under ``key``.
 
@@ -470,7 +524,8 @@ def _disk_cache(dispatcher, key: str, anchor=None):
         def __init__(self, py_func):
             super().__init__(py_func)
             self._cache_file = IndexDataCacheFile(
-                cache_path=self._cache_path, filename_base=f"{self._impl.filename_base}-{key}",
+                cache_path=self._cache_path,
+                filename_base=f"{self._impl.filename_base}-{source_tag()}-{key}",
                 source_stamp=self._impl.locator.get_source_stamp())
 
         def _index_key(self, sig, codegen):
@@ -496,7 +551,18 @@ def _cache_folder() -> Path | None:
 
 def _marker(engine_key: tuple) -> Path | None:
     folder = _cache_folder() if DISK_CACHE else None
-    return None if folder is None else folder / f"amsgrad-{kernel_cache_key(engine_key)}.ok"
+    return None if folder is None else \
+        folder / f"amsgrad-{source_tag()}-{kernel_cache_key(engine_key)}.ok"
+
+
+@functools.cache
+def _prune_once() -> None:
+    """:func:`prune_stale_kernels` in this process's cache folder, once (at its first new
+    kernel: a process that only loads kernels writes nothing, and prunes nothing)."""
+    folder = _cache_folder()
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            prune_stale_kernels(folder)
 
 
 def kernel_on_disk(engine_key: tuple) -> bool:
@@ -513,8 +579,11 @@ def mark_on_disk(engine_key: tuple) -> None:
     saves at the first call)."""
     marker = _marker(engine_key)
     if marker is not None:
+        new = not marker.exists()
         with contextlib.suppress(OSError):
             marker.touch()
+        if new:             # numba has just written this kernel: the stale ones can go
+            _prune_once()
 
 
 def _named(fn, tag: str):

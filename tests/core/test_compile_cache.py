@@ -118,3 +118,41 @@ def test_two_kernels_from_disk_in_one_process_each_run_their_own_code(tmp_path):
     both = _two_kernels(tmp_path, "regret", "full")      # both loaded here, regret first
     assert both["full"] == fresh
     assert any(v != 0 for row in both["full"][2:6] for v in row)   # Σg², max|g|, bound terms
+
+
+def test_stale_kernels_are_pruned_and_nothing_else(tmp_path):
+    # the files of kept kernels compiled from other package sources (another source tag, or
+    # the untagged names of earlier versions) go, all of a kernel's files together, once none
+    # of them was written or used for a day; this source's kernels, recent ones, Python's
+    # .pyc files and other modules' numba files stay
+    now = 1_000_000_000.0
+    day = compiled.STALE_AFTER_S
+    current, other = compiled.source_tag(), "0123456789ab"
+    assert current != other
+    base = "compiled.make_blocked_kernel.locals.kernel-176.py311"
+
+    def kernel(tag, key, age, marker_age=None):
+        stem = f"{base}-{tag}-{key}" if tag else f"{base}-{key}"
+        names = [f"{stem}.nbi", f"{stem}.1.nbc"]
+        ok = f"amsgrad-{tag}-{key}.ok" if tag else f"amsgrad-{key}.ok"
+        for name in names:
+            (tmp_path / name).write_bytes(b"x")
+            os.utime(tmp_path / name, (now - age, now - age))
+        (tmp_path / ok).write_bytes(b"")
+        age = age if marker_age is None else marker_age
+        os.utime(tmp_path / ok, (now - age, now - age))
+        return {*names, ok}
+
+    stale_old = kernel(other, "a" * 64, 2 * day)
+    untagged_old = kernel(None, "b" * 64, 3 * day)
+    stale_recent = kernel(other, "c" * 64, day / 2)
+    stale_but_used = kernel(other, "d" * 64, 5 * day, marker_age=60)   # another version runs it
+    current_old = kernel(current, "e" * 64, 9 * day)
+    others = {"compiled.cpython-311.pyc", f"arrays.f-1.py311-{'f' * 64}.nbi", "notes.txt"}
+    for name in others:
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (now - 9 * day, now - 9 * day))
+    deleted = compiled.prune_stale_kernels(tmp_path, now=now)
+    assert set(deleted) == stale_old | untagged_old
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == stale_recent | stale_but_used | current_old | others
