@@ -1,8 +1,8 @@
-"""Why the toolkit's float32 lane loops run 8 lanes: numba's LLVM, not the mixed widths.
+"""Why the toolkit's float32 lane loops run 8 lanes, and how fast numba runs the same step.
 
 A probe for target 1's float32 rows (not part of the package). It compiles, with numba as the
-toolkit does (``error_model="numpy"``), B = 4096 instances of the bare float32 AMSGrad step on
-periodic gradients (the bare C stick's update: α_t = α/√t in float64 rounded to float32,
+toolkit does (``error_model="numpy"``), B = 4096 instances of the bare AMSGrad step on
+periodic gradients (the bare C stick's update: α_t = α/√t in float64 rounded to the lane type,
 phase and error flags, the loss sums in float64), in blocks of ``--block`` instances, written
 two ways:
 
@@ -11,29 +11,43 @@ two ways:
   only (the gradient and the old iterate go to scratch rows), the float64 loss sums;
 
 and prints, per way, the seconds per run and the lane loop's width (``asm_mix``: the loop
-around the packed square root). With ``--force-width 16`` LLVM is told to vectorise every loop
-at 16 lanes (``-force-vector-width``), as gcc does with the C stick's float32 loop. Run it as
+around the packed square root). Two pitfalls keep 64-bit values out of the update loop only
+when avoided: numba widens int32 arithmetic to int64 unless the result is cast back, and
+``a[j] if c else b[j]`` selects an address (LLVM then loads through 64-bit pointers), where
+loading both and selecting the value does not. With ``--force-width 16`` LLVM is told to
+vectorise every loop at 16 lanes (``-force-vector-width``), as gcc does with the C stick's
+float32 loop. ``--toolkit-layout`` adds the fused step laid out as the toolkit's kernel lays
+it out (2-D scratch arrays, int64 phase and period, C and c in float64, an int64 error flag).
+Run it as
 
-    .venv/bin/python experiments/benchmarks/float32_width.py
+    .venv/bin/python experiments/benchmarks/float32_width.py [--toolkit-layout]
     .venv/bin/python experiments/benchmarks/float32_width.py --force-width 16
+    .venv/bin/python experiments/benchmarks/float32_width.py --dtype float64 [--toolkit-layout]
     .venv/bin/python experiments/benchmarks/float32_width.py --unmasked-phase
     .venv/bin/python experiments/benchmarks/float32_width.py --dtype float64 --step-per-block
     .venv/bin/python experiments/benchmarks/float32_width.py --toolkit [--force-width 16]
 
-Measured on the Zen 5 (AVX-512, numba 0.68.1 with LLVM 22), block 64, 2026-12-07, two or
-three runs each: without the flag both ways run 8 float32 lanes in 256-bit registers, the
-split one too although its update loop holds no 64-bit value, in 0.079–0.089 s; forced to 16
-lanes (512-bit registers) 0.065–0.075 s. The C stick's float32 loop: 0.040–0.042 s.
+Measured on the Zen 5 (AVX-512, numba 0.68.1 with LLVM 22), block 64, 2026-12-07, two runs
+each (the C sticks: float32 0.040–0.042 s, float64 0.062–0.065 s):
+
+* float32 fused: 8 lanes in 256-bit registers (its widest type is the float64 sums),
+  0.050–0.051 s; split: the update loop 16 lanes in 512-bit registers, 0.037–0.054 s; forced
+  to 16 lanes: fused 0.034–0.037 s, split 0.041–0.042 s;
+* float64 fused: 8 lanes, 512-bit, 0.047–0.049 s;
+* the toolkit's layout: float32 0.056–0.058 s, float64 0.049–0.051 s;
+* ``--unmasked-phase`` (the phase without a select, which LLVM stores masked): 0.050–0.055 s,
+  no faster; ``--dtype float64 --step-per-block`` (α/√t divided once per step, not in every
+  lane-step): 0.046–0.069 s, no faster.
+
+So numba runs this step at or beyond the C sticks' speed, in the toolkit's data layout too,
+while the toolkit's own kernels take 0.077–0.089 s per call for the same work (``run.py``,
+``--toolkit`` below): most of the float32 gap is in the toolkit's generated kernel, not in
+numba or LLVM.
 
 ``--toolkit`` times the toolkit's own float32 kernels instead (compiled by one child process,
 loaded by another, as ``run.py`` does), with ``--force-width`` if given. 2026-12-07, seconds
 per call without the flag and with 16 lanes: periodic regret 0.089 → 0.144 (slower), periodic
 full 0.225 → 0.152, Bernoulli regret 0.110 → 0.097, Bernoulli full 0.172 → 0.163.
-
-Two other suspects, each a flag: ``--unmasked-phase`` (LLVM stores the select of the phase
-with a masked store; without the select: 0.093–0.118 s, no faster) and ``--dtype float64
---step-per-block`` (α/√t divided once per step instead of in every lane-step: 0.097 s against
-0.079 s, no faster either).
 """
 
 from __future__ import annotations
@@ -94,13 +108,14 @@ def make(block: int, split: bool, dtype=np.float32, unmasked_phase: bool = False
                         STEP[j] = real(AL[j] / st)
                 for j in range(block):
                     step = step0 if step_per_block else STEP[j] if split else real(AL[j] / st)
-                    nxt = PH[j] + ph_t(1)
+                    nxt = ph_t(PH[j] + ph_t(1))   # numba widens int32 sums to int64
                     if unmasked_phase:
                         ph = nxt * ph_t(nxt != PER[j])
                     else:
                         ph = ph_t(0) if nxt == PER[j] else nxt
                     PH[j] = ph
-                    g = CP[j] if ph == 1 else CN[j]
+                    cp, cn = CP[j], CN[j]          # both loaded: a select of values
+                    g = cp if ph == ph_t(1) else cn
                     x = X[j]
                     vh_old = VH[j]
                     m = b1 * M[j] + w1 * g
@@ -111,7 +126,7 @@ def make(block: int, split: bool, dtype=np.float32, unmasked_phase: bool = False
                     xhat = x - step * (m / safe)
                     y = xhat if xhat >= lo else lo
                     xn = y if y <= hi else hi
-                    bad |= ph_t(not np.isfinite(g)) | ph_t(not np.isfinite(xn))
+                    bad = ph_t(bad | ph_t(not np.isfinite(g)) | ph_t(not np.isfinite(xn)))
                     if split:
                         G[j] = g
                         XO[j] = x
@@ -119,7 +134,7 @@ def make(block: int, split: bool, dtype=np.float32, unmasked_phase: bool = False
                         ell = np.float64(g) * np.float64(x)
                         LS[j] += ell
                         GG[j] += np.float64(g)
-                        bad |= ph_t(not np.isfinite(ell))
+                        bad = ph_t(bad | ph_t(not np.isfinite(ell)))
                     X[j] = xn
                     M[j] = m
                     V[j] = v
@@ -149,6 +164,8 @@ def main(argv=None) -> int:
                         help="the phase without a select (no masked store)")
     parser.add_argument("--step-per-block", action="store_true",
                         help="one alpha for all, alpha/sqrt(t) divided once per step and block")
+    parser.add_argument("--toolkit-layout", action="store_true",
+                        help="also the fused step in the toolkit kernel's data layout")
     parser.add_argument("--toolkit", action="store_true",
                         help="time the toolkit's own float32 kernels instead (see toolkit())")
     parser.add_argument("--toolkit-child", default=None, help=argparse.SUPPRESS)
@@ -183,7 +200,81 @@ def main(argv=None) -> int:
               f"update loop {mix.get('lanes_per_iteration')} lanes per iteration, "
               f"{width}-bit registers, {mix.get('instructions')} instructions per lane-step")
     print(f"same sums both ways: {results[False] == results[True]}")
+    if args.toolkit_layout:
+        fn = make_toolkit_layout(args.block, np.dtype(args.dtype).type)
+        same = fn(alpha, C, c, T, 0.9, 0.99) == results[False]
+        times = []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            fn(alpha, C, c, T, 0.9, 0.99)
+            times.append(time.perf_counter() - t0)
+        print(f"toolkit layout: {min(times):.4f} s (best of {args.rounds}); same sums as "
+              f"fused: {same}")
     return 0
+
+
+def make_toolkit_layout(block: int, dtype=np.float32):
+    """The fused step laid out as the toolkit's blocked kernel lays it out: one 2-D scratch
+    array per kind (lane rows in the lane dtype, sums and parameters in float64, integers in
+    int64 — the phase and the period), C and c read in float64 and rounded at use, the error
+    flags of g, the loss and x OR-ed into an int64."""
+    import numba
+
+    real = dtype
+
+    @numba.njit(error_model="numpy")
+    def run(alpha, C, c, T, beta1, beta2):
+        B = alpha.shape[0]
+        lo, hi = real(-1.0), real(1.0)
+        b1, b2 = real(beta1), real(beta2)
+        w1, w2 = real(1.0 - beta1), real(1.0 - beta2)
+        out = 0.0
+        for b0 in range(0, B, block):
+            LB = np.zeros((11, block), real)
+            AB = np.zeros((16, block), np.float64)
+            CB = np.zeros((12, block), np.int64)
+            for j in range(block):
+                AB[9, j] = alpha[b0 + j]
+                AB[13, j] = C[b0 + j]
+                AB[14, j] = c[b0 + j]
+                CB[10, j] = 3
+            for t in range(1, T + 1):
+                st = np.sqrt(np.float64(t))
+                bad = 0
+                for j in range(block):
+                    step = real(AB[9, j] / st)
+                    nxt = CB[11, j] + 1
+                    ph = 0 if nxt == CB[10, j] else nxt
+                    CB[11, j] = ph
+                    cp, cn = AB[13, j], AB[14, j]
+                    g = real(cp) if ph == 1 else -real(cn)
+                    x = LB[0, j]
+                    vh_old = LB[4, j]
+                    m = b1 * LB[2, j] + w1 * g
+                    v = b2 * LB[3, j] + w2 * (g * g)
+                    vh = vh_old if vh_old >= v else v
+                    root = np.sqrt(vh)
+                    safe = root if root > 0 else real(1)
+                    xhat = x - step * (m / safe)
+                    y = xhat if xhat >= lo else lo
+                    xn = y if y <= hi else hi
+                    ell = np.float64(g) * np.float64(x)
+                    AB[0, j] += ell
+                    AB[6, j] += np.float64(g)
+                    bad = bad | (0 if np.isfinite(g) else 1) | (0 if np.isfinite(ell) else 1) \
+                        | (0 if np.isfinite(xn) else 1)
+                    LB[0, j] = xn
+                    LB[1, j] = x
+                    LB[2, j] = m
+                    LB[3, j] = v
+                    LB[4, j] = vh
+                if bad != 0:
+                    break
+            for j in range(block):
+                out += AB[0, j] + AB[6, j] + LB[0, j]
+        return out
+
+    return run
 
 
 TOOLKIT_RUNS = [(p, s) for p in ("periodic", "bernoulli") for s in ("regret", "full")]
