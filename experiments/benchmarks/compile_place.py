@@ -30,19 +30,33 @@ import numpy as np
 
 RUNS = [(d, s) for d in ("float64", "float32") for s in ("regret", "full")]
 
+#: run.py's target-1 batch: instances and steps
+B, T = 4096, 20_000
+
+
+def target1_batch(family: str = "periodic"):
+    """(problem, hyperparameter rows) of run.py's target-1 batch: B instances of Theorem 1's
+    periodic gradients or of Bernoulli ones, C from 2 to 10, α in {0.1, 0.2, 0.3, 0.4}."""
+    from amsgrad_theory import get_problem
+
+    C = np.linspace(2, 10, B)
+    hps = [{"alpha": repr(0.1 * (1 + b % 4)), "beta1": "0.9", "beta2": "0.99"}
+           for b in range(B)]
+    if family == "periodic":
+        return get_problem("periodic-linear:c=1,period=3",
+                           instances=[{"C": repr(float(v))} for v in C]), hps
+    return get_problem("bernoulli-linear:c=1,p=0.3",
+                       instances=[{"C": repr(float(v)), "seed": str(b)}
+                                  for b, v in enumerate(C)]), hps
+
 
 def child() -> int:
     import numba
 
-    from amsgrad_theory import get_problem, simulate
+    from amsgrad_theory import simulate
 
     numba.set_num_threads(1)
-    B, T = 4096, 20_000
-    C = np.linspace(2, 10, B)
-    hps = [{"alpha": repr(0.1 * (1 + b % 4)), "beta1": "0.9", "beta2": "0.99"}
-           for b in range(B)]
-    problem = get_problem("periodic-linear:c=1,period=3",
-                          instances=[{"C": repr(float(v))} for v in C])
+    problem, hps = target1_batch()
     out = {}
     for dtype, statistics in RUNS:
         def run():

@@ -305,25 +305,16 @@ def toolkit(force_width: int | None) -> int:
 
 def toolkit_child(role: str) -> int:
     import numba
+    from compile_place import T, target1_batch
 
-    from amsgrad_theory import get_problem, simulate
+    from amsgrad_theory import simulate
 
     numba.set_num_threads(1)
-    B, T = 4096, 20_000
-    C = np.linspace(2, 10, B)
-    hps = [{"alpha": repr(0.1 * (1 + b % 4)), "beta1": "0.9", "beta2": "0.99"}
-           for b in range(B)]
-    problems = {
-        "periodic": get_problem("periodic-linear:c=1,period=3",
-                                instances=[{"C": repr(float(v))} for v in C]),
-        "bernoulli": get_problem("bernoulli-linear:c=1,p=0.3",
-                                 instances=[{"C": repr(float(v)), "seed": str(b)}
-                                            for b, v in enumerate(C)]),
-    }
+    batches = {name: target1_batch(name) for name in ("periodic", "bernoulli")}
     for name, statistics in TOOLKIT_RUNS:
         def run():
-            return simulate("amsgrad", problems[name], steps=T, arithmetic="float32:numba",
-                            hyperparameters=hps, statistics=statistics)
+            return simulate("amsgrad", batches[name][0], steps=T, arithmetic="float32:numba",
+                            hyperparameters=batches[name][1], statistics=statistics)
 
         run()
         if role == "time":

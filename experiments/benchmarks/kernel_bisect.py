@@ -27,8 +27,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from compile_place import B, T, target1_batch  # noqa: E402
 
 CKPT = ("write_checkpoint(REC, SNAP, XS, b0 + j, k, tf, IACC[b0 + j], LB[4, j:j + 1], "
         "LB[1, j:j + 1], AB[:9, j:j + 1])")
@@ -76,17 +81,12 @@ def main(argv=None) -> int:
 
     import numba
 
-    from amsgrad_theory import get_problem, simulate
+    from amsgrad_theory import simulate
     from amsgrad_theory.engine import compiled, engines
 
     compiled.DISK_CACHE = False
     numba.set_num_threads(1)
-    B, T = 4096, 20_000
-    C = np.linspace(2, 10, B)
-    hps = [{"alpha": repr(0.1 * (1 + b % 4)), "beta1": "0.9", "beta2": "0.99"}
-           for b in range(B)]
-    problem = get_problem("periodic-linear:c=1,period=3",
-                          instances=[{"C": repr(float(v))} for v in C])
+    problem, hps = target1_batch()
     engine_class = engines.Engine
     seen = {}
     plain_run = engine_class.run
