@@ -109,6 +109,18 @@ def memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return get
 
 
+def distinct_rows(hp_rows: list[dict]) -> tuple[list[dict], np.ndarray]:
+    """The distinct dicts of ``hp_rows`` (by identity, first seen first) and, per instance,
+    the index of its dict among them: thousands of instances share a few dicts (one per
+    distinct row the user gave), so what depends on a row alone is computed once per dict."""
+    ids = list(map(id, hp_rows))
+    distinct = dict(zip(ids, hp_rows))
+    index = {key: i for i, key in enumerate(distinct)}
+    which = np.zeros(len(ids), dtype=np.int64) if len(index) == 1 else \
+        np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
+    return list(distinct.values()), which
+
+
 def snapshot_every_checkpoint(problem, checkpoints) -> bool:
     """Whether the sufficient statistics are kept at every checkpoint (then R_t is known at
     every checkpoint), or only at the last (large B·K·d)."""
@@ -127,15 +139,10 @@ class LaneArrays:
         scalar, lane = memo(ar.scalar), memo(ar.lane)   # thousands of instances, few texts
         lane_dt, sdt = ar.lane_dtype, ar.scalar_dtype
         self.ar, self.problem = ar, problem
-        # hp_rows repeat a few dicts (one per distinct row of the user's): each is read once
-        ids = list(map(id, hp_rows))
-        distinct = dict(zip(ids, hp_rows))
-        index = {key: i for i, key in enumerate(distinct)}
-        which = np.zeros(B, dtype=np.int64) if len(index) == 1 else \
-            np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=B)
+        distinct, which = distinct_rows(hp_rows)      # each distinct dict is read once
         gindex: dict[tuple, int] = {}
         group_of = np.array([gindex.setdefault(tuple(row[k] for k in GROUP_HYPERPARAMETERS),
-                                               len(gindex)) for row in distinct.values()],
+                                               len(gindex)) for row in distinct],
                             dtype=np.int64)[which]
         groups = list(gindex)
         order = np.argsort(group_of, kind="stable")
@@ -161,7 +168,7 @@ class LaneArrays:
         # column by column (one numpy assignment per quantity, not per instance and quantity)
         rows_of = self._pos_index
         per_row = np.empty((len(distinct), len(INSTANCE_HYPERPARAMETERS)), dtype=sdt)
-        for r, row in enumerate(distinct.values()):
+        for r, row in enumerate(distinct):
             for j, name in enumerate(INSTANCE_HYPERPARAMETERS):
                 per_row[r, j] = scalar(row[name])
         instance_hyper[rows_of] = per_row[which]

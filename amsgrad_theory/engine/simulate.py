@@ -32,7 +32,7 @@ from ..algorithms import Variant, get_variant
 from ..arithmetic import Arithmetic, get_arithmetic
 from ..errors import InputError, NumericalError
 from ..problems import Problem, get_problem, parse_sequence
-from .arrays import RunPlan
+from .arrays import RunPlan, distinct_rows
 from .engines import choose_engine
 from .layout import (
     ECNT,
@@ -596,18 +596,15 @@ def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
         return False
     # thousands of rows share a few hyperparameter texts: each distinct one is read once, and
     # the inequality is checked once per distinct factor, against the least floor of its rows
-    rows_of: dict[tuple[str, str], list[int]] = {}
-    of_row: dict[int, list[int]] = {}          # hp_rows repeat a few dicts
-    for b, hp in enumerate(hp_rows[:problem.B]):
-        of_row.setdefault(id(hp), []).append(b)
-    for rows in of_row.values():
-        hp = hp_rows[rows[0]]
-        rows_of.setdefault((str(hp["beta2"]), str(hp["weight_decay"])), []).extend(rows)
-    for (beta2, weight_decay), rows in rows_of.items():
+    distinct, which = distinct_rows(hp_rows[:problem.B])
+    dicts_of: dict[tuple[str, str], list[int]] = {}
+    for r, hp in enumerate(distinct):
+        dicts_of.setdefault((str(hp["beta2"]), str(hp["weight_decay"])), []).append(r)
+    for (beta2, weight_decay), dicts in dicts_of.items():
         factor = min(1 - Fraction(beta2), Fraction(1, steps))
         if Fraction(weight_decay) != 0 or factor <= 0:
             return False
-        floor = problem.G_floor_least(rows)
+        floor = problem.G_floor_least(np.flatnonzero(np.isin(which, dicts)).tolist())
         if floor is None or factor * floor * floor < 4 * tiny:
             return False
     return True

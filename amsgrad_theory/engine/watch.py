@@ -30,7 +30,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import NumericalError
-from .arrays import memo
+from .arrays import distinct_rows, memo
 from .layout import B1, ENERGY, MAG, SG2, VH, M, V
 
 #: lane rows that overflow to ±inf and stay there, by name
@@ -47,10 +47,10 @@ def eps_too_small(hp_rows: list[dict], dtype) -> np.ndarray:
     info = np.finfo(dtype)
     limit = math.sqrt(float(info.tiny)) / (float(info.eps) / 2)
     exact = memo(Fraction)
-    distinct = {id(row): row for row in hp_rows}
-    small = {key: float(exact(row.get("eps", "0")) + exact(row.get("eps_root", "0"))) < limit
-             for key, row in distinct.items()}
-    return np.fromiter((small[id(row)] for row in hp_rows), dtype=bool, count=len(hp_rows))
+    rows, which = distinct_rows(hp_rows)
+    small = np.array([float(exact(row.get("eps", "0")) + exact(row.get("eps_root", "0")))
+                      < limit for row in rows], dtype=bool)
+    return small[which]
 
 
 def make_watch(arrays, variant, hp_rows: list[dict]):
