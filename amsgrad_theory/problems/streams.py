@@ -452,13 +452,16 @@ class _RandomBase(Problem):
         return active, unit
 
     def static_block(self) -> np.ndarray:
-        """μ_{b,i} = unit(0, i, 7) − ½ ∈ [−½, ½) under instance b's key: the per-coordinate
-        means (dyadic, exact), every instance at once."""
+        """The per-coordinate means of every instance at once (:meth:`_means`)."""
+        return self._means(np.asarray(self.int_columns()[0], dtype=np.uint64)[:, None])
+
+    def _means(self, keys) -> np.ndarray:
+        """μ_{b,i} = unit(0, i, 7) − ½ ∈ [−½, ½) under each key (a column of keys, one row
+        each): the per-coordinate means (dyadic, exact)."""
         U = lambda n: np.asarray(n).astype(np.uint64)  # noqa: E731
         _, draw, bits23 = make_hash(U)
-        keys = U(self.int_columns()[0])[:, None]
         i = np.arange(self.d, dtype=np.uint64)[None, :]
-        return bits23(draw(keys, U(0), i, U(7))).astype(np.float64) / TWO23 - 0.5
+        return bits23(draw(U(keys), U(0), i, U(7))).astype(np.float64) / TWO23 - 0.5
 
     def numpy_data(self, b: int, T: int, t0: int = 1):
         """The family's data for steps t0..T as float64 numpy arrays (for comparators)."""
@@ -473,7 +476,7 @@ class _RandomBase(Problem):
             return bits23(draw(k, tt, ii, U(ch))).astype(np.float64) / TWO23
 
         act = draw(k, t, i, U(0)) < U(ip[1])
-        mu = unit(U(0), i, 7) - 0.5
+        mu = self._means(k)
         return act, unit, mu, t, i
 
 
