@@ -52,6 +52,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from amsgrad_theory import get_problem, simulate  # noqa: E402
+from amsgrad_theory.verify.fidelity import ulps  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 import asm_mix  # noqa: E402
@@ -96,8 +97,6 @@ def ratio(times: dict, num: str, den: str) -> float:
 
 #: what each toolkit statistics mode is measured against (sticks.STATS)
 STICK_OF = {"regret": "bare", "full": "same"}
-def _disk_cache_on() -> bool:
-    return os.environ.get("AMSGRAD_THEORY_NUMBA_CACHE", "1") != "0"
 
 
 def compile_elsewhere(runs: list[dict]) -> dict:
@@ -105,16 +104,17 @@ def compile_elsewhere(runs: list[dict]) -> dict:
     disk cache, and return the assembly of each run's lane loop (``tag`` → text or None).
 
     The timed process then loads the kernels from disk, as every process after the first on
-    a machine does. Timed in the process that compiled it, the same kernel can run much
-    slower: AMSGrad with full statistics (float64, B = 4096, T = 2·10⁴, Zen 5) took 0.24 s
+    a machine does. Timed in the process that compiled it, the same kernel can run at another
+    speed: AMSGrad with full statistics (float64, B = 4096, T = 2·10⁴, Zen 5) took 0.24 s
     per call there and 0.13–0.15 s in the two processes that loaded its object code, every
-    repetition alike. Each run: ``variant``, ``problem`` and ``instances`` (a few are enough:
-    a kernel depends on the problem's family, not its size), ``hyperparameters``,
-    ``arithmetic``, ``statistics``, ``steps`` (as timed: the steps decide whether the
-    underflow watch is compiled in) and ``tag``. With the disk cache off
+    repetition alike; float32 went the other way (``compile_place.py``). Each run:
+    ``variant``, ``problem`` and ``instances`` (a few are enough: a kernel depends on the
+    problem's family, not its size), ``hyperparameters``, ``arithmetic``, ``statistics``,
+    ``steps`` (as timed: the steps decide whether the underflow watch is compiled in) and
+    ``tag``. With the disk cache off
     (``AMSGRAD_THEORY_NUMBA_CACHE=0``) nothing can be handed over: {} (the timed process
     compiles, and its own assembly is used)."""
-    if not _disk_cache_on():
+    if not importlib.import_module("amsgrad_theory.engine.compiled").DISK_CACHE:
         return {}
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "runs.json"
@@ -797,18 +797,6 @@ def target6(quick):
 # ------------------------------------------------------------------------------------------
 # target 7: GPU
 # ------------------------------------------------------------------------------------------
-
-def ulps(a, b, dtype: str) -> np.ndarray:
-    """|a − b| in units in the last place of ``dtype``: the distance between the two values'
-    positions in the ordered set of finite floats (so 0 and −0 are 0 apart)."""
-    bits = {"float32": np.int32, "float64": np.int64}[dtype]
-
-    def ordered(v):
-        i = np.asarray(v, dtype=dtype).view(bits).astype(np.int64)
-        return np.where(i < 0, -(i & np.iinfo(bits).max), i)
-
-    return np.abs(ordered(a) - ordered(b))
-
 
 def target7(quick):
     import torch
