@@ -32,20 +32,9 @@ from typing import Any
 import numpy as np
 
 from ..lanecode import lane_code
+from ..numbers import floats_of, parse_float
 from . import libm
 from .base import Arithmetic, ArrayKit, Namespace
-
-
-def parse_float(text: str) -> float:
-    """Correctly rounded binary64 value of a decimal or ``a/b`` string (±inf on overflow)."""
-    text = text.strip()
-    if "/" not in text:
-        return float(text)
-    q = Fraction(text)
-    try:
-        return float(q)
-    except OverflowError:
-        return math.inf if q > 0 else -math.inf
 
 
 def _bool_where(c, a, b):
@@ -518,13 +507,9 @@ class FloatArithmetic(Arithmetic):
         return self.dtype(self.scalar(value))
 
     def scalars(self, texts):
-        """:func:`parse_float` of each text, as a float64 array: ``float`` where it reads the
-        text (Python's decimal reading is correctly rounded), one by one where it does not
-        (``a/b``)."""
-        try:
-            return np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
-        except ValueError:
-            return np.array([parse_float(t) for t in texts], dtype=np.float64)
+        """:func:`~amsgrad_theory.numbers.parse_float` of each text, as a read-only float64
+        array (:func:`~amsgrad_theory.numbers.floats_of`: each distinct column read once)."""
+        return floats_of(texts)
 
     def to_decimal(self, value) -> str:
         return repr(float(value))

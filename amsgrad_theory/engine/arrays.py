@@ -109,10 +109,26 @@ def memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return get
 
 
+class HyperparameterRows(list):
+    """One parsed hyperparameter dict per instance (a list), knowing its distinct dicts.
+
+    ``distinct`` are the distinct dicts (first seen first) and ``which[b]`` the index of
+    instance b's dict among them; :func:`distinct_rows` returns them without another pass over
+    the B rows. Built by the run's parser of the user's rows, which finds them anyway; a
+    mutated copy is a plain list again (slicing and ``+`` return lists)."""
+
+    def __init__(self, distinct: list[dict], which: np.ndarray):
+        super().__init__(map(distinct.__getitem__, which.tolist()))
+        self.distinct = distinct
+        self.which = which
+
+
 def distinct_rows(hp_rows: list[dict]) -> tuple[list[dict], np.ndarray]:
     """The distinct dicts of ``hp_rows`` (by identity, first seen first) and, per instance,
     the index of its dict among them: thousands of instances share a few dicts (one per
     distinct row the user gave), so what depends on a row alone is computed once per dict."""
+    if isinstance(hp_rows, HyperparameterRows):
+        return hp_rows.distinct, hp_rows.which
     ids = list(map(id, hp_rows))
     distinct = dict(zip(ids, hp_rows))
     index = {key: i for i, key in enumerate(distinct)}

@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..lanecode import lane_code
+from ..numbers import floats_of
 from .rng import TWO23, make_hash
 from .sets import FeasibleSet
 from .solvers import margin_comparator
@@ -312,19 +313,11 @@ class _LinearLanes:
 def _least_abs(texts) -> Fraction:
     """min |v| over the exact values of ``texts`` (decimals or ``a/b``), exactly, with one
     exact conversion per text that ties for the least float: rounding to the nearest float
-    is monotone, so the exact minimum's float is the least of the floats (each distinct text
-    once: thousands of instances share c = 1)."""
-    texts = list(dict.fromkeys(texts))
-    floats = np.abs(np.fromiter(map(_float_of, texts), dtype=np.float64, count=len(texts)))
-    return min(abs(_q(texts[i])) for i in np.flatnonzero(floats == floats.min()))
-
-
-def _float_of(text) -> float:
-    """The nearest float of a decimal (±inf beyond the range) or of an ``a/b``'s exact value."""
-    try:
-        return float(text)
-    except ValueError:
-        return float(_q(text))
+    is monotone, so the exact minimum's float is the least of the floats (±inf for a value
+    beyond the range ranks it last, as its exact value does); each distinct text once."""
+    floats = np.abs(floats_of(texts))
+    ties = dict.fromkeys(texts[i] for i in np.flatnonzero(floats == floats.min()).tolist())
+    return min(abs(_q(text)) for text in ties)       # thousands share c = 1: each text once
 
 
 class _TwoValuedGradients(Problem):
@@ -340,7 +333,9 @@ class _TwoValuedGradients(Problem):
         rows = list(rows)
         if not rows:
             return None
-        least = _least_abs([str(self.params[b][k]) for k in ("C", "c") for b in rows])
+        every = len(rows) == self.B and len(set(rows)) == self.B
+        params = self.params if every else [self.params[b] for b in rows]
+        least = _least_abs([str(p[k]) for k in ("C", "c") for p in params])
         return least or None    # a zero C or c leaves that instance without a floor
 
 

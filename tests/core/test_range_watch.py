@@ -189,6 +189,14 @@ def test_the_least_floor_of_many_instances_is_exact():
     assert p.G_floor_least(range(3)) == Fraction("0.09999999999999999999999")
     assert get_problem("periodic-linear:period=3", instances=cases[4]).G_floor_least(
         range(2)) is None
+    # a subset of the rows, and as many rows as instances but not all of them
+    p = get_problem("periodic-linear:period=3", instances=cases[0])
+    assert p.G_floor_least([0, 1]) == Fraction("0.5")
+    assert p.G_floor_least([0, 0, 0]) == Fraction(1)
+    # thousands of tying texts: each read exactly, the least is still the exact one
+    ties = [{"C": "2", "c": "1/3"}] * 3000 + [{"C": "2", "c": "0.3333333333333333333"}]
+    p = get_problem("periodic-linear:period=3", instances=ties)
+    assert p.G_floor_least(range(p.B)) == Fraction("0.3333333333333333333")
 
 
 def test_small_eps_is_decided_per_instance_when_rows_are_shared():
