@@ -199,17 +199,31 @@ def get_problem(spec: str | Problem, instances: list[dict] | None = None) -> Pro
     allowed = set(_DEFAULTS[family]) | set(_REQUIRED.get(family, ())) | {"delta"}
     if name == "reddi-theorem2":
         allowed |= {"C"}
-    for key in given:
-        if key not in allowed or (key == "delta" and name != "reddi-theorem3"):
-            raise InputError(key, given[key], f"not a parameter of {name}; valid: "
-                             + ", ".join(sorted(k for k in allowed if k != "delta"
-                                                or name == "reddi-theorem3")))
+    if name != "reddi-theorem3":
+        allowed.discard("delta")
+    _check_keys(given, name, allowed)
     base.update(given)
     for key in _REQUIRED.get(family, ()):
         if key not in base:
             raise InputError(key, None, f"{name} needs {key}=…")
     rows = [dict(base, **(inst or {})) for inst in (instances or [{}])]
+    for i, inst in enumerate(instances or ()):
+        # an instance's keys are checked as the spec's are: a misspelt or foreign key would
+        # otherwise be ignored, and the instance would run the default silently
+        _check_keys(inst or {}, name, allowed, f" (instance {i})")
+        clash = set(inst or ()) & set(fixed)
+        if clash:
+            raise InputError("instances", inst, f"{name} fixes {', '.join(sorted(clash))} "
+                             f"(instance {i})")
     return _build(family, name, spec, rows)
+
+
+def _check_keys(given: dict, name: str, allowed: set, where: str = "") -> None:
+    """Refuse a key that is not a parameter of problem ``name``."""
+    for key in given:
+        if key not in allowed:
+            raise InputError(key, given[key], f"not a parameter of {name}{where}; valid: "
+                             + ", ".join(sorted(allowed)))
 
 
 def _build(family: str, name: str, spec: str, rows: list[dict]) -> Problem:

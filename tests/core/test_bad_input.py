@@ -360,3 +360,23 @@ def test_the_toolkits_errors_pickle_whole():
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
         assert copy.__dict__ == error.__dict__ and copy.args == error.args
+
+
+@pytest.mark.parametrize("spec, instances, key, needle", [
+    ("periodic-linear:C=3,c=1", [{"C": "2"}, {"perid": "4"}], "perid", "(instance 1)"),
+    ("periodic-linear", [{"phase": "1"}], "phase", "valid: C, c, period"),
+    ("bernoulli-linear", [{"seed": "1", "delta": "0.1"}], "delta", "(instance 0)"),
+    ("reddi-online", [{"C": "5"}, {"period": "5"}], "instances", "reddi-online fixes period"),
+])
+def test_instance_keys_are_checked_as_the_specs_are(spec, instances, key, needle):
+    """A misspelt or foreign key in one instance of a batch is refused, naming the instance,
+    as the same key in the spec string is; before, it was ignored and that instance ran the
+    default silently (an alias's fixed parameter overridden likewise)."""
+    from amsgrad_theory import get_problem
+
+    with pytest.raises(InputError) as err:
+        get_problem(spec, instances=instances)
+    assert err.value.argument == key and needle in str(err.value)
+    # the valid keys of the same batch are accepted
+    ok = [{k: v for k, v in inst.items() if k in ("C", "seed")} for inst in instances]
+    assert get_problem(spec, instances=ok).B == len(instances)
