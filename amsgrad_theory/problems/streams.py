@@ -350,7 +350,13 @@ class PeriodicLinear(_TwoValuedGradients):
 
         @jit
         def advance(ip):
-            nxt = ip[1] + 1
+            # + 1, written as + ((period >> 63) | 1), which is 1 for every period ≥ 2 but not
+            # a constant to the compiler: for x + 1 LLVM computes x − (−1) with an all-ones
+            # register made by vpternlogd, which reads that register's last value; where the
+            # register allocator chose one last written at the end of the update (x_{t+1}),
+            # each 8-lane iteration waited for the one before it, and the lane loop ran
+            # 3.5× slower (AVX-512, Zen 5: experiments/benchmarks/kernel_bisect.py --asm)
+            nxt = ip[1] + ((ip[0] >> 63) | 1)
             return ip[0], where(nxt == ip[0], 0 * nxt, nxt)
 
         @jit

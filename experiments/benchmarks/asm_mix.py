@@ -19,7 +19,7 @@ from pathlib import Path
 _LABEL = re.compile(r"^(\.?[\w.$]+):")
 _JUMP = re.compile(r"^\s+j\w*\s+(\.?[\w.$]+)")
 _PSQRT = re.compile(r"^\s*v?sqrtp([sd])\s+.*%([xyz])mm")
-_STORE = re.compile(r"^v?(mov\w*|maskmov\w*)\s+%[xyz]mm\d+,\s*.*\)$")
+_STORE = re.compile(r"^v?(mov\w*|maskmov\w*)\s+%[xyz]mm\d+,\s*.*\)(\s*\{%k\d\})?$")
 _LANES = {("d", "x"): 2, ("d", "y"): 4, ("d", "z"): 8, ("s", "x"): 4, ("s", "y"): 8,
           ("s", "z"): 16}
 
@@ -85,12 +85,44 @@ def mix(asm: str, mcpu: str | None = None) -> dict | None:
         "blends": per(count(r"v?p?blendv")),
         "conversions": per(count(r"v?cvt")),
         "int64_ops": per(count(r"vp\w+q$")),
+        "masked_stores": per(sum(1 for s in body if _STORE.match(s) and "{%k" in s)),
+        "stale_all_ones": stale_all_ones(body),
     }
     if mcpu:
         cycles = mca_cycles(body, mcpu)
         if cycles is not None:
             out["mca_cycles"] = round(cycles / lanes, 2)
     return out
+
+
+_ALL_ONES = re.compile(r"^vpternlog[dq]\s+\$(?:255|0xff),\s*%([xyz]mm\d+),\s*%\1,\s*%\1$")
+_ZERO_IDIOM = re.compile(r"^v?p?xor\w*\s+%([xyz]mm\d+),\s*%\1,\s*%\1$")
+
+
+def stale_all_ones(body: list[str]) -> int:
+    """How many all-ones registers the loop makes with ``vpternlogd $255, r, r, r`` where r
+    was last written by an instruction of the loop itself. LLVM makes −1 that way (for x + 1
+    it computes x − (−1)); the instruction reads r, a false dependency the CPU honours (Zen 5
+    does), so when r's last writer ends a long chain (the update's square root and
+    divisions), every iteration waits for the one before: the lane loop ran 3.5× slower
+    (``kernel_bisect.py --asm``)."""
+    def written(s):         # the destination register (AT&T: the last operand), if a vector one
+        m = re.search(r",\s*%([xyz]mm\d+)(\s*\{%k\d\})*(\s*\{z\})?$", s)
+        return None if m is None or _STORE.match(s) else m.group(1)[1:]
+
+    regs = [written(s) for s in body]
+    stale = 0
+    for i, s in enumerate(body):
+        m = _ALL_ONES.match(s)
+        if not m:
+            continue
+        n = m.group(1)[1:]
+        for k in range(1, len(body)):              # back through the loop, wrapping round
+            j = (i - k) % len(body)
+            if regs[j] == n:
+                stale += not _ZERO_IDIOM.match(body[j])
+                break
+    return stale
 
 
 def mca_cycles(body: list[str], mcpu: str, iterations: int = 200) -> float | None:

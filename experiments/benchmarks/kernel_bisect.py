@@ -11,7 +11,7 @@ it (``parallel=True``, as the toolkit does) and times whole runs from the same s
 compile of even the same source lands at its own speed (±10 % here), so an edit counts only
 where it beats the repeated "same source" rows.
 
-    .venv/bin/python experiments/benchmarks/kernel_bisect.py [--dtype float32] [--only WORD]
+    .venv/bin/python experiments/benchmarks/kernel_bisect.py [--dtype float32] [--only WORD] [--asm]
     .venv/bin/python experiments/benchmarks/kernel_bisect.py --source   # print the source
 
 2026-12-07, Zen 5, float64, seconds per run, two invocations: the same source 0.073–0.086
@@ -29,11 +29,23 @@ faster), and the package does that since; the whole-block loop and the 0/1 flag 
 the float64 full-statistics kernel from 0.13–0.15 s to 0.22–0.24 s (and the float32 one the
 other way, 0.22 → 0.13 s), so neither is kept. The edit "no checkpoint writer call" now
 removes the call altogether.
+
+What decided those modes (found 2026-12-07, the edits ``v̂ + 0.0`` and ``phase + 1``, with
+``--asm``): for the periodic phase's ``x + 1`` LLVM computes x − (−1), making −1 with
+``vpternlogd $255, r, r, r``, which reads r. Zen 5 honours that false dependency, and where the
+register allocator picks an r last written at the end of the update (the new iterate, after
+the square root and two divisions), each 8-lane iteration waits for the one before: v̂ stored
+as v̂ + 0.0 (the same number; another allocation) with the phase + 1 ran 0.261 s against
+0.071–0.091 s, every compile. The phase now advances by ``((period >> 63) | 1)``, 1 for every
+period but no constant to LLVM, and no all-ones register is left in these loops
+(``asm_mix.stale_all_ones``, a row of run.py's reasons); the same edit then ran 0.11 s. With
+it, the float32 full-statistics kernel went 0.19 → 0.14 s in this harness.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,6 +79,18 @@ def _flag(s: str) -> str:
                      "code = _s3_bad_g | _s3_bad_l | (1 - certain(isfinite(_s3_xnew)))")
 
 
+def _plus_one(s: str) -> str:
+    """The periodic phase advanced by a literal + 1, as before 2026-12-07 (now by
+    ((period >> 63) | 1): 1 for every period, not a constant to LLVM)."""
+    return re.sub(r"\+ \((\w+) >> 63 \| 1\)", "+ 1", s)
+
+
+def _vhat_plus_zero(s: str) -> str:
+    """v̂ stored as v̂ + 0.0 (the same number: v̂ ≥ +0): no masked store, and another register
+    allocation — one where the all-ones register of + 1 reads the new iterate."""
+    return re.sub(r"LB\[4, j\] = (\w+)", r"LB[4, j] = \1 + 0.0", s)
+
+
 #: label → edit of the source (written against AMSGrad's periodic float64 regret function;
 #: an edit whose text is not found leaves the source as it is, and is reported)
 EDITS = {
@@ -76,6 +100,9 @@ EDITS = {
     "no stores of unchanged rows": _unchanged_stores,
     "0/1 error flag": _flag,
     "all four": lambda s: _flag(_unchanged_stores(_whole_block(s.replace(CKPT, "pass")))),
+    "phase + 1 (before the fix)": _plus_one,
+    "v̂ + 0.0": _vhat_plus_zero,
+    "v̂ + 0.0, phase + 1": lambda s: _plus_one(_vhat_plus_zero(s)),
     "same source, again": lambda s: s,
 }
 
@@ -85,6 +112,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     ap.add_argument("--only", default=None, help="the edits whose label contains WORD")
     ap.add_argument("--source", action="store_true", help="print the flattened source")
+    ap.add_argument("--asm", action="store_true",
+                    help="print each edit's lane loop: lanes, masked stores, stale all-ones")
     args = ap.parse_args(argv)
 
     import numba
@@ -146,7 +175,14 @@ def main(argv=None) -> int:
             continue
         namespace = dict(block_fn.__globals__)
         exec(compile(edited, f"<{label}>", "exec"), namespace)   # noqa: S102
-        seconds, x = timed(numba.njit(error_model="numpy")(namespace[block_fn.__name__]))
+        edited_fn = numba.njit(error_model="numpy")(namespace[block_fn.__name__])
+        seconds, x = timed(edited_fn)
+        if args.asm:
+            import asm_mix
+
+            m = asm_mix.mix(asm_mix.dispatcher_asm(edited_fn)) or {}
+            print(f"    lanes {m.get('lanes_per_iteration')}, masked stores per lane-step "
+                  f"{m.get('masked_stores')}, stale all-ones {m.get('stale_all_ones')}")
         if reference is None:
             reference = x
         print(f"{label:34s} {seconds:.4f} s   x_T as the first: {np.array_equal(x, reference)}",

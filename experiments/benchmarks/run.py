@@ -931,7 +931,8 @@ def format_table(r: dict) -> str:
                 continue
             add("1", f"{name} {tag} lane loop per lane-step, toolkit | C:", "", "reason")
             for q in ("instructions", "stores", "loads", "divisions", "square_roots",
-                      "masked_moves", "lanes_per_iteration", "mca_cycles"):
+                      "masked_moves", "masked_stores", "stale_all_ones",
+                      "lanes_per_iteration", "mca_cycles"):
                 if q in tk and q in c:
                     add("1", f"    {q}", f"{tk[q]:g} | {c[q]:g}", "")
     if "compile_cold_process_s" in t1:

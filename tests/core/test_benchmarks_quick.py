@@ -41,3 +41,23 @@ def test_quick_benchmark_runs_every_target_and_its_paths_agree(tmp_path):
     assert data["target5"]["same_x_T_as_raw"]
     assert 0.9 < data["target6"]["ratio_large_over_small"] < 1.1
     assert "target" in run.stdout.splitlines()[0]
+
+
+def test_asm_mix_finds_an_all_ones_register_that_waits_for_the_loop():
+    """The benchmark's instruction-mix reason counts the all-ones registers a lane loop makes
+    with vpternlogd from a register the loop itself last wrote (a false dependency) — not
+    those made from a register cleared by an idiom, nor a masked store's source."""
+    sys.path.insert(0, str(ROOT / "experiments" / "benchmarks"))
+    import asm_mix
+
+    stale = ["vsqrtpd\t%zmm14, %zmm18", "vcmpltpd\t%zmm14, %zmm18, %k1",
+             "vmovupd\t%zmm18, 1024(%rbp,%rax,8) {%k1}",
+             "vpternlogd\t$255, %zmm18, %zmm18, %zmm18", "vpsubq\t%zmm18, %zmm13, %zmm14"]
+    assert asm_mix.stale_all_ones(stale) == 1
+    cleared = ["vpxord\t%zmm18, %zmm18, %zmm18", *stale[1:]]
+    assert asm_mix.stale_all_ones(cleared) == 0
+    # a loop that wraps: the last writer of zmm3 is found at the loop's end
+    wraps = ["vpternlogd\t$255, %zmm3, %zmm3, %zmm3", "vpaddq\t%zmm3, %zmm1, %zmm1",
+             "vdivpd\t%zmm4, %zmm5, %zmm3"]
+    assert asm_mix.stale_all_ones(wraps) == 1
+    assert asm_mix._STORE.match(stale[2])
