@@ -33,7 +33,13 @@ from typing import Any
 
 from ..arithmetic import Arithmetic
 from .arrays import BLOCK, LaneArrays, RunPlan, VectorArrays
-from .compiled import compile_kernel, kernel_on_disk, mark_on_disk
+from .compiled import (
+    compile_kernel,
+    forced_vector_width,
+    kernel_on_disk,
+    mark_on_disk,
+    vector_width,
+)
 from .interpreted import make_interpreted_scalar_kernel, make_python_kernel
 from .vector import make_vector_kernel
 
@@ -127,7 +133,7 @@ class Engine:
         if self.kind == "compiled":
             kernel, notes = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
                                            full_statistics=full, cache_key=key)
-            built = (_Marking(kernel, key), notes)
+            built = (_Marking(kernel, key, vector_width(ar, self.blocked)), notes)
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
                                        specialized=self.specialized)
@@ -191,14 +197,23 @@ def _compiled(ar: Arithmetic, plan: RunPlan) -> Engine:
 
 class _Marking:
     """A compiled kernel that marks its key as kept on disk after its first call (when numba
-    has compiled and saved it; :func:`~amsgrad_theory.engine.compiled.mark_on_disk`)."""
+    has compiled and saved it; :func:`~amsgrad_theory.engine.compiled.mark_on_disk`).
 
-    def __init__(self, kernel, key: tuple):
+    With ``lanes`` (:func:`~amsgrad_theory.engine.compiled.vector_width`), the first call
+    compiles (or loads) the kernel for its arguments' types with LLVM's vector width forced to
+    ``lanes``, and only then runs it."""
+
+    def __init__(self, kernel, key: tuple, lanes: int | None = None):
         self.__wrapped__ = kernel       # the numba dispatcher (its stats, for tests)
         self.key = key
+        self.lanes = lanes
         self.marked = False
 
     def __call__(self, *args):
+        if not self.marked and self.lanes:
+            dispatcher = self.__wrapped__
+            with forced_vector_width(self.lanes):
+                dispatcher.compile(tuple(map(dispatcher.typeof_pyval, args)))
         out = self.__wrapped__(*args)
         if not self.marked:
             self.marked = True

@@ -48,6 +48,15 @@ numba or LLVM.
 loaded by another, as ``run.py`` does), with ``--force-width`` if given. 2026-12-07, seconds
 per call without the flag and with 16 lanes: periodic regret 0.089 → 0.144 (slower), periodic
 full 0.225 → 0.152, Bernoulli regret 0.110 → 0.097, Bernoulli full 0.172 → 0.163.
+
+Later that day the periodic regret kernel's slowdown at 16 lanes turned out to be a false
+dependency (an all-ones register made by vpternlogd, ``kernel_bisect.py``); with the phase
+advanced without it, 16 lanes helped every float32 kernel (periodic regret 0.082 → 0.067,
+full 0.137 → 0.121, Bernoulli regret 0.107 → 0.091, full 0.173 → 0.175), and the toolkit now
+compiles its blocked float32 kernels at 16 lanes itself on AVX-512 hosts
+(``compiled.vector_width``), resetting the option after: ``--force-width`` no longer changes
+them, and ``--toolkit`` alone times them as the toolkit runs them (0.071–0.072, 0.127–0.133,
+0.090, 0.155–0.164).
 """
 
 from __future__ import annotations

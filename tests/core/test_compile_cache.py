@@ -156,3 +156,34 @@ def test_stale_kernels_are_pruned_and_nothing_else(tmp_path):
     assert set(deleted) == stale_old | untagged_old
     left = {p.name for p in tmp_path.iterdir()}
     assert left == stale_recent | stale_but_used | current_old | others
+
+
+def test_llvm_loop_remarks_are_dropped_and_everything_else_kept(capfd):
+    """A forced vector width makes LLVM write a "loop not vectorized" remark to descriptor 2
+    for every loop it cannot vectorise; those lines go, other output written there meanwhile
+    (by C code or Python) still reaches the user, in order."""
+    import os
+    import sys
+
+    from amsgrad_theory.engine.compiled import _without_llvm_remarks
+
+    with _without_llvm_remarks():
+        os.write(2, b"remark: <unknown>:0:0: loop not vectorized: call instruction cannot "
+                    b"be vectorized\nfrom C\n")
+        print("from Python", file=sys.stderr, flush=True)
+        os.write(2, b"remark: <unknown>:0:0: loop not vectorized: unsupported switch\n"
+                    b"from C, again\n")
+    err = capfd.readouterr().err
+    assert "loop not vectorized" not in err and "from Python" in err
+    assert err.index("from C\n") < err.index("from C, again")
+
+
+def test_only_blocked_float32_kernels_on_avx512_hosts_get_a_forced_width():
+    from amsgrad_theory.arithmetic import get_arithmetic
+    from amsgrad_theory.engine import compiled
+
+    f32, f64 = get_arithmetic("float32:numba"), get_arithmetic("float64:numba")
+    assert compiled.vector_width(f64, True) is None
+    assert compiled.vector_width(f32, False) is None
+    want = compiled.FLOAT32_AVX512_LANES if compiled._host_avx512() else None
+    assert compiled.vector_width(f32, True) == want
