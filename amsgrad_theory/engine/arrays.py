@@ -39,10 +39,26 @@ from .layout import (
     X,
 )
 
-#: instances per block of the compiled blocked kernel: a block's rows (≈ 40 × 8 B per lane) stay
-#: in L1 even when two threads share a core's caches. Measured (B = 4096, periodic-linear,
-#: 2 threads vs 1): 256 lanes 1.46–1.9×, 64 lanes 1.7×, 32 lanes 1.84× at ≤ 4 % single-thread cost
-BLOCK = 32
+#: the most instances per block of the compiled blocked kernel (the width of its scratch rows:
+#: ≈ 40 rows × 8 B × 128 = 40 KB, within a 48 KB L1); :func:`block_size` picks the blocks of a
+#: run. Each step of a block runs its lane loop over the block once and then does the step's
+#: own work (the error check, the checkpoint test, the next step's powers): at 32 lanes, 4
+#: iterations of 8 carried that work. Measured 2026-12-07 (Zen 5, B = 4096, T = 2·10⁴,
+#: ``run.py --only 1``, AMSGrad regret / bare C loop, one core): periodic float64 0.74–0.75 at
+#: 32 lanes, 0.81 at 64 and 128; float32 0.54–0.59 → 0.61 and 0.61; Bernoulli float32
+#: 0.83–0.84 → 0.87 and 0.89; two cores / one 1.69–1.88 → 1.80 and 1.83 (periodic)
+BLOCK = 128
+#: the fewest instances per block where a batch is split finer than BLOCK
+MIN_BLOCK = 32
+
+
+def block_size(B: int, threads: int) -> int:
+    """Instances per block for a batch of B instances on ``threads`` threads: BLOCK, or fewer
+    (down to MIN_BLOCK, in multiples of 16 lanes) where that leaves each thread fewer than
+    four blocks, so small batches still spread over the cores. Blocks are independent: the
+    numbers do not depend on the partition."""
+    want = -(-B // (4 * max(1, threads)))
+    return min(BLOCK, max(MIN_BLOCK, -(-want // 16) * 16))
 
 
 #: bytes of a cache line (x86-64, ARM64)
@@ -121,6 +137,13 @@ class HyperparameterRows(list):
         super().__init__(map(distinct.__getitem__, which.tolist()))
         self.distinct = distinct
         self.which = which
+
+
+def _threads() -> int:
+    """The threads numba's parallel loops use now (the blocked kernel's engine has numba)."""
+    import numba  # the compiler: only the compiled engine's arrays get here
+
+    return numba.get_num_threads()
 
 
 def distinct_rows(hp_rows: list[dict]) -> tuple[list[dict], np.ndarray]:
@@ -217,8 +240,9 @@ class LaneArrays:
             lo, hi = problem.box_bounds()
             box[0], box[1] = ar.lane(lo), ar.lane(hi)
         radius = ar.lane(problem.set.radius) if problem.set.kind == "ball" else ar.lane("1")
-        blocks = [(g, b0, min(BLOCK, int(group_start[g + 1]) - b0)) for g in range(G)
-                  for b0 in range(int(group_start[g]), int(group_start[g + 1]), BLOCK)] \
+        size = block_size(B, _threads()) if blocked else BLOCK
+        blocks = [(g, b0, min(size, int(group_start[g + 1]) - b0)) for g in range(G)
+                  for b0 in range(int(group_start[g]), int(group_start[g + 1]), size)] \
             if blocked else []
         self.inputs = LaneInputs(
             instance_hyper=instance_hyper, group_hyper=group_hyper, group_start=group_start,

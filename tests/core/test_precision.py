@@ -266,3 +266,26 @@ def test_framework_numerics_are_bit_identical_on_every_engine(variant):
 @pytest.mark.parametrize("variant", variant_names())
 def test_every_preset_is_bit_identical_on_every_engine(variant, dtype):
     _every_engine_agrees(variant, dtype)
+
+
+def test_block_size_and_the_partition_leave_the_numbers_alone(monkeypatch):
+    """Blocks are independent: the same batch split into blocks of 128, 48 or 32 instances
+    (engine.arrays.block_size: fewer per block where threads would otherwise idle) gives the
+    same numbers bit for bit."""
+    from amsgrad_theory.engine import arrays
+
+    assert arrays.block_size(4096, 1) == arrays.BLOCK
+    assert arrays.block_size(300, 2) == 48 and arrays.block_size(4096, 16) == 64
+    assert arrays.block_size(5, 8) == arrays.MIN_BLOCK
+    problem = get_problem("bernoulli-linear:C=5,c=1,p=0.3",
+                          instances=[{"seed": str(s)} for s in range(300)])
+    runs = []
+    for threads in (1, 2, 64):        # blocks of 75 → 80, 48 and 32 instances
+        monkeypatch.setattr(arrays, "_threads", lambda t=threads: t)
+        res = simulate("amsgrad", problem, steps=200, arithmetic="float64:numba",
+                       hyperparameters={"alpha": "0.1"})
+        assert res.engine == "numba-blocked"
+        runs.append(res.table())
+    for other in runs[1:]:
+        for key in ("final_x", "regret", "effective_step_increases"):
+            assert np.array_equal(runs[0][key], other[key]), key
