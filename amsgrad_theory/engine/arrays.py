@@ -10,7 +10,7 @@ any device). Both read back per instance in the same way (``lane``, ``acc``, ``c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -93,7 +93,7 @@ class RunPlan:
 
     variant: Any
     problem: Any
-    hp_rows: list          # one dict of decimal strings per instance
+    hp_rows: Sequence[dict]  # one dict of decimal strings per instance
     x0: Any                # StartPoint: x_1 as decimal strings
     checkpoints: np.ndarray
     steps: int
@@ -125,18 +125,25 @@ def memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return get
 
 
-class HyperparameterRows(list):
-    """One parsed hyperparameter dict per instance (a list), knowing its distinct dicts.
+class HyperparameterRows(tuple):
+    """One parsed hyperparameter dict per instance (a tuple), knowing its distinct dicts.
 
     ``distinct`` are the distinct dicts (first seen first) and ``which[b]`` the index of
     instance b's dict among them; :func:`distinct_rows` returns them without another pass over
-    the B rows. Built by the run's parser of the user's rows, which finds them anyway; a
-    mutated copy is a plain list again (slicing and ``+`` return lists)."""
+    the B rows. Built by the run's parser of the user's rows, which finds them anyway. A tuple,
+    so that the rows cannot change under what they know of them."""
 
-    def __init__(self, distinct: list[dict], which: np.ndarray):
-        super().__init__(map(distinct.__getitem__, which.tolist()))
-        self.distinct = distinct
-        self.which = which
+    distinct: list[dict]
+    which: np.ndarray
+
+    def __new__(cls, distinct: list[dict], which: np.ndarray):
+        rows = super().__new__(cls, map(distinct.__getitem__, which.tolist()))
+        rows.distinct = distinct
+        rows.which = which
+        return rows
+
+    def __reduce__(self):
+        return (HyperparameterRows, (self.distinct, self.which))
 
 
 def _threads() -> int:
@@ -146,7 +153,7 @@ def _threads() -> int:
     return numba.get_num_threads()
 
 
-def distinct_rows(hp_rows: list[dict]) -> tuple[list[dict], np.ndarray]:
+def distinct_rows(hp_rows: Sequence[dict]) -> tuple[list[dict], np.ndarray]:
     """The distinct dicts of ``hp_rows`` (by identity, first seen first) and, per instance,
     the index of its dict among them: thousands of instances share a few dicts (one per
     distinct row the user gave), so what depends on a row alone is computed once per dict."""

@@ -21,7 +21,7 @@ import html
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -206,7 +206,7 @@ class Result:
     """
 
     def __init__(self, variant: Variant, problem: Problem, arithmetic: Arithmetic, steps: int,
-                 state, hp_rows: list[dict], engine: str, wall_time: float,
+                 state, hp_rows: Sequence[dict], engine: str, wall_time: float,
                  trace: dict | None = None):
         self.variant = variant
         self.problem = problem
@@ -565,7 +565,7 @@ def _parse_x0(x0, problem: Problem, ar: Arithmetic) -> StartPoint:
     return StartPoint(texts, d, uniform)
 
 
-def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
+def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: Sequence[dict],
                      x0_texts: Iterable[str]) -> None:
     """Refuse every number of the run that does not survive conversion into ``ar`` (an
     :class:`~amsgrad_theory.errors.InputError` naming the argument and the text, from
@@ -591,7 +591,7 @@ def check_conversion(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
                     modes=({"lane": True},))
 
 
-def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: list[dict],
+def underflow_impossible(ar: Arithmetic, problem: Problem, hp_rows: Sequence[dict],
                          steps: int) -> bool:
     """Whether no second moment of the run can fall below the lane format's smallest normal
     number τ: every instance's gradients have a floor γ_b > 0 (:meth:`Problem.G_floor`) and

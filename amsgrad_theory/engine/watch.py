@@ -25,6 +25,7 @@ quantity, the chunk of steps, the instance and the coordinate.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -40,7 +41,7 @@ WATCHED_SUMS = ((SG2, "Σ g² (a bound term)"), (B1, "Σ β1,t √v̂_t/α_t (a 
                 (ENERGY, "Σ α_t m_t²/√v̂_t (a bound term)"))
 
 
-def eps_too_small(hp_rows: list[dict], dtype) -> np.ndarray:
+def eps_too_small(hp_rows: Sequence[dict], dtype) -> np.ndarray:
     """Per instance: is ε + ε_root below √(smallest normal)/u of ``dtype`` (so that a lost
     second moment changes the step)? Each distinct row (thousands of instances share a few
     dicts) is read once, each distinct text converted once."""
@@ -53,7 +54,7 @@ def eps_too_small(hp_rows: list[dict], dtype) -> np.ndarray:
     return small[which]
 
 
-def make_watch(arrays, variant, hp_rows: list[dict]):
+def make_watch(arrays, variant, hp_rows: Sequence[dict]):
     """``check(since, step)``: raise NumericalError if a watched quantity left the range in
     steps ``since..step`` (module docstring); ``arrays`` are a float run's
     :mod:`~amsgrad_theory.engine.arrays`. What does not change during the run (which

@@ -63,6 +63,12 @@ def test_equal_rows_share_one_parse_and_each_instance_keeps_its_own():
     for i, row in enumerate(given):
         assert rows[i] == variant.hyperparameters(**(row or {})), i
     assert distinct_rows(list(rows))[1].tolist() == which.tolist()   # by identity, the same
+    with pytest.raises(TypeError):          # a tuple: what it knows of its rows cannot go stale
+        rows[0] = b                         # type: ignore[index]
+    import pickle
+
+    again = pickle.loads(pickle.dumps(rows))
+    assert distinct_rows(again)[1].tolist() == which.tolist() and again[0] is again[2]
     # a value that cannot be hashed is keyed by its text (and then refused by the parser)
     with pytest.raises(InputError):
         _as_list_of_hp(variant, [a, unhashable], 2)
