@@ -60,10 +60,14 @@ CKPT = "write_checkpoint(REC, SNAP, XS, b0 + j, k, tf, IACC[b0 + j], VHc, XLc, A
 
 
 def _whole_block(s: str) -> str:
-    for rows in ("(11, 32)", "(16, 32)", "(12, 32)"):
-        s = s.replace(f"np.empty({rows}", f"np.zeros({rows}")
+    """The lane loop over the block's full width (zeroed scratch, a compile-time trip count)."""
+    width = re.search(r"LB = np\.empty\(\(\d+, (\d+)\)", s)
+    if width is None:
+        return s
+    s = re.sub(r"np\.empty\(\((11|16|12), " + width.group(1) + r"\)",
+               lambda m: f"np.zeros(({m.group(1)}, {width.group(1)})", s)
     return s.replace("        for j in range(n):\n            _s0_a_t",
-                     "        for j in range(32):\n            _s0_a_t")
+                     f"        for j in range({width.group(1)}):\n            _s0_a_t")
 
 
 def _unchanged_stores(s: str) -> str:
