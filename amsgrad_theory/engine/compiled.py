@@ -441,8 +441,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     return kernel
 
 
-#: lanes per vector iteration of the blocked float32 kernels' loops on an AVX-512 host
-#: (:func:`vector_width`)
+#: lanes per vector iteration of the blocked float32 kernels' loops where :func:`vector_width`
+#: forces them
 FLOAT32_AVX512_LANES = 16
 
 
@@ -455,19 +455,25 @@ def vector_width(ar, blocked: bool) -> int | None:
     the toolkit's float32 kernels ran faster or alike (AMSGrad, B = 4096, T = 2·10⁴, one core,
     Zen 5, loaded from disk; ``experiments/benchmarks/float32_width.py --toolkit``): periodic
     regret 0.082 → 0.067 s, full 0.137 → 0.121 s, Bernoulli regret 0.107 → 0.091 s, full
-    0.173 → 0.175 s. Elsewhere (AVX2, ARM) nothing is forced: not measured there. The numbers
-    are the same either way (the same operations on each lane; the tests compare the blocked
-    kernel with the scalar loop bit for bit)."""
-    if not blocked or np.dtype(ar.lane_dtype) != np.float32 or not _host_avx512():
+    0.173 → 0.175 s. So it is forced on the CPUs where that was measured (:data:`WIDE_CPUS`,
+    with AVX-512), nowhere else: other CPUs (Intel's AVX-512, AVX2, ARM) keep LLVM's choice
+    until measured. The numbers are the same either way (the same operations on each lane;
+    the tests compare the blocked kernel with the scalar loop bit for bit)."""
+    if not blocked or np.dtype(ar.lane_dtype) != np.float32 or not _host_measured_wide():
         return None
     return FLOAT32_AVX512_LANES
 
 
+#: LLVM's names of the CPUs on which 16 float32 lanes were measured faster (:func:`vector_width`)
+WIDE_CPUS = ("znver5",)
+
+
 @functools.cache
-def _host_avx512() -> bool:
+def _host_measured_wide() -> bool:
     import llvmlite.binding as llvm  # numba's LLVM: imported only by runs that compile
 
-    return bool(llvm.get_host_cpu_features().get("avx512f", False))
+    return (llvm.get_host_cpu_name() in WIDE_CPUS
+            and bool(llvm.get_host_cpu_features().get("avx512f", False)))
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ Later that day the periodic regret kernel's slowdown at 16 lanes turned out to b
 dependency (an all-ones register made by vpternlogd, ``kernel_bisect.py``); with the phase
 advanced without it, 16 lanes helped every float32 kernel (periodic regret 0.082 → 0.067,
 full 0.137 → 0.121, Bernoulli regret 0.107 → 0.091, full 0.173 → 0.175), and the toolkit now
-compiles its blocked float32 kernels at 16 lanes itself on AVX-512 hosts
+compiles its blocked float32 kernels at 16 lanes itself on Zen 5 (AVX-512)
 (``compiled.vector_width``), resetting the option after: ``--force-width`` no longer changes
 them, and ``--toolkit`` alone times them as the toolkit runs them (0.071–0.072, 0.127–0.133,
 0.090, 0.155–0.164).

@@ -178,12 +178,12 @@ def test_llvm_loop_remarks_are_dropped_and_everything_else_kept(capfd):
     assert err.index("from C\n") < err.index("from C, again")
 
 
-def test_only_blocked_float32_kernels_on_avx512_hosts_get_a_forced_width():
+def test_only_blocked_float32_kernels_on_measured_hosts_get_a_forced_width():
     from amsgrad_theory.arithmetic import get_arithmetic
     from amsgrad_theory.engine import compiled
 
     f32, f64 = get_arithmetic("float32:numba"), get_arithmetic("float64:numba")
     assert compiled.vector_width(f64, True) is None
     assert compiled.vector_width(f32, False) is None
-    want = compiled.FLOAT32_AVX512_LANES if compiled._host_avx512() else None
+    want = compiled.FLOAT32_AVX512_LANES if compiled._host_measured_wide() else None
     assert compiled.vector_width(f32, True) == want
