@@ -478,7 +478,7 @@ def _hp_key(row: dict) -> tuple:
 def _as_list_of_hp(variant: Variant, hyperparameters, B: int) -> HyperparameterRows:
     """One parsed dict per instance; equal rows (the same items in the same order) share one
     parse and one dict, so a sweep of B rows costs what its distinct rows cost (B = 4096 rows
-    of 4 distinct texts: about 0.5 ms)."""
+    of 4 distinct texts: about 1.2 ms, most of it making the rows' keys)."""
     if hyperparameters is None or isinstance(hyperparameters, dict):
         one = variant.hyperparameters(**(hyperparameters or {}))
         return HyperparameterRows([one], np.zeros(B, dtype=np.int64))
