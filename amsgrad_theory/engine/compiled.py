@@ -202,6 +202,12 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     a lane-step cheaper, and the values computed only for a dropped store are dropped with it.
     """
     full = full_statistics
+    # the float parameters the problem reads only as lane values, cast once per block and
+    # call where the lanes are narrower than the scalars (float32: C and c were rounded from
+    # float64 at every lane-step, 4 conversions per 16 lanes)
+    narrow = np.dtype(ar.lane_dtype) != np.dtype(ar.scalar_dtype)
+    lane_f0, lane_f1, lane_f2 = (narrow and k in problem.lane_float_params for k in range(3))
+    lane_cast = xp.cast
     # lane rows X, XL, M, V, VH, EPREV, HPREV, EMAX, HMAX, W (layout.LANE_ROWS)
     (keep_l0, keep_l1, keep_l2, keep_l3, keep_l4, keep_l5, keep_l6, keep_l7, keep_l8,
      keep_l9) = (True,) * 5 + (full,) * 4 + (False,)
@@ -233,6 +239,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
         AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, hp, fp
         CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
         SQ = np.empty((L, block), dtype=lane_dt)
+        LF = np.empty((3, block), dtype=lane_dt)              # fp as lane values
         # a checkpoint's values reach the record writer (a call) through arrays of their own,
         # not as slices of the scratch rows: handing the rows to a call made the lane loop
         # slower (AMSGrad, B = 4096, T = 2·10⁴, regret: 0.078 → 0.070 s in float64, 0.080 →
@@ -251,6 +258,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 AB[N_ACC + r, j] = HPI[b, r]
             for r in range(3):
                 AB[N_ACC + 4 + r, j] = FP[r, b]
+                if narrow:
+                    LF[r, j] = lane_cast(FP[r, b])
             for r in range(N_CNT):
                 CB[r, j] = CNT[r, b, 0]
             CB[N_CNT, j] = IP[0, b]
@@ -273,7 +282,19 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
             for j in range(n):
                 co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
                             AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7, p8)
-                fp = (AB[N_ACC + 4, j], AB[N_ACC + 5, j], AB[N_ACC + 6, j])
+                if lane_f0:
+                    f0 = LF[0, j]
+                else:
+                    f0 = AB[N_ACC + 4, j]
+                if lane_f1:
+                    f1 = LF[1, j]
+                else:
+                    f1 = AB[N_ACC + 5, j]
+                if lane_f2:
+                    f2 = LF[2, j]
+                else:
+                    f2 = AB[N_ACC + 6, j]
+                fp = (f0, f1, f2)
                 ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
                 CB[N_CNT, j] = ip[0]
                 CB[N_CNT + 1, j] = ip[1]

@@ -102,6 +102,12 @@ class Problem:
 
     # ---- family facts, overridden by subclasses ------------------------------------------
     float_params: ClassVar[tuple] = ()
+    #: the indices into ``fp`` of the float parameters the lane functions read only as
+    #: ``cast(fp[k])`` (the lane value), never in the scalar arithmetic: a kernel may hand
+    #: them over already cast, once per run instead of once per lane-step (the blocked float32
+    #: kernel does), and ``cast`` of a lane value is that value. A claim about ``lanes``: the
+    #: tests compare that kernel with the lane loop bit for bit
+    lane_float_params: ClassVar[tuple[int, ...]] = ()
     int_params: ClassVar[tuple] = ()
     coupled: ClassVar[bool] = False
     nsuff: ClassVar[int] = 1
@@ -341,6 +347,7 @@ class _TwoValuedGradients(Problem):
 
 class PeriodicLinear(_TwoValuedGradients):
     float_params = ("C", "c")
+    lane_float_params = (0, 1)
     int_params = ("period", "phase")   # phase = t mod period, kept by advance()
 
     def lanes(self, xp, sp, jit=lane_code):
@@ -371,6 +378,7 @@ class PeriodicLinear(_TwoValuedGradients):
 
 class BernoulliLinear(_TwoValuedGradients):
     float_params = ("C", "c", "mu")
+    lane_float_params = (0, 1)      # mu enters E f_t in the scalar arithmetic
     int_params = ("key", "threshold")
     has_expected = True
 
@@ -483,6 +491,7 @@ class _RandomBase(Problem):
 
 class RandomLinear(_RandomBase):
     float_params = ("scale",)
+    lane_float_params = (0,)
 
     def G_inf(self, b=0):
         return abs(_q(self.params[b]["scale"]))

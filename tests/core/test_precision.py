@@ -119,14 +119,21 @@ def test_blocked_numba_kernel_bit_identical(variant):
             float(b.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1])
 
 
-def test_blocked_float32_kernel_bit_identical_with_its_forced_width():
-    """float32 on the blocked kernel — compiled at 16 lanes where the host has AVX-512
-    (compiled.vector_width) — equals the float32 lane loop bit for bit, on Theorem 1's
-    periodic gradients with per-instance periods (the phase t mod period advances by
-    ((period >> 63) | 1), i.e. by 1, written so that LLVM keeps no all-ones register)."""
-    B = 70      # two full blocks and a partial one
-    problem = get_problem("periodic-linear:C=3,c=1", instances=[
-        {"period": str(2 + b % 5), "C": str(2 + b % 7)} for b in range(B)])
+@pytest.mark.parametrize("family", ["periodic", "bernoulli"])
+def test_blocked_float32_kernel_bit_identical_with_its_forced_width(family):
+    """float32 on the blocked kernel — compiled at 16 lanes on the CPUs measured faster so
+    (compiled.vector_width), C and c handed over as lane values (Problem.lane_float_params) —
+    equals the float32 lane loop bit for bit: on Theorem 1's periodic gradients with
+    per-instance periods (the phase t mod period advances by ((period >> 63) | 1), i.e. by 1,
+    written so that LLVM keeps no all-ones register), and on Bernoulli gradients, whose E f_t
+    reads μ in float64 (not a lane parameter)."""
+    B = 70      # blocks of 32 on two threads, a partial one among them
+    if family == "periodic":
+        problem = get_problem("periodic-linear:C=3,c=1", instances=[
+            {"period": str(2 + b % 5), "C": str(2 + b % 7)} for b in range(B)])
+    else:
+        problem = get_problem("bernoulli-linear:C=3,c=1,p=0.3", instances=[
+            {"seed": str(b), "C": repr(2 + 0.1 * (b % 7))} for b in range(B)])
     hps = [{"alpha": str(0.05 * (1 + b % 3))} for b in range(B)]
     kwargs = dict(steps=400, hyperparameters=hps)
     fast = simulate("amsgrad", problem, arithmetic="float32:numba", **kwargs)
@@ -136,6 +143,8 @@ def test_blocked_float32_kernel_bit_identical_with_its_forced_width():
         assert [float(v) for v in a.final_x] == [float(v) for v in b.final_x]
         assert float(a.regret) == float(b.regret)
         assert a.effective_step.increases == b.effective_step.increases
+        if family == "bernoulli":
+            assert float(a.expected_regret) == float(b.expected_regret)
 
 
 @pytest.mark.parametrize("instances, trace, built, blocked", [
