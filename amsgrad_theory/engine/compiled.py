@@ -282,19 +282,9 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
             for j in range(n):
                 co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
                             AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7, p8)
-                if lane_f0:
-                    f0 = LF[0, j]
-                else:
-                    f0 = AB[N_ACC + 4, j]
-                if lane_f1:
-                    f1 = LF[1, j]
-                else:
-                    f1 = AB[N_ACC + 5, j]
-                if lane_f2:
-                    f2 = LF[2, j]
-                else:
-                    f2 = AB[N_ACC + 6, j]
-                fp = (f0, f1, f2)
+                fp = (LF[0, j] if lane_f0 else AB[N_ACC + 4, j],
+                      LF[1, j] if lane_f1 else AB[N_ACC + 5, j],
+                      LF[2, j] if lane_f2 else AB[N_ACC + 6, j])
                 ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
                 CB[N_CNT, j] = ip[0]
                 CB[N_CNT + 1, j] = ip[1]

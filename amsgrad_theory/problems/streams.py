@@ -336,11 +336,9 @@ class _TwoValuedGradients(Problem):
         return min(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"]))) or None
 
     def G_floor_least(self, rows):
-        rows = list(rows)
-        if not rows:
+        params = [self.params[b] for b in rows]
+        if not params:
             return None
-        every = len(rows) == self.B and len(set(rows)) == self.B
-        params = self.params if every else [self.params[b] for b in rows]
         least = _least_abs([str(p[k]) for k in ("C", "c") for p in params])
         return least or None    # a zero C or c leaves that instance without a floor
 

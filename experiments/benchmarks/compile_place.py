@@ -14,7 +14,11 @@ function, optimised again together with it; a loading process has only that copy
 process that compiled it runs the block function's own code, under the same symbol. The two
 copies run at different speeds, and not always the same one faster: 2026-12-07 (Zen 5),
 compiling against loading, float64 full 0.238 against 0.155 s, float32 full 0.194 against
-0.226 s; the regret kernels alike (0.082–0.085 s).
+0.226 s; the regret kernels alike (0.082–0.085 s). The copies are optimised apart, so their
+registers are allocated apart, and a false dependency (``kernel_bisect.py --asm``) was one
+way they landed at different speeds; with it removed and the final code of that day, the
+loaded code was faster or alike for all four: 0.084 | 0.080, 0.189 | 0.150, 0.066 | 0.063,
+0.167 | 0.121 (float64 regret, full; float32 regret, full).
 """
 
 from __future__ import annotations
