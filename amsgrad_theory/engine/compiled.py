@@ -212,8 +212,12 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     (keep_l0, keep_l1, keep_l2, keep_l3, keep_l4, keep_l5, keep_l6, keep_l7, keep_l8,
      keep_l9) = (True,) * 5 + (full,) * 4 + (False,)
     # sums LOSS, EXPECTED, SG2, MAG, B1, ENERGY, S0, S1, S2 (layout.SUM_ROWS)
+    # (a sufficient statistic the problem's suff passes through is not stored back: S1, S2 of
+    # a linear loss were loaded and stored unchanged at every lane-step, 4 loads and 4 stores
+    # per 16 float32 lanes; LLVM cannot drop them, not knowing the scratch rows apart)
     (keep_a0, keep_a1, keep_a2, keep_a3, keep_a4, keep_a5, keep_a6, keep_a7,
-     keep_a8) = (True, bool(problem.has_expected)) + (full,) * 4 + (True,) * 3
+     keep_a8) = ((True, bool(problem.has_expected)) + (full,) * 4
+                 + tuple(k < problem.nsuff for k in range(3)))
     # counters (layout.COUNT_ROWS): v̂'s decreases are recorded only where a max is kept
     keep_c = full
     keep_cv = full and variant.maxes

@@ -110,7 +110,11 @@ class Problem:
     lane_float_params: ClassVar[tuple[int, ...]] = ()
     int_params: ClassVar[tuple] = ()
     coupled: ClassVar[bool] = False
-    nsuff: ClassVar[int] = 1
+    #: how many of the sufficient statistics S0, S1, S2 ``suff`` changes: it returns rows
+    #: nsuff … 2 as it was given them (a kernel need not store them back, the blocked one does
+    #: not). All three unless a family declares fewer; a claim about ``lanes``, checked for
+    #: every family by the tests
+    nsuff: ClassVar[int] = 3
     has_expected: ClassVar[bool] = False
 
     @property
@@ -329,6 +333,8 @@ def _least_abs(texts) -> Fraction:
 class _TwoValuedGradients(Problem):
     """Families whose gradient is C or −c at every step (g_t ∈ {C, −c})."""
 
+    nsuff = 1               # Σ g (_LinearLanes)
+
     def G_inf(self, b=0):
         return max(abs(_q(self.params[b]["C"])), abs(_q(self.params[b]["c"])))
 
@@ -409,6 +415,8 @@ class BernoulliLinear(_TwoValuedGradients):
 
 
 class GradientSequence(Problem):
+    nsuff = 1               # Σ g (_LinearLanes)
+
     def G_inf(self, b=0):
         values = [abs(_q(v)) for row in self.sequence[b] for v in row]
         values.append(abs(_q(self.params[b]["tail"])))
@@ -488,6 +496,7 @@ class _RandomBase(Problem):
 
 
 class RandomLinear(_RandomBase):
+    nsuff = 1               # Σ g (_LinearLanes)
     float_params = ("scale",)
     lane_float_params = (0,)
 

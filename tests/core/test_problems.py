@@ -167,3 +167,19 @@ def test_regret_is_sublinear_for_amsgrad_on_random_problems():
     for fam in ("random-linear", "random-quadratic", "random-logistic"):
         r = simulate("amsgrad", f"{fam}:d=3,seed=1", steps=4000, hyperparameters={"alpha": "0.3"})
         assert float(r.regret) / 4000 < 0.1, fam
+
+
+@pytest.mark.parametrize("family", sorted(__import__(
+    "amsgrad_theory.problems", fromlist=["FAMILIES"]).FAMILIES))
+def test_a_family_changes_no_sufficient_statistic_beyond_its_nsuff(family):
+    """``Problem.nsuff`` is a claim about ``suff``: it returns S_k for k ≥ nsuff as it was given
+    (the same object), and changes every S_k below (the blocked kernel stores only those rows
+    back, so a declared nsuff too small would lose a statistic silently)."""
+    spec = {"gradient-sequence": "gradient-sequence:g=[1,-2]"}.get(family, family)
+    problem = get_problem(spec)
+    ar = get_arithmetic("float64")
+    lanes = problem.lanes(ar.xp, ar.sp)
+    given_rows = (float("0.375"), float("1.625"), float("-2.75"))
+    out = lanes.suff(*given_rows, float("0.8125"), float("-1.3125"))
+    assert [out[k] is given_rows[k] for k in range(3)] == [k >= problem.nsuff
+                                                          for k in range(3)]
