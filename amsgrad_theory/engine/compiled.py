@@ -180,7 +180,8 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
 
 
 def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, prange=range,
-                        block_jit=None, full_statistics: bool = True):
+                        block_jit=None, full_statistics: bool = True,
+                        narrow_counts: bool = False):
     """The lane loop reordered for SIMD: blocks of instances × a chunk of steps (numba).
 
     For separable problems in d = 1 (every lane an independent instance), a block of at most
@@ -202,6 +203,19 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     a lane-step cheaper, and the values computed only for a dropped store are dropped with it.
     """
     full = full_statistics
+    # the counters in 32 bits where the caller promises that no count or step number reaches
+    # 2³¹ (``narrow_counts``) and the lane step keeps them (full statistics): in 64 bits they
+    # took 2 loads and 2 stores per counter and 16 float32 lanes, 1.25 of each per lane-step
+    # (AMSGrad, B = 4096, T = 2·10⁴, one core, loaded from disk, four runs each way: periodic
+    # float32 12.6 → 11.6 instructions per lane-step, 0.117–0.139 → 0.113–0.126 s per call;
+    # Bernoulli float32 0.145–0.156 → 0.131–0.148; periodic float64 0.151–0.162 → 0.139–0.151
+    # s). The parameters ip (64-bit) then have rows of their own, allocated
+    # last: where ip stays in the counters' rows the scratch layout is the 64-bit one as before
+    # (moving ip's rows ahead of the others' made the Bernoulli regret loop 20 % slower,
+    # the same instructions at other addresses)
+    wide_counts = not (narrow_counts and full)
+    count_dt = np.int64 if wide_counts else np.int32
+    ip_row = N_CNT if wide_counts else 0
     # the float parameters the problem reads only as lane values, cast once per block and
     # call where the lanes are narrower than the scalars (float32: C and c were rounded from
     # float64 at every lane-step, 4 conversions per 16 lanes)
@@ -241,7 +255,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
         L = SEQ.shape[1]
         LB = np.empty((N_LANE + 1, block), dtype=lane_dt)    # lane rows and the tail
         AB = np.empty((N_ACC + 7, block), dtype=scalar_dt)   # accumulators, hp, fp
-        CB = np.empty((N_CNT + 2, block), dtype=np.int64)    # counters, ip
+        CB = np.empty((N_CNT + 2, block), dtype=count_dt)    # counters (and ip)
         SQ = np.empty((L, block), dtype=lane_dt)
         LF = np.empty((3, block), dtype=lane_dt)              # fp as lane values
         # a checkpoint's values reach the record writer (a call) through arrays of their own,
@@ -251,6 +265,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
         VHc = np.empty(1, dtype=lane_dt)
         XLc = np.empty(1, dtype=lane_dt)
         ACc = np.empty((N_ACC, 1), dtype=scalar_dt)
+        IB = CB if wide_counts else np.empty((2, block), dtype=np.int64)    # ip
         for j in range(n):
             b = b0 + j
             for r in range(N_LANE):
@@ -266,8 +281,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                     LF[r, j] = lane_cast(FP[r, b])
             for r in range(N_CNT):
                 CB[r, j] = CNT[r, b, 0]
-            CB[N_CNT, j] = IP[0, b]
-            CB[N_CNT + 1, j] = IP[1, b]
+            IB[ip_row, j] = IP[0, b]
+            IB[ip_row + 1, j] = IP[1, b]
             for u in range(L):
                 SQ[u, j] = SEQ[b, u, 0]
         k = k0
@@ -289,9 +304,9 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 fp = (LF[0, j] if lane_f0 else AB[N_ACC + 4, j],
                       LF[1, j] if lane_f1 else AB[N_ACC + 5, j],
                       LF[2, j] if lane_f2 else AB[N_ACC + 6, j])
-                ip = advance((CB[N_CNT, j], CB[N_CNT + 1, j]))
-                CB[N_CNT, j] = ip[0]
-                CB[N_CNT + 1, j] = ip[1]
+                ip = advance((IB[ip_row, j], IB[ip_row + 1, j]))
+                IB[ip_row, j] = ip[0]
+                IB[ip_row + 1, j] = ip[1]
                 tab = SQ[t - 1, j] if t <= L else LB[N_LANE, j]
                 a0, a1 = data(t, 0, fp, ip, tab)
                 lane = (LB[X, j], LB[M, j], LB[V, j], LB[VH, j], LB[EPREV, j],
@@ -388,8 +403,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 ACC[r, b, 0] = AB[r, j]
             for r in range(N_CNT):
                 CNT[r, b, 0] = CB[r, j]
-            IP[0, b] = CB[N_CNT, j]
-            IP[1, b] = CB[N_CNT + 1, j]
+            IP[0, b] = IB[ip_row, j]
+            IP[1, b] = IB[ip_row + 1, j]
         return k
 
     def kernel(t0, t1, inputs, state, outputs):
@@ -719,7 +734,8 @@ def _named(fn, tag: str):
 
 
 def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statistics: bool,
-                   cache_key: tuple | None = None) -> tuple[Any, tuple[str, ...]]:
+                   cache_key: tuple | None = None,
+                   narrow_counts: bool = False) -> tuple[Any, tuple[str, ...]]:
     """(kernel, notes): the numba-compiled kernel, with every lane function inlined (LLVM
     vectorises only call-free loops); the blocked kernel's block loop runs in parallel. With
     ``cache_key`` (the engine's key of this kernel) it is kept on disk (module docstring).
@@ -736,7 +752,10 @@ def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statisti
     A kernel already on disk (:func:`kernel_on_disk`) is not flattened: numba finds its code
     under ``cache_key`` alone, whatever function the dispatcher holds, so the plain function
     serves to load it (flattening costs 0.3–0.9 s; loading ≈ 0.05 s). Should the files be gone
-    after all, numba compiles that plain function: slower, the same numbers."""
+    after all, numba compiles that plain function: slower, the same numbers.
+
+    ``narrow_counts``: the caller's promise that no counter reaches 2³¹ (the blocked kernel
+    then holds them in 32 bits; :func:`~amsgrad_theory.engine.engines.narrow_counts`)."""
     import numba  # the compiler: imported only by runs that compile
 
     notes: list[str] = []
@@ -753,7 +772,8 @@ def compile_kernel(ar, xp, sp, variant, problem, *, blocked: bool, full_statisti
     if blocked:
         plain = make_blocked_kernel(ar, xp, sp, variant, problem, jit, block=BLOCK,
                                     prange=numba.prange, block_jit=compile_loop,
-                                    full_statistics=full_statistics)
+                                    full_statistics=full_statistics,
+                                    narrow_counts=narrow_counts)
         kernel = compile_loop(plain, parallel=True)
     else:
         plain = make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=compile_loop,

@@ -112,7 +112,8 @@ class Engine:
     # ---- the kernel -----------------------------------------------------------------------
     def key(self, plan: RunPlan) -> tuple:
         """What the kernel depends on: arithmetic, variant structure, problem family, set kind
-        (the problem's numbers are the arrays it is given)."""
+        (the problem's numbers are the arrays it is given), the statistics, and whether its
+        counters fit in 32 bits (:func:`narrow_counts`)."""
         ar, variant, problem = self.arithmetic, plan.variant, plan.problem
         # compiled kernels depend on the dtype only; the interpreted and vector ones hold the
         # arithmetic's own objects (an mpmath context, a torch device), so they are kept per
@@ -120,7 +121,7 @@ class Engine:
         number = ar.number if self.kind == "compiled" else ar
         return (self.kind, number, self.blocked, self.lane_loop, self.specialized,
                 variant.structure(), problem.family, problem.set.kind, problem.d == 1,
-                plan.full_statistics)
+                plan.full_statistics, narrow_counts(plan))
 
     def kernel(self, plan: RunPlan) -> tuple[Any, tuple[str, ...]]:
         """(kernel, notes), built once per :meth:`key` and kept."""
@@ -132,7 +133,8 @@ class Engine:
         full = plan.full_statistics
         if self.kind == "compiled":
             kernel, notes = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
-                                           full_statistics=full, cache_key=key)
+                                           full_statistics=full, cache_key=key,
+                                           narrow_counts=narrow_counts(plan))
             built = (_Marking(kernel, key, vector_width(ar, self.blocked)), notes)
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
@@ -151,6 +153,17 @@ class Engine:
     def run(self, kernel, arrays, t0: int, t1: int) -> None:
         """Advance steps t0..t1."""
         kernel(t0, t1, arrays.inputs, arrays.state, arrays.outputs)
+
+
+#: the most steps a run may have for the blocked kernel to hold its counters (counts of steps,
+#: step numbers) in 32 bits (:func:`~amsgrad_theory.engine.compiled.make_blocked_kernel`)
+COUNTS32_MAX_STEPS = 2**31 - 1
+
+
+def narrow_counts(plan: RunPlan) -> bool:
+    """Whether no counter of this run can reach 2³¹: every count and step number is at most
+    its number of steps."""
+    return plan.steps <= COUNTS32_MAX_STEPS
 
 
 def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = None) -> Engine:

@@ -119,6 +119,31 @@ def test_blocked_numba_kernel_bit_identical(variant):
             float(b.checkpoints["sum_beta1_sqrt_vhat_over_alpha"][-1])
 
 
+def test_blocked_kernel_counters_in_64_bits_where_a_run_could_reach_2_pow_31(monkeypatch):
+    """The blocked kernel holds its counters (counts of steps, step numbers) in 32 bits only
+    where the run has at most 2³¹ − 1 steps (engines.narrow_counts); beyond, in 64 bits. Both
+    kernels give the lane loop's numbers: here the 64-bit one, built by lowering the limit
+    below this run's steps (Adam, whose effective steps rise, so the counters count)."""
+    from amsgrad_theory.engine import engines
+
+    B = 40
+    problem = get_problem("bernoulli-linear:C=3,c=1,p=0.3",
+                          instances=[{"seed": str(b)} for b in range(B)])
+    kwargs = dict(steps=300, hyperparameters={"alpha": "0.1", "beta2": "0.9"})
+    ref = simulate("adam", problem, arithmetic="float64:python", **kwargs)
+    assert sum(i.effective_step.increases for i in ref.instances) > 0
+    assert engines.COUNTS32_MAX_STEPS == 2**31 - 1
+    narrow = simulate("adam", problem, arithmetic="float64:numba", **kwargs)
+    monkeypatch.setattr(engines, "COUNTS32_MAX_STEPS", 299)
+    wide = simulate("adam", problem, arithmetic="float64:numba", **kwargs)
+    for run in (narrow, wide):
+        assert run.engine == "numba-blocked"
+        for a, b in zip(run.instances, ref.instances):
+            assert a.effective_step == b.effective_step
+            assert a.corrected_step == b.corrected_step
+            assert [float(v) for v in a.final_x] == [float(v) for v in b.final_x]
+
+
 @pytest.mark.parametrize("family", ["periodic", "bernoulli"])
 def test_blocked_float32_kernel_bit_identical_with_its_forced_width(family):
     """float32 on the blocked kernel — compiled at 16 lanes on the CPUs measured faster so
