@@ -236,7 +236,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     keep_c = full
     keep_cv = full and variant.maxes
     parts = lane_functions(xp, sp, variant, problem, jit, record_jit=block_jit,
-                           full_statistics=full_statistics,
+                           full_statistics=full_statistics, error_codes="flag",
                            coefficient_namespace=lambda k: ar.coefficient_namespace("compiled", k))
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
@@ -297,7 +297,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
             p6 = PWc[q, g, 6]
             p7 = PWc[q, g, 7]
             p8 = PWc[q, g, 8]
-            bad = 0
+            bad = False
             for j in range(n):
                 co = finish(AB[N_ACC, j], AB[N_ACC + 1, j], AB[N_ACC + 2, j],
                             AB[N_ACC + 3, j], p0, p1, p2, p3, p4, p5, p6, p7, p8)
@@ -368,8 +368,9 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 if keep_cv:
                     CB[8, j] = cn[8]
                     CB[9, j] = cn[9]
-            if bad != 0:
-                # the first lane of this block whose state is no longer finite
+            if bad:
+                # the first lane of this block whose state is no longer finite, and what (the
+                # lanes flag an error without its kind: lane_functions' error_codes="flag")
                 for j in range(n):
                     code = 0
                     if not (np.isfinite(LB[M, j]) and np.isfinite(LB[V, j])):

@@ -28,7 +28,7 @@ as calls.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from ..algorithms.rules import make_rule
 from ..lanecode import lane_code
@@ -175,7 +175,7 @@ def v_floor(xp, variant):
 
 
 def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None,
-                   error_codes: bool = True, full_statistics: bool = True,
+                   error_codes: bool | Literal["flag"] = True, full_statistics: bool = True,
                    coefficient_namespace=None) -> LaneFunctions:
     """The functions every kernel composes, over namespaces ``xp``/``sp``, compiled by ``jit``.
 
@@ -188,7 +188,10 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     * ``cnt``   = the counters (:data:`~amsgrad_theory.engine.layout.COUNT_ROWS`);
     * ``out``   = (g_t, x̂_{t+1}, f_t share) for traces;
     * ``code``  = 0, or the error code of a non-finite gradient, loss or iterate (only with
-      ``error_codes``: the vector engine checks whole arrays itself).
+      ``error_codes``: the vector engine checks whole arrays itself); with
+      ``error_codes="flag"`` whether there is any error, unranked (a bool: the blocked kernel
+      ORs the flags of a step and, where one is set, finds and ranks the error itself; the
+      ranked code cost 16 instructions per 16 float32 lanes, the flag 3 mask operations).
 
     With ``full_statistics=False`` only the regret's accumulators (loss, expected loss,
     sufficient statistics) are kept: no effective-step record, Σg², max|g|, bound terms.
@@ -211,7 +214,7 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     _, _, drop_of = make_lane_stats(xp, sp, lane,
                                     windowed=windowed and variant.monotone_vhat is None)
     grad, loss, suff, expected = P.grad, P.loss, P.suff, P.expected
-    isfinite, certain = xp.isfinite, xp.certain
+    isfinite, certain, both = xp.isfinite, xp.certain, xp.both
     maximum, minimum = xp.maximum, xp.minimum
     widen = sp.widen
     smaximum, sisfinite, sabs = sp.maximum, sp.isfinite, sp.abs
@@ -261,7 +264,12 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
             xnew = minimum(maximum(xhat, lo), hi)
         else:
             xnew = xhat
-        if error_codes:
+        if error_codes == "flag":
+            ok = both(both(isfinite(g), sisfinite(ell)), isfinite(xnew))
+            if watch_v:
+                ok = both(ok, not both(xlt(v, tiny_lane), xgt(xabs(m), xzero)))
+            code = not ok
+        elif error_codes:
             bad_g = 1 - certain(isfinite(g))
             bad_l = 1 - certain(sisfinite(ell))
             bad_x = 1 - certain(isfinite(xnew))
