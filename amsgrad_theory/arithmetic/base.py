@@ -114,6 +114,11 @@ class Namespace:
     inf: Any
     pow: Callable = operator.pow
     uint: Callable = int
+    #: converts an integer parameter's new value back to the kernel's integer type where that
+    #: is narrower than what the arithmetic computes in (numba computes int32 in 64 bits; the
+    #: blocked kernel holds the parameters in 32 bits where they fit: np.int32); None: no
+    #: conversion
+    icast: Callable | None = None
     ifloat: Callable = float
     rowsum: Callable | None = None
     rowmax: Callable | None = None

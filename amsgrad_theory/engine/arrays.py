@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,12 @@ class RunPlan:
     def work(self) -> int:
         """Lane-steps: steps × instances × coordinates."""
         return self.steps * self.problem.B * self.problem.d
+
+    @cached_property
+    def int32_parameters(self) -> bool:
+        """Whether every integer parameter of every instance lies in [−2³¹, 2³¹)."""
+        columns = [column for column in self.problem.int_columns() if column]
+        return all(-2**31 <= min(c) and max(c) < 2**31 for c in columns)
 
 
 def memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -113,7 +113,8 @@ class Engine:
     def key(self, plan: RunPlan) -> tuple:
         """What the kernel depends on: arithmetic, variant structure, problem family, set kind
         (the problem's numbers are the arrays it is given), the statistics, and whether its
-        counters fit in 32 bits (:func:`narrow_counts`)."""
+        counters and integer parameters fit in 32 bits (:func:`narrow_counts`,
+        :func:`narrow_ints`)."""
         ar, variant, problem = self.arithmetic, plan.variant, plan.problem
         # compiled kernels depend on the dtype only; the interpreted and vector ones hold the
         # arithmetic's own objects (an mpmath context, a torch device), so they are kept per
@@ -121,7 +122,7 @@ class Engine:
         number = ar.number if self.kind == "compiled" else ar
         return (self.kind, number, self.blocked, self.lane_loop, self.specialized,
                 variant.structure(), problem.family, problem.set.kind, problem.d == 1,
-                plan.full_statistics, narrow_counts(plan))
+                plan.full_statistics, narrow_counts(plan), narrow_ints(plan))
 
     def kernel(self, plan: RunPlan) -> tuple[Any, tuple[str, ...]]:
         """(kernel, notes), built once per :meth:`key` and kept."""
@@ -134,7 +135,8 @@ class Engine:
         if self.kind == "compiled":
             kernel, notes = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
                                            full_statistics=full, cache_key=key,
-                                           narrow_counts=narrow_counts(plan))
+                                           narrow_counts=narrow_counts(plan),
+                                           narrow_ints=narrow_ints(plan))
             built = (_Marking(kernel, key, vector_width(ar, self.blocked)), notes)
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
@@ -164,6 +166,13 @@ def narrow_counts(plan: RunPlan) -> bool:
     """Whether no counter of this run can reach 2³¹: every count and step number is at most
     its number of steps."""
     return plan.steps <= COUNTS32_MAX_STEPS
+
+
+def narrow_ints(plan: RunPlan) -> bool:
+    """Whether every integer parameter of the run's instances fits in 32 bits (signed), so
+    that the blocked kernel may hold them so: the family's ``advance`` keeps them within their
+    instance's range (:class:`~amsgrad_theory.problems.ProblemLanes`)."""
+    return plan.int32_parameters
 
 
 def choose_engine(ar: Arithmetic, plan: RunPlan, *, specialize: bool | None = None) -> Engine:

@@ -63,7 +63,10 @@ class ProblemLanes(NamedTuple):
     ``suff(s0, s1, s2, a0, a1) -> (s0, s1, s2)``; ``expected(x, fp) -> F_i(x)`` the coordinate's
     share of E f_t(x) (Bernoulli; else 0); ``advance(ip) -> ip`` returns the instance's integer
     state for this step, computed once per step before its data are read (the periodic family
-    keeps t mod period there, so no lane ever divides).
+    keeps t mod period there, so no lane ever divides). A claim the blocked kernel relies on
+    (it holds the parameters in 32 bits where the run's values fit): ``advance`` keeps every
+    value between the least and the greatest of its instance's integer parameters (tests/core/
+    test_problems.py checks each family).
     """
 
     coupled: bool
@@ -358,6 +361,11 @@ class PeriodicLinear(_TwoValuedGradients):
         cast = xp.cast
         where = xp.where
         zero = xp.zero
+        icast = xp.icast
+        if icast is None:
+            @jit
+            def icast(n):
+                return n
 
         @jit
         def advance(ip):
@@ -366,9 +374,11 @@ class PeriodicLinear(_TwoValuedGradients):
             # register made by vpternlogd, which reads that register's last value; where the
             # register allocator chose one last written at the end of the update (x_{t+1}),
             # each 8-lane iteration waited for the one before it, and the lane loop ran
-            # 3.5× slower (AVX-512, Zen 5: experiments/benchmarks/kernel_bisect.py --asm)
-            nxt = ip[1] + ((ip[0] >> 63) | 1)
-            return ip[0], where(nxt == ip[0], 0 * nxt, nxt)
+            # 3.5× slower (AVX-512, Zen 5: experiments/benchmarks/kernel_bisect.py --asm).
+            # icast: in 32-bit parameters the comparison and the select are 32-bit too (numba
+            # widens the sum to 64 bits, LLVM narrows what is cast back)
+            nxt = icast(ip[1] + ((ip[0] >> 63) | 1))
+            return ip[0], icast(where(nxt == ip[0], 0 * nxt, nxt))
 
         @jit
         def data(t, i, fp, ip, tab):

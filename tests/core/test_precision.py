@@ -144,6 +144,35 @@ def test_blocked_kernel_counters_in_64_bits_where_a_run_could_reach_2_pow_31(mon
             assert [float(v) for v in a.final_x] == [float(v) for v in b.final_x]
 
 
+@pytest.mark.parametrize("periods", [(2, 3, 5), (2, 3, 2**31)])
+def test_blocked_kernel_integer_parameters_in_32_bits_only_where_they_fit(periods):
+    """The blocked kernel holds the integer parameters in 32 bits where every value of the run
+    fits (RunPlan.int32_parameters): Theorem 1's periods 2, 3, 5; one period of 2³¹ keeps
+    the whole batch in 64 bits. Both equal the lane loop (float64: the kernels of the other
+    tests here are float32 or 64-bit)."""
+    from amsgrad_theory.engine.arrays import RunPlan
+
+    B = 60
+    problem = get_problem("periodic-linear:C=3,c=1", instances=[
+        {"period": str(periods[b % 3]), "C": str(2 + b % 7)} for b in range(B)])
+    plan = RunPlan(None, problem, [], None, np.array([1]), 1, False, False, True)
+    assert plan.int32_parameters is (max(periods) < 2**31)
+    _blocked_equals_lane_loop("amsgrad", problem, "float64", steps=300,
+                              hyperparameters={"alpha": "0.1"}, statistics="regret")
+
+
+def _blocked_equals_lane_loop(variant, problem, number, **kwargs):
+    """(blocked kernel's result, lane loop's): the run on the numba-blocked kernel and on the
+    plain Python lane loop, whose final iterates and regrets are equal bit for bit."""
+    fast = simulate(variant, problem, arithmetic=f"{number}:numba", **kwargs)
+    ref = simulate(variant, problem, arithmetic=f"{number}:python", **kwargs)
+    assert fast.engine == "numba-blocked"
+    for a, b in zip(fast.instances, ref.instances):
+        assert [float(v) for v in a.final_x] == [float(v) for v in b.final_x]
+        assert float(a.regret) == float(b.regret)
+    return fast, ref
+
+
 @pytest.mark.parametrize("family", ["periodic", "bernoulli"])
 def test_blocked_float32_kernel_bit_identical_with_its_forced_width(family):
     """float32 on the blocked kernel — compiled at 16 lanes on the CPUs measured faster so
@@ -160,13 +189,9 @@ def test_blocked_float32_kernel_bit_identical_with_its_forced_width(family):
         problem = get_problem("bernoulli-linear:C=3,c=1,p=0.3", instances=[
             {"seed": str(b), "C": repr(2 + 0.1 * (b % 7))} for b in range(B)])
     hps = [{"alpha": str(0.05 * (1 + b % 3))} for b in range(B)]
-    kwargs = dict(steps=400, hyperparameters=hps)
-    fast = simulate("amsgrad", problem, arithmetic="float32:numba", **kwargs)
-    ref = simulate("amsgrad", problem, arithmetic="float32:python", **kwargs)
-    assert fast.engine == "numba-blocked"
+    fast, ref = _blocked_equals_lane_loop("amsgrad", problem, "float32", steps=400,
+                                          hyperparameters=hps)
     for a, b in zip(fast.instances, ref.instances):
-        assert [float(v) for v in a.final_x] == [float(v) for v in b.final_x]
-        assert float(a.regret) == float(b.regret)
         assert a.effective_step.increases == b.effective_step.increases
         if family == "bernoulli":
             assert float(a.expected_regret) == float(b.expected_regret)

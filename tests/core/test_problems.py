@@ -183,3 +183,24 @@ def test_a_family_changes_no_sufficient_statistic_beyond_its_nsuff(family):
     out = lanes.suff(*given_rows, float("0.8125"), float("-1.3125"))
     assert [out[k] is given_rows[k] for k in range(3)] == [k >= problem.nsuff
                                                           for k in range(3)]
+
+
+@pytest.mark.parametrize("family", sorted(__import__(
+    "amsgrad_theory.problems", fromlist=["FAMILIES"]).FAMILIES))
+def test_a_familys_advance_keeps_its_integers_within_their_instances_range(family):
+    """``ProblemLanes.advance`` is a claim the blocked kernel relies on (it holds the integer
+    parameters in 32 bits where the run's values fit): over many steps, each value stays
+    between the least and the greatest of its instance's integer parameters."""
+    spec = {"gradient-sequence": "gradient-sequence:g=[1,-2]",
+            "periodic-linear": "periodic-linear:C=3,c=1"}.get(family, family)
+    instances = ([{"period": str(p)} for p in (2, 3, 7, 2**31 - 1, 2**62)]
+                 if family == "periodic-linear" else None)
+    problem = get_problem(spec, instances=instances)
+    ar = get_arithmetic("float64")
+    lanes = problem.lanes(ar.xp, ar.sp)
+    for values in zip(*problem.int_columns()):      # (no integer parameters: nothing to do)
+        lo, hi = min(values), max(values)
+        ip = values
+        for _ in range(50):
+            ip = lanes.advance(ip)
+            assert all(lo <= int(v) <= hi for v in ip), (values, ip)
