@@ -163,12 +163,14 @@ def test_blocked_kernel_integer_parameters_in_32_bits_only_where_they_fit(period
 
 def _blocked_equals_lane_loop(variant, problem, number, **kwargs):
     """(blocked kernel's result, lane loop's): the run on the numba-blocked kernel and on the
-    plain Python lane loop, whose final iterates and regrets are equal bit for bit."""
+    plain Python lane loop, whose final and last played iterates and regrets are equal bit
+    for bit."""
     fast = simulate(variant, problem, arithmetic=f"{number}:numba", **kwargs)
     ref = simulate(variant, problem, arithmetic=f"{number}:python", **kwargs)
     assert fast.engine == "numba-blocked"
     for a, b in zip(fast.instances, ref.instances):
         assert [float(v) for v in a.final_x] == [float(v) for v in b.final_x]
+        assert [float(v) for v in a.last_played_x] == [float(v) for v in b.last_played_x]
         assert float(a.regret) == float(b.regret)
     return fast, ref
 
