@@ -108,9 +108,14 @@ class RunPlan:
         return self.steps * self.problem.B * self.problem.d
 
     @cached_property
+    def int_columns(self) -> list[list[int]]:
+        """The problem's integer parameters, one list per parameter (read once per run)."""
+        return self.problem.int_columns()
+
+    @cached_property
     def int32_parameters(self) -> bool:
         """Whether every integer parameter of every instance lies in [−2³¹, 2³¹)."""
-        columns = [column for column in self.problem.int_columns() if column]
+        columns = [column for column in self.int_columns if column]
         return all(-2**31 <= min(c) and max(c) < 2**31 for c in columns)
 
 
@@ -228,7 +233,7 @@ class LaneArrays:
         for j, column in enumerate(problem.float_columns()):
             bulk = ar.scalars(column)
             floats[j, rows_of] = [scalar(text) for text in column] if bulk is None else bulk
-        for j, column in enumerate(problem.int_columns()):
+        for j, column in enumerate(plan.int_columns):
             ints[j, rows_of] = column
         static = problem.static_block()
         if static is None:
@@ -362,7 +367,7 @@ class VectorArrays:
         for j, column in enumerate(problem.float_columns()):
             floats[j, :, 0] = [scalar(text) for text in column]
         ints = np.zeros((N_INT_STATE, B, 1), dtype=np.int64)
-        for j, icolumn in enumerate(problem.int_columns()):
+        for j, icolumn in enumerate(plan.int_columns):
             ints[j, :, 0] = icolumn
         rows, tails = problem.table()
         L = len(rows[0]) if rows and rows[0] else 0
