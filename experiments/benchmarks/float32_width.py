@@ -16,8 +16,10 @@ when avoided: numba widens int32 arithmetic to int64 unless the result is cast b
 ``a[j] if c else b[j]`` selects an address (LLVM then loads through 64-bit pointers), where
 loading both and selecting the value does not. With ``--force-width 16`` LLVM is told to
 vectorise every loop at 16 lanes (``-force-vector-width``), as gcc does with the C stick's
-float32 loop. ``--toolkit-layout`` adds the fused step laid out as the toolkit's kernel lays
-it out (2-D scratch arrays, int64 phase and period, C and c in float64, an int64 error flag).
+float32 loop. ``--toolkit-layout`` adds the fused step laid out as the toolkit's kernel laid
+it out until 2026-12-07 15:00 (2-D scratch arrays, int64 phase and period, C and c in
+float64, an int64 error flag; the kernel now holds the phase in 32 bits where the batch's
+periods fit, C and c as lane values, and a bool error flag).
 Run it as
 
     .venv/bin/python experiments/benchmarks/float32_width.py [--toolkit-layout]
