@@ -380,3 +380,20 @@ def test_instance_keys_are_checked_as_the_specs_are(spec, instances, key, needle
     # the valid keys of the same batch are accepted
     ok = [{k: v for k, v in inst.items() if k in ("C", "seed")} for inst in instances]
     assert get_problem(spec, instances=ok).B == len(instances)
+
+
+def test_hyperparameter_rows_equal_as_keys_but_not_as_inputs_are_parsed_apart():
+    """A batch's rows of hyperparameters share a parse where they are equal — as inputs: 1,
+    1.0 and True are one dict key, and so are 0.0 and −0.0. Found: a row's β1 = −0.0 ran as
+    0.0, and alpha=True (refused alone) ran as 1, wherever an earlier row held the other."""
+    from amsgrad_theory import get_problem
+
+    problem = get_problem("periodic-linear:C=3,c=1", instances=[{}, {}, {}])
+    run = simulate("amsgrad", problem, steps=5, hyperparameters=[
+        {"beta1": 0.0}, {"beta1": -0.0}, {"beta1": "0.0"}])
+    assert [i.hyperparameters["beta1"] for i in run.instances] == ["0.0", "-0.0", "0.0"]
+    run = simulate("amsgrad", problem, steps=5, hyperparameters=[
+        {"alpha": 1}, {"alpha": 1.0}, {"alpha": "1"}])
+    assert [i.hyperparameters["alpha"] for i in run.instances] == ["1", "1.0", "1"]
+    with pytest.raises(InputError, match="not a decimal number"):
+        simulate("amsgrad", problem, steps=5, hyperparameters=[{"alpha": 1}, {"alpha": True}, {}])
