@@ -397,3 +397,8 @@ def test_hyperparameter_rows_equal_as_keys_but_not_as_inputs_are_parsed_apart():
     assert [i.hyperparameters["alpha"] for i in run.instances] == ["1", "1.0", "1"]
     with pytest.raises(InputError, match="not a decimal number"):
         simulate("amsgrad", problem, steps=5, hyperparameters=[{"alpha": 1}, {"alpha": True}, {}])
+    # rows of one length but other names, and rows of other lengths, are keyed by their items
+    run = simulate("amsgrad", problem, steps=5, hyperparameters=[
+        {"alpha": "0.5"}, {"beta1": "0.5"}, {"alpha": "0.5", "beta1": "0.5"}])
+    assert [(i.hyperparameters["alpha"], i.hyperparameters["beta1"]) for i in run.instances] \
+        == [("0.5", "0.9"), ("0.1", "0.5"), ("0.5", "0.5")]
