@@ -108,6 +108,10 @@ class Namespace:
     isfinite: Callable
     certain: Callable
     unknown: Callable
+    #: a number into the arithmetic's value (inside lane code). Called in Python, a numba
+    #: namespace's (a compiled function) returns a Python float, i.e. float64: a constant of
+    #: the lane dtype is made from ``zero``/``one`` (``one + one``) or the dtype itself, or a
+    #: float32 kernel computes with it in float64
     cast: Callable
     zero: Any
     one: Any

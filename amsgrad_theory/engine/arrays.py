@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..algorithms import GROUP_HYPERPARAMETERS, HYPERPARAMETERS, INSTANCE_HYPERPARAMETERS
+from ..problems import lane_claims
 from .layout import (
     EPREV,
     HPREV,
@@ -114,7 +115,10 @@ class RunPlan:
 
     @cached_property
     def int32_parameters(self) -> bool:
-        """Whether every integer parameter of every instance lies in [−2³¹, 2³¹)."""
+        """Whether every integer parameter of every instance lies in [−2³¹, 2³¹) and the
+        family's ``advance`` keeps them so (:func:`~amsgrad_theory.problems.lane_claims`)."""
+        if not lane_claims(self.problem).advance_within_range:
+            return False
         columns = [column for column in self.int_columns if column]
         return all(-2**31 <= min(c) and max(c) < 2**31 for c in columns)
 

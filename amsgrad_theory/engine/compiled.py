@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from ..problems import lane_claims
 from .arrays import BLOCK
 from .lane import lane_functions
 from .layout import (
@@ -230,7 +231,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     # call where the lanes are narrower than the scalars (float32: C and c were rounded from
     # float64 at every lane-step, 4 conversions per 16 lanes)
     narrow = np.dtype(ar.lane_dtype) != np.dtype(ar.scalar_dtype)
-    lane_f0, lane_f1, lane_f2 = (narrow and k in problem.lane_float_params for k in range(3))
+    claims = lane_claims(problem)       # a family of the user's own: the general kernel
+    lane_f0, lane_f1, lane_f2 = (narrow and k in claims.lane_float_params for k in range(3))
     lane_cast = xp.cast
     # lane rows X, XL, M, V, VH, EPREV, HPREV, EMAX, HMAX, W (layout.LANE_ROWS)
     (keep_l0, keep_l1, keep_l2, keep_l3, keep_l4, keep_l5, keep_l6, keep_l7, keep_l8,
@@ -241,7 +243,7 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     # per 16 float32 lanes; LLVM cannot drop them, not knowing the scratch rows apart)
     (keep_a0, keep_a1, keep_a2, keep_a3, keep_a4, keep_a5, keep_a6, keep_a7,
      keep_a8) = ((True, bool(problem.has_expected)) + (full,) * 4
-                 + tuple(k < problem.nsuff for k in range(3)))
+                 + tuple(k < claims.nsuff for k in range(3)))
     # counters (layout.COUNT_ROWS): v̂'s decreases are recorded only where a max is kept
     keep_c = full
     keep_cv = full and variant.maxes

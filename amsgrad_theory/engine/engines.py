@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..arithmetic import Arithmetic
+from ..problems import builtin_family
 from .arrays import BLOCK, LaneArrays, RunPlan, VectorArrays
 from .compiled import (
     compile_kernel,
@@ -120,8 +121,12 @@ class Engine:
         # arithmetic's own objects (an mpmath context, a torch device), so they are kept per
         # arithmetic (kept alive by the key, so its identity stays unique)
         number = ar.number if self.kind == "compiled" else ar
+        # a family of the user's own (a subclass of one of ours included) is known by its
+        # class, not by the family name it may share with ours, and its kernels are not kept
+        # on disk (no cache_key below): its code is not among the sources their keys name
+        family = problem.family if builtin_family(problem) else type(problem)
         return (self.kind, number, self.blocked, self.lane_loop, self.specialized,
-                variant.structure(), problem.family, problem.set.kind, problem.d == 1,
+                variant.structure(), family, problem.set.kind, problem.d == 1,
                 plan.full_statistics, narrow_counts(plan), narrow_ints(plan))
 
     def kernel(self, plan: RunPlan) -> tuple[Any, tuple[str, ...]]:
@@ -133,11 +138,12 @@ class Engine:
         xp, sp = self.namespaces
         full = plan.full_statistics
         if self.kind == "compiled":
+            kept = key if builtin_family(problem) else None
             kernel, notes = compile_kernel(ar, xp, sp, variant, problem, blocked=self.blocked,
-                                           full_statistics=full, cache_key=key,
+                                           full_statistics=full, cache_key=kept,
                                            narrow_counts=narrow_counts(plan),
                                            narrow_ints=narrow_ints(plan))
-            built = (_Marking(kernel, key, vector_width(ar, self.blocked)), notes)
+            built = (_Marking(kernel, kept, vector_width(ar, self.blocked)), notes)
         elif self.kind == "vector":
             built = make_vector_kernel(ar, xp, sp, variant, problem, full_statistics=full,
                                        specialized=self.specialized)
@@ -225,7 +231,7 @@ class _Marking:
     compiles (or loads) the kernel for its arguments' types with LLVM's vector width forced to
     ``lanes``, and only then runs it."""
 
-    def __init__(self, kernel, key: tuple, lanes: int | None = None):
+    def __init__(self, kernel, key: tuple | None, lanes: int | None = None):
         self.__wrapped__ = kernel       # the numba dispatcher (its stats, for tests)
         self.key = key
         self.lanes = lanes
@@ -239,7 +245,8 @@ class _Marking:
         out = self.__wrapped__(*args)
         if not self.marked:
             self.marked = True
-            mark_on_disk(self.key)
+            if self.key is not None:        # (None: a kernel not kept on disk)
+                mark_on_disk(self.key)
         return out
 
 

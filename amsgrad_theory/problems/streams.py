@@ -697,6 +697,35 @@ FAMILIES: dict[str, type] = {
 }
 
 
+class LaneClaims(NamedTuple):
+    """What the kernels may rely on about a problem's lane functions (:func:`lane_claims`)."""
+
+    #: how many of S0, S1, S2 ``suff`` changes (the others need not be stored back)
+    nsuff: int
+    #: the float parameters read only as lane values (may be handed over cast)
+    lane_float_params: tuple[int, ...]
+    #: ``advance`` keeps every integer within its instance's range (32-bit where they fit)
+    advance_within_range: bool
+
+
+def builtin_family(problem: Problem) -> bool:
+    """Whether ``problem`` is an instance of one of the package's families itself (not of a
+    subclass of the user's own, whose lane functions the package has not checked)."""
+    return type(problem) in FAMILIES.values()
+
+
+def lane_claims(problem: Problem) -> LaneClaims:
+    """The claims a built-in family makes about its lane functions (``nsuff``,
+    ``lane_float_params``, the range of ``advance``; tests/core/test_problems.py and the
+    kernel tests check each family), or, for a family of the user's own — a subclass included,
+    whose lane functions may break what it inherits —, the most general: every sufficient
+    statistic stored, no parameter handed over cast, integer parameters in 64 bits. A claim
+    that does not hold would change numbers silently; a general one only costs time."""
+    if builtin_family(problem):
+        return LaneClaims(problem.nsuff, tuple(problem.lane_float_params), True)
+    return LaneClaims(3, (), False)
+
+
 class JsonNumber(Decimal):
     """A number of a JSON array, exactly as the user wrote it: ``str`` and ``repr`` give the
     text (``1e-400``, never ``1E-400`` or ``Decimal('1E-400')``), so messages quote the user."""

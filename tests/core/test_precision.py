@@ -161,6 +161,44 @@ def test_blocked_kernel_integer_parameters_in_32_bits_only_where_they_fit(period
                               hyperparameters={"alpha": "0.1"}, statistics="regret")
 
 
+def test_a_family_of_the_users_own_gets_its_own_general_kernel():
+    """A subclass of one of the package's families is known by its class, not by the family
+    name it shares (the kernel of ``periodic-linear``, built first, must not serve it), and
+    gets the general kernel: the claims it inherits (nsuff, lane_float_params, the range of
+    advance) are not taken on trust, since its lane functions may break them. Here it doubles
+    the gradients, and its float32 blocked kernel equals its own lane loop."""
+    import dataclasses
+
+    from amsgrad_theory.lanecode import lane_code
+    from amsgrad_theory.problems import lane_claims
+    from amsgrad_theory.problems.streams import PeriodicLinear
+
+    class Doubled(PeriodicLinear):
+        def lanes(self, xp, sp, jit=lane_code):
+            P = super().lanes(xp, sp, jit)
+            data, two = P.data, xp.one + xp.one     # (the lane dtype: see Namespace.cast)
+
+            @jit
+            def doubled(t, i, fp, ip, tab):
+                a0, a1 = data(t, i, fp, ip, tab)
+                return two * a0, a1
+
+            return P._replace(data=doubled)
+
+    # (a period of 2³¹: both kernels hold the integers in 64 bits, so only the family tells
+    # their keys apart)
+    ours = get_problem("periodic-linear:C=3,c=1",
+                       instances=[{"period": str((2, 3, 2**31)[b % 3])} for b in range(40)])
+    mine = Doubled(**{f.name: getattr(ours, f.name) for f in dataclasses.fields(ours)})
+    assert lane_claims(ours) == (1, (0, 1), True)
+    assert lane_claims(mine) == (3, (), False)
+    kwargs = dict(steps=200, hyperparameters={"alpha": "0.1"})
+    first = simulate("amsgrad", ours, arithmetic="float32:numba", **kwargs)
+    fast, _ = _blocked_equals_lane_loop("amsgrad", mine, "float32", **kwargs)
+    # (AMSGrad with ε = 0 is scale-free: the iterates are the same, the losses doubled)
+    assert np.array_equal(2 * first.table()["loss"], fast.table()["loss"])
+
+
 def _blocked_equals_lane_loop(variant, problem, number, **kwargs):
     """(blocked kernel's result, lane loop's): the run on the numba-blocked kernel and on the
     plain Python lane loop, whose final and last played iterates and regrets are equal bit
