@@ -211,10 +211,10 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
     # (AMSGrad, B = 4096, T = 2·10⁴, one core, loaded from disk, four runs each way: periodic
     # float32 12.6 → 11.6 instructions per lane-step, 0.117–0.139 → 0.113–0.126 s per call;
     # Bernoulli float32 0.145–0.156 → 0.131–0.148; periodic float64 0.151–0.162 → 0.139–0.151
-    # s). The parameters ip (64-bit) then have rows of their own, allocated
-    # last: where ip stays in the counters' rows the scratch layout is the 64-bit one as before
-    # (moving ip's rows ahead of the others' made the Bernoulli regret loop 20 % slower,
-    # the same instructions at other addresses)
+    # s). The parameters ip then have rows of their own (of ip_dt, below), allocated last;
+    # where they stay 64-bit beside 64-bit counters they keep the counters' rows, the layout
+    # as before (moving ip's rows ahead of the others' made the Bernoulli regret loop 20 %
+    # slower, the same instructions at other addresses)
     wide_counts = not (narrow_counts and full)
     count_dt = np.int64 if wide_counts else np.int32
     # the integer parameters in 32 bits where the caller promises that every value of the run
