@@ -10,9 +10,10 @@ Two loops, the same operations in the same order (bit-identical; the tests check
 
 Both are composed from :func:`~amsgrad_theory.engine.lane.lane_functions` and flattened by the
 specialiser before numba compiles them (:func:`compile_kernel`): every lane function inlined
-(LLVM vectorises only call-free loops); a lane's non-finite value does not
-branch inside the loop: the lane returns an error code, the loop ORs them, and the lane is
-located after.
+(LLVM vectorises only call-free loops). A lane step that leaves the float range returns the
+error's code (gradient, loss, iterate, underflow: ``lane_functions``' ranking); the scalar loop
+keeps the step's first one, the blocked kernel ORs a flag per lane and, where one is set, ranks
+the block's lanes after the step from their stored state, recomputing g_t and f_t(x_t).
 
 Compiled kernels persist across processes (numba's on-disk cache, in ``__pycache__`` beside
 this file or numba's user-wide cache folder; ``NUMBA_CACHE_DIR`` moves it): a kernel is found
@@ -47,13 +48,10 @@ from .lane import lane_functions
 from .layout import (
     EMAX,
     EPREV,
-    ERR_GRAD,
     ERR_ITERATE,
     ERR_LOSS,
-    ERR_UNDERFLOW,
     HMAX,
     HPREV,
-    LOSS,
     N_ACC,
     N_CNT,
     N_LANE,
@@ -81,7 +79,7 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                            coefficient_namespace=lambda k: ar.coefficient_namespace(engine, k))
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data, margin, loss_z = parts.advance, parts.data, parts.margin, parts.loss_z
-    project, locate, write_checkpoint = parts.project, parts.locate, parts.write_checkpoint
+    project, write_checkpoint = parts.project, parts.write_checkpoint
     write_trace = parts.write_trace
     certain, sisfinite = xp.certain, sp.isfinite
     ifloat, szero = parts.ifloat, parts.szero
@@ -136,7 +134,13 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                             a0, a1 = data(t, i, fp, ip, tab)
                             z = z + margin(LN[X, b, i], a0, a1)
                         fz = loss_z(z)
-                        bad = bad | (ERR_LOSS * (1 - certain(sisfinite(fz))))
+                        lost = ERR_LOSS * (1 - certain(sisfinite(fz)))
+                        if lost != 0 and bad == 0:      # the step's first error
+                            ERR[0] = lost
+                            ERR[1] = t
+                            ERR[2] = b
+                            ERR[3] = -1
+                        bad = bad | lost
                         IACC[b] = IACC[b] + fz
                         if t <= ntrace:
                             TRS[t - 1, b, 0] = fz
@@ -154,6 +158,11 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                                CNT[8, b, i], CNT[9, b, i])
                         ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, acc, cnt,
                                                           lo, hi)
+                        if code != 0 and bad == 0:
+                            ERR[0] = code
+                            ERR[1] = t
+                            ERR[2] = b
+                            ERR[3] = i
                         bad = bad | code
                         for r in range(N_LANE):
                             LN[r, b, i] = ln[r]
@@ -168,7 +177,6 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                     if set_kind == "ball":
                         project(LN[X], LN[W], R, b)
             if bad != 0:
-                locate(t, LN, ACC, IACC, ERR, 0)
                 return
             k = kpos[0]
             if k < K and t == ck[k]:
@@ -252,9 +260,8 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                            coefficient_namespace=lambda k: ar.coefficient_namespace("compiled", k))
     lane_math, powers, finish = parts.lane_math, parts.powers, parts.finish
     advance, data = parts.advance, parts.data
+    grad, loss, rank = parts.grad, parts.loss, parts.rank
     ifloat, szero, write_checkpoint = parts.ifloat, parts.szero, parts.write_checkpoint
-    watch_v = parts.v_floor is not None
-    v_floor = parts.v_floor if watch_v else ar.lane_dtype(0.0)
     lane_dt = ar.lane_dtype
     scalar_dt = ar.scalar_dtype
     block_jit = block_jit or jit
@@ -381,23 +388,12 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                     CB[8, j] = cn[8]
                     CB[9, j] = cn[9]
             if bad:
-                # the first lane of this block whose state is no longer finite, and what (the
-                # lanes flag an error without its kind: lane_functions' error_codes="flag")
-                for j in range(n):
-                    code = 0
-                    if not (np.isfinite(LB[M, j]) and np.isfinite(LB[V, j])):
-                        code = ERR_GRAD
-                    elif not np.isfinite(AB[LOSS, j]):
-                        code = ERR_LOSS
-                    elif not np.isfinite(LB[X, j]):
-                        code = ERR_ITERATE
-                    elif watch_v and LB[V, j] < v_floor and LB[M, j] != 0:
-                        code = ERR_UNDERFLOW
-                    if code != 0:
-                        EB[kb, 0] = t
-                        EB[kb, 1] = b0 + j
-                        EB[kb, 2] = code
-                        break
+                # a lane of this block has an error at step t: the block stops there, and the
+                # kernel ranks its lanes from the state they leave (outside this function:
+                # more code here changed how LLVM scheduled the lane loop, slower)
+                EB[kb, 0] = t
+                EB[kb, 1] = b0
+                EB[kb, 2] = n
                 break
             if k < K and t == ck[k]:
                 tf = ifloat(t)
@@ -472,10 +468,29 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 first = kb
         ERR = outputs.error
         if first >= 0:
-            ERR[0] = EB[first, 2]
-            ERR[1] = EB[first, 0]
+            # the block's first lane with an error at step t, and its kind (the lanes flag an
+            # error without it: lane_functions' error_codes="flag"): ranked as the lane loop
+            # ranks it, from g_t and f_t(x_t) recomputed at x_t, and x_{t+1}, m_t, v_t as the
+            # block left them (ranking by the state alone named a moment's overflow a
+            # non-finite gradient: g = 1e200 is finite, v = ∞)
+            t = EB[first, 0]
+            ERR[0] = ERR_ITERATE        # (none found: the block still stopped, reported)
+            ERR[1] = t
             ERR[2] = EB[first, 1]
             ERR[3] = 0
+            for b in range(EB[first, 1], EB[first, 1] + EB[first, 2]):
+                fp = (lane_cast(FP[0, b]) if lane_f0 else FP[0, b],
+                      lane_cast(FP[1, b]) if lane_f1 else FP[1, b],
+                      lane_cast(FP[2, b]) if lane_f2 else FP[2, b])
+                tab = SEQ[b, t - 1, 0] if t <= SEQ.shape[1] else TAIL[b, 0]
+                a0, a1 = data(t, 0, fp, (IP[0, b], IP[1, b]), tab)
+                x = LN[XL, b, 0]
+                code = rank(grad(x, a0, a1, szero), loss(x, a0, a1), LN[X, b, 0], LN[M, b, 0],
+                            LN[V, b, 0])
+                if code != 0:
+                    ERR[0] = code
+                    ERR[2] = b
+                    break
             return
         if nb > 0:
             state.next_checkpoint[0] = KE[0]

@@ -11,8 +11,10 @@ statistics of this module:
 * ``powers``/``finish``/``schedule`` — the coefficients of a step (the rule's);
 * ``data``/``margin``/``loss_z``/``advance``/``project`` — the problem's data of a step and the
   feasible set's projection;
-* ``write_checkpoint``, ``write_trace`` — the lane-loop engines' record writers; ``locate`` —
-  the first lane whose state became non-finite.
+* ``write_checkpoint``, ``write_trace`` — the lane-loop engines' record writers;
+* ``grad``/``loss`` — the problem's g_t and f_t(x_t) of a lane, and ``rank`` — the error code
+  of a lane step from its values (what ``lane_math`` returns with ``error_codes=True``), for
+  a kernel that flags errors unranked and ranks them after the fact.
 
 Streaming statistics per lane (rows of :mod:`~amsgrad_theory.engine.layout`): the loss and the
 expected loss, Σ g², max |g|, Σ β1,s √v̂_s/α_s, Lemma 2's Σ α_s m_s²/√v̂_s, the problem's
@@ -53,7 +55,6 @@ from .layout import (
     XL,
     M,
     V,
-    X,
 )
 
 
@@ -69,7 +70,9 @@ class LaneFunctions(NamedTuple):
     loss_z: Callable
     advance: Callable
     project: Callable
-    locate: Callable
+    grad: Callable
+    loss: Callable
+    rank: Callable
     write_checkpoint: Callable
     write_trace: Callable
     coupled: bool
@@ -228,6 +231,22 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     xabs, xlt, xgt, xzero = xp.abs, xp.lt, xp.gt, xp.zero
 
     @lane
+    def rank(g, ell, xnew, m, v):
+        """The error code of a lane step from g_t, f_t(x_t), x_{t+1}, m_t, v_t: ERR_GRAD where
+        g_t is not finite, else ERR_LOSS where f_t(x_t) is not, else ERR_ITERATE where x_{t+1}
+        is not, else ERR_UNDERFLOW where v_t fell below the floor while m_t ≠ 0 (where that is
+        watched); 0 for none."""
+        bad_g = 1 - certain(isfinite(g))
+        bad_l = 1 - certain(sisfinite(ell))
+        bad_x = 1 - certain(isfinite(xnew))
+        code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
+                                                  * ERR_ITERATE)
+        if watch_v:
+            bad_v = certain(xlt(v, tiny_lane)) * certain(xgt(xabs(m), xzero))
+            code = code + (1 - bad_g) * (1 - bad_l) * (1 - bad_x) * bad_v * ERR_UNDERFLOW
+        return code
+
+    @lane
     def lane_math(t, z, a0, a1, co, fp, lane, acc, cnt, lo, hi):
         x, m, v, vh_old, eprev, hprev, emax, hmax = lane
         a_loss, a_exp, a_sg2, a_mag, a_b1, a_energy, s0, s1, s2 = acc
@@ -270,14 +289,7 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
                 ok = both(ok, not both(xlt(v, tiny_lane), xgt(xabs(m), xzero)))
             code = not ok
         elif error_codes:
-            bad_g = 1 - certain(isfinite(g))
-            bad_l = 1 - certain(sisfinite(ell))
-            bad_x = 1 - certain(isfinite(xnew))
-            code = bad_g * ERR_GRAD + (1 - bad_g) * (bad_l * ERR_LOSS + (1 - bad_l) * bad_x
-                                                      * ERR_ITERATE)
-            if watch_v:
-                bad_v = certain(xlt(v, tiny_lane)) * certain(xgt(xabs(m), xzero))
-                code = code + (1 - bad_g) * (1 - bad_l) * (1 - bad_x) * bad_v * ERR_UNDERFLOW
+            code = rank(g, ell, xnew, m, v)
         else:
             code = 0
         return ((xnew, x, m, v, vh, eta, hat, emax, hmax, weight),
@@ -361,42 +373,9 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
         trace_scalars[t - 1, b, 1] = alpha_s
         trace_scalars[t - 1, b, 2] = beta1_s
 
-    @jit
-    def locate(t, lanes, sums, coupled_loss, error, offset):
-        """Find the first lane whose state became non-finite at step t (after the fact)."""
-        B = lanes.shape[1]
-        d = lanes.shape[2]
-        for b in range(B):
-            if not sisfinite(coupled_loss[b]):
-                error[0] = ERR_LOSS
-                error[1] = t
-                error[2] = b + offset
-                error[3] = -1
-                return
-            for i in range(d):
-                code = 0
-                if not (isfinite(lanes[M, b, i]) and isfinite(lanes[V, b, i])):
-                    code = ERR_GRAD
-                elif not sisfinite(sums[LOSS, b, i]):
-                    code = ERR_LOSS
-                elif not isfinite(lanes[X, b, i]):
-                    code = ERR_ITERATE
-                elif watch_v and lanes[V, b, i] < tiny_lane and lanes[M, b, i] != xzero:
-                    code = ERR_UNDERFLOW
-                if code != 0:
-                    error[0] = code
-                    error[1] = t
-                    error[2] = b + offset
-                    error[3] = i
-                    return
-        error[0] = ERR_ITERATE
-        error[1] = t
-        error[2] = offset
-        error[3] = -1
-
     return LaneFunctions(
         lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
         data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
-        locate=locate, write_checkpoint=write_checkpoint, write_trace=write_trace,
+        grad=grad, loss=loss, rank=rank, write_checkpoint=write_checkpoint, write_trace=write_trace,
         coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0),
         v_floor=floor)

@@ -211,3 +211,51 @@ def test_small_eps_is_decided_per_instance_when_rows_are_shared():
     rows = [paper, framework, paper, tiny_root, framework, {"eps": "1e-200"}]
     assert eps_too_small(rows, np.float64).tolist() == [True, False, True, True, False, True]
     assert eps_too_small(rows, np.float32).tolist() == [True, False, True, True, False, True]
+
+
+# ---- the blocked kernel's error flag ---------------------------------------------------------
+
+@pytest.mark.parametrize("number, problem, x0, hp, what", [
+    # f_1 = g·x_1 = 1e350 alone (g² = 1e300 and x_2 stay finite)
+    ("float64", "gradient-sequence:g=[1e150],set=none", "1e200", {}, "loss"),
+    # x_2 = x_1 + α·1 = 2e308 alone (g = −1 and f_1 = −1e308 are finite)
+    ("float64", "gradient-sequence:g=[-1],set=none", "1e308", {"alpha": "1e308"}, "iterate"),
+    ("float32", "gradient-sequence:g=[-1],set=none", "3e38", {"alpha": "3e38"}, "iterate"),
+    # a quadratic at x_1 = 1e300: g_1 ≈ 1e300 is finite, g_1² and f_1 are not — a non-finite
+    # loss, not gradient (the blocked kernel named it so: it ranked from m, v after the step)
+    ("float64", "random-quadratic:d=1,set=none", "1e300", {}, "loss"),
+    ("float32", "random-quadratic:d=1,set=none", "3e38", {}, "gradient"),
+])
+def test_the_blocked_kernel_flags_each_non_finite_quantity_alone(number, problem, x0, hp, what):
+    """The blocked kernel flags a lane step whose g, x_{t+1} or f_t(x_t) is not finite
+    (lane_functions' error_codes="flag") and ranks a flagged step after it; each of them
+    leaving the range is reported as the Python lane loop (ranked error codes at every step)
+    reports it."""
+    batch = get_problem(problem, instances=[{}] * 2)
+    # the same batch in range runs the kernel this test means
+    fine = simulate("amsgrad", batch, steps=2, arithmetic=f"{number}:numba", x0="0.5")
+    assert fine.engine == "numba-blocked"
+    reports = []
+    for arithmetic in (f"{number}:numba", f"{number}:python"):
+        with pytest.raises(NumericalError) as info:
+            simulate("amsgrad", batch, steps=5, arithmetic=arithmetic, x0=x0,
+                     hyperparameters=hp)
+        err = info.value
+        reports.append((err.kind, err.what, err.step, err.since, err.instance, err.coordinate))
+    assert reports[0] == reports[1]
+    assert reports[0][:2] == ("non-finite", what)
+
+
+@pytest.mark.parametrize("problem, x0", [("random-quadratic:d=2,set=none", "1e300"),
+                                         ("gradient-sequence:g=[[1e150,1]],set=none", "1e200")])
+def test_the_scalar_loop_names_the_error_the_lane_loop_names(problem, x0):
+    """The compiled scalar loop (d > 1) keeps the first error code of the step, as the Python
+    lane loop does (it used to locate the lane after the step from its state, naming a
+    moment's overflow a non-finite gradient)."""
+    reports = []
+    for arithmetic in ("float64:numba", "float64:python"):
+        with pytest.raises(NumericalError) as info:
+            simulate("amsgrad", problem, steps=5, arithmetic=arithmetic, x0=x0)
+        err = info.value
+        reports.append((err.kind, err.what, err.step, err.since, err.instance, err.coordinate))
+    assert reports[0] == reports[1]
