@@ -229,6 +229,9 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     watch_v = floor is not None
     tiny_lane = floor if watch_v else xp.zero
     xabs, xlt, xgt, xzero = xp.abs, xp.lt, xp.gt, xp.zero
+    fma = xp.fma
+    # lanes and scalars of one type (float64 lanes): the loss is tested with the lanes
+    same_dtype = type(xp.zero) is type(sp.zero)
 
     @lane
     def rank(g, ell, xnew, m, v):
@@ -284,7 +287,17 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
         else:
             xnew = xhat
         if error_codes == "flag":
-            ok = both(both(isfinite(g), sisfinite(ell)), isfinite(xnew))
+            if same_dtype:
+                # y·0 is ±0 for a finite y and NaN for ±∞ or NaN, exactly (no rounding, no
+                # overflow), and so is a sum of such products: one finiteness test for g, x_{t+1}
+                # and f_t(x_t), not one each (AMSGrad-PyTorch, periodic, float64, B = 4096,
+                # T = 2·10⁴, regret: 7.88 → 7.5 instructions per lane-step, 0.084–0.091 →
+                # 0.075–0.078 s). (Where f_t is wider than the lanes, float32, the same for g and
+                # x_{t+1} alone saved 1 instruction per 16 lanes and ran Theorem 1's float32 full
+                # statistics 4–9 % slower: not so there.)
+                ok = isfinite(fma(g, xzero, fma(ell, xzero, xnew * xzero)))
+            else:
+                ok = both(both(isfinite(g), sisfinite(ell)), isfinite(xnew))
             if watch_v:
                 ok = both(ok, not both(xlt(v, tiny_lane), xgt(xabs(m), xzero)))
             code = not ok

@@ -228,9 +228,9 @@ def test_small_eps_is_decided_per_instance_when_rows_are_shared():
 ])
 def test_the_blocked_kernel_flags_each_non_finite_quantity_alone(number, problem, x0, hp, what):
     """The blocked kernel flags a lane step whose g, x_{t+1} or f_t(x_t) is not finite
-    (lane_functions' error_codes="flag") and ranks a flagged step after it; each of them
-    leaving the range is reported as the Python lane loop (ranked error codes at every step)
-    reports it."""
+    (lane_functions' error_codes="flag"; in float64 one test of g·0 + f_t·0 + x_{t+1}·0) and
+    ranks a flagged step after it; each of them leaving the range is reported as the Python
+    lane loop (ranked error codes at every step) reports it."""
     batch = get_problem(problem, instances=[{}] * 2)
     # the same batch in range runs the kernel this test means
     fine = simulate("amsgrad", batch, steps=2, arithmetic=f"{number}:numba", x0="0.5")
