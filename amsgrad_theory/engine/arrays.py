@@ -271,7 +271,8 @@ class LaneArrays:
             instance_hyper=instance_hyper, group_hyper=group_hyper, group_start=group_start,
             floats=floats, table=table, tail=tail, box=box, radius=radius,
             checkpoints=plan.checkpoints,
-            blocks=np.array(blocks, dtype=np.int64).reshape(-1, 3))
+            blocks=np.array(blocks, dtype=np.int64).reshape(-1, 3),
+            instance=order.astype(np.int64))
 
         zero_l, zero_s = ar.lane("0"), ar.scalar("0")
         lanes = state_rows(N_LANE, B, d, lane_dt)

@@ -106,6 +106,7 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
         TR = outputs.trace
         TRS = outputs.trace_scalars
         ERR = outputs.error
+        INST = inputs.instance
         B = LN.shape[1]
         d = LN.shape[2]
         L = SEQ.shape[1]
@@ -135,7 +136,7 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                             z = z + margin(LN[X, b, i], a0, a1)
                         fz = loss_z(z)
                         lost = ERR_LOSS * (1 - certain(sisfinite(fz)))
-                        if lost != 0 and bad == 0:      # the step's first error
+                        if lost != 0 and (bad == 0 or INST[b] < INST[ERR[2]]):
                             ERR[0] = lost
                             ERR[1] = t
                             ERR[2] = b
@@ -158,7 +159,9 @@ def make_scalar_kernel(ar, xp, sp, variant, problem, jit, record_jit=None,
                                CNT[8, b, i], CNT[9, b, i])
                         ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, acc, cnt,
                                                           lo, hi)
-                        if code != 0 and bad == 0:
+                        # the step's first error: of the least instance (the rows go by group),
+                        # its least coordinate
+                        if code != 0 and (bad == 0 or INST[b] < INST[ERR[2]]):
                             ERR[0] = code
                             ERR[1] = t
                             ERR[2] = b
@@ -468,29 +471,38 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 first = kb
         ERR = outputs.error
         if first >= 0:
-            # the block's first lane with an error at step t, and its kind (the lanes flag an
-            # error without it: lane_functions' error_codes="flag"): ranked as the lane loop
-            # ranks it, from g_t and f_t(x_t) recomputed at x_t, and x_{t+1}, m_t, v_t as the
-            # block left them (ranking by the state alone named a moment's overflow a
-            # non-finite gradient: g = 1e200 is finite, v = ∞)
+            # the first lane with an error at step t (of the least instance: the blocks that
+            # stopped at t are of different groups; a block's rows ascend in instance) and its
+            # kind (the lanes flag an error without it: lane_functions' error_codes="flag"):
+            # ranked as the lane loop ranks it, from g_t and f_t(x_t) recomputed at x_t, and
+            # x_{t+1}, m_t, v_t as the block left them (ranking by the state alone named a
+            # moment's overflow a non-finite gradient: g = 1e200 is finite, v = ∞)
             t = EB[first, 0]
+            INST = inputs.instance
             ERR[0] = ERR_ITERATE        # (none found: the block still stopped, reported)
             ERR[1] = t
             ERR[2] = EB[first, 1]
             ERR[3] = 0
-            for b in range(EB[first, 1], EB[first, 1] + EB[first, 2]):
-                fp = (lane_cast(FP[0, b]) if lane_f0 else FP[0, b],
-                      lane_cast(FP[1, b]) if lane_f1 else FP[1, b],
-                      lane_cast(FP[2, b]) if lane_f2 else FP[2, b])
-                tab = SEQ[b, t - 1, 0] if t <= SEQ.shape[1] else TAIL[b, 0]
-                a0, a1 = data(t, 0, fp, (IP[0, b], IP[1, b]), tab)
-                x = LN[XL, b, 0]
-                code = rank(grad(x, a0, a1, szero), loss(x, a0, a1), LN[X, b, 0], LN[M, b, 0],
-                            LN[V, b, 0])
-                if code != 0:
-                    ERR[0] = code
-                    ERR[2] = b
-                    break
+            found = -1
+            for kb in range(nb):
+                if EB[kb, 0] != t:
+                    continue
+                for b in range(EB[kb, 1], EB[kb, 1] + EB[kb, 2]):
+                    if found >= 0 and INST[b] > INST[found]:
+                        break
+                    fp = (lane_cast(FP[0, b]) if lane_f0 else FP[0, b],
+                          lane_cast(FP[1, b]) if lane_f1 else FP[1, b],
+                          lane_cast(FP[2, b]) if lane_f2 else FP[2, b])
+                    tab = SEQ[b, t - 1, 0] if t <= SEQ.shape[1] else TAIL[b, 0]
+                    a0, a1 = data(t, 0, fp, (IP[0, b], IP[1, b]), tab)
+                    x = LN[XL, b, 0]
+                    code = rank(grad(x, a0, a1, szero), loss(x, a0, a1), LN[X, b, 0],
+                                LN[M, b, 0], LN[V, b, 0])
+                    if code != 0:
+                        found = b
+                        ERR[0] = code
+                        ERR[2] = b
+                        break
             return
         if nb > 0:
             state.next_checkpoint[0] = KE[0]

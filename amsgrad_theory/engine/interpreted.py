@@ -115,6 +115,7 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
         HPI, HPG, GS = inputs.instance_hyper, inputs.group_hyper, inputs.group_start
         FP, SEQ, TAIL, ck = inputs.floats, inputs.table, inputs.tail, inputs.checkpoints
         IP, LN, ACC, CNT = state.ints, state.lanes, state.sums, state.counts
+        INST = inputs.instance.tolist()
         kpos = state.next_checkpoint
         d = LN.shape[2]
         G = HPG.shape[0]
@@ -149,7 +150,10 @@ def make_python_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
                         b, i, t0, t1, cos, ips, ip0, hyper, fp, lanes(SEQ[b, :, i]),
                         lanes(TAIL[b, i:i + 1])[0], marks, ntrace, outputs.trace,
                         outputs.trace_scalars, lo, hi, lane, acc, cnt)
-                    if error is not None and (first_error is None or error[0] < first_error[0]):
+                    # the first error: of the earliest step, then the least instance (the rows
+                    # go by group), then the least coordinate (visited in order)
+                    if error is not None and (first_error is None or (error[0], INST[b])
+                                              < (first_error[0], INST[first_error[1]])):
                         first_error = (error[0], b, i, error[1])
                     for r in range(N_LANE):
                         LN[r, b, i] = ln[r]

@@ -83,6 +83,7 @@ class LaneInputs(NamedTuple):
     radius: Any           # the ball's radius (lane dtype; 1 where there is no ball)
     checkpoints: Any      # (K,) int64: the checkpoint steps
     blocks: Any           # (nb, 3) int64: (group, first row, count) of each block of instances
+    instance: Any         # (B,) int64: the instance of each row (a group's rows ascend)
 
 
 class VectorInputs(NamedTuple):

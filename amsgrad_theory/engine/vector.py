@@ -67,9 +67,23 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
     rowsum, rowmax = xp.rowsum, xp.rowmax
     host = ar.arrays.to_numpy
 
-    def first_bad(ok):
-        bad = np.argwhere(~host(ok))
-        return int(bad[0][0]), int(bad[0][1]) if bad.shape[1] > 1 else -1
+    def first_error(checks, coupled_bad):
+        """(code, instance, coordinate) of the step's first error, or None: the least
+        instance with one (its coupled loss first, coordinate −1), its least coordinate with
+        one, and there the first kind of ``checks`` ((ok, code) in the lane loop's rank order:
+        gradient, loss, iterate, underflow) — what the lane-loop engines report."""
+        oks = [(host(ok), what) for ok, what in checks]
+        if all(ok.all() for ok, _ in oks) and not coupled_bad.any():
+            return None
+        bad = [(~ok, what) for ok, what in oks]
+        codes = np.zeros(np.broadcast_shapes(*(m.shape for m, _ in bad)), dtype=np.int64)
+        for m, what in reversed(bad):       # the first kind written last
+            codes[np.broadcast_to(m, codes.shape)] = what
+        b = int(np.flatnonzero(coupled_bad | codes.any(axis=1))[0])
+        if coupled_bad[b]:
+            return ERR_LOSS, b, -1
+        i = int(np.flatnonzero(codes[b])[0])
+        return int(codes[b, i]), b, i
 
     def kernel(t0, t1, inputs, state, outputs):
         HP, FP, SEQ, TAIL = inputs.hyper, inputs.floats, inputs.table, inputs.tail
@@ -84,6 +98,7 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
         ntrace = TR.shape[0]
         lo, hi = inputs.box
         fp = (FP[0], FP[1], FP[2])
+        no_coupled_error = np.zeros(IACC.shape[0], dtype=bool)
         for t in range(t0, t1 + 1):
             tf = sifloat(t)
             co = schedule(tf, HP[0], HP[1], HP[2], HP[3], HP[4], HP[5], HP[6])
@@ -94,14 +109,11 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
             if coupled:
                 z = rowsum(margin(LN[X], a0, a1))
                 fz = loss_z(z)
-                ok = sisfinite(fz)
-                if not bool(host(ok).all()):
-                    b, _ = first_bad(ok)
-                    ERR[:] = [ERR_LOSS, t, b, -1]
-                    return
+                coupled_bad = ~host(sisfinite(fz)).reshape(-1)
                 IACC += fz[:, 0]
             else:
                 z = scast(0.0)
+                coupled_bad = no_coupled_error
             lane = tuple(LN[r] for r in (X, M, V, VH, EPREV, HPREV, EMAX, HMAX))
             ln, ac, cn, out, code = lane_math(t, z, a0, a1, co, fp, lane, tuple(ACC),
                                               tuple(CNT), lo, hi)
@@ -112,11 +124,10 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
                       (xisfinite(xnew), ERR_ITERATE)]
             if floor is not None:
                 checks.append((~((ln[V] < floor) & (ln[M] != 0)), ERR_UNDERFLOW))
-            for ok, what in checks:
-                if not bool(host(ok).all()):
-                    b, i = first_bad(ok)
-                    ERR[:] = [what, t, b, i]
-                    return
+            error = first_error(checks, coupled_bad)
+            if error is not None:
+                ERR[:] = [error[0], t, error[1], error[2]]
+                return
             if t <= ntrace:
                 for j, value in enumerate((ln[XL], out[0], ln[M], ln[V], ln[VH], ln[EPREV],
                                            ln[HPREV], out[1])):

@@ -259,3 +259,45 @@ def test_the_scalar_loop_names_the_error_the_lane_loop_names(problem, x0):
         err = info.value
         reports.append((err.kind, err.what, err.step, err.since, err.instance, err.coordinate))
     assert reports[0] == reports[1]
+
+
+def _first_error_case(case, big):
+    """(problem, hyperparameters, expected (what, instance, coordinate)); α = ``big`` (the
+    largest power of ten of the float) makes x_2 = x_1 + α·m̂/√v̂ = 2·big from x_1 = big."""
+    def rows(B, beta1, huge):
+        return [{"beta1": beta1(b), "alpha": big if b in huge else "0.001"} for b in range(B)]
+
+    if case == "groups":        # instance 1 is in the second group, instance 2 in the first
+        return (get_problem("gradient-sequence:g=[-1],set=none", instances=[{}] * 3),
+                rows(3, lambda b: "0.5" if b == 1 else "0.9", {1, 2}), ("iterate", 1, 0))
+    if case == "kind-vs-instance":     # instance 1's loss g·x = 1e150·1e308, a kind before
+        return (get_problem("gradient-sequence:g=[-1],set=none",
+                            instances=[{}, {"g": "[1e150]"}]),
+                rows(2, lambda b: "0.9", {0}), ("iterate", 0, 0))
+    if case == "coordinates":         # d = 2 (the scalar loop): coordinate 1's loss overflows
+        return (get_problem("gradient-sequence:g=[[-1,1e150]],set=none"), {"alpha": big},
+                ("iterate", 0, 0))
+    # 100 instances of two groups alternating: blocks of each stop at step 1
+    return (get_problem("gradient-sequence:g=[-1],set=none", instances=[{}] * 100),
+            rows(100, lambda b: "0.5" if b % 2 else "0.9", {37, 38}), ("iterate", 37, 0))
+
+
+@pytest.mark.parametrize("case", ["groups", "kind-vs-instance", "coordinates", "blocks"])
+def test_every_engine_names_the_same_first_error(case):
+    """The first error of a run is the earliest step's least instance, its least coordinate,
+    and there the first kind (gradient, loss, iterate); every engine names that one. (The lane
+    loops took the first in their rows, which go by hyperparameter group; the vector engines
+    the first kind over the whole batch.)"""
+    reports = set()
+    for arithmetic in ("float64:python", "float64:numba", "float64:numpy",
+                       "torch:cpu:float64", "float32:numba"):
+        big = "3e38" if "32" in arithmetic else "1e308"
+        if big == "3e38" and case in ("kind-vs-instance", "coordinates"):
+            continue        # 1e150 leaves float32 on input
+        problem, hps, expected = _first_error_case(case, big)
+        with pytest.raises(NumericalError) as info:
+            simulate("amsgrad", problem, steps=3, arithmetic=arithmetic, x0=big,
+                     hyperparameters=hps)
+        err = info.value
+        reports.add((err.what, err.instance, err.coordinate, err.step))
+    assert reports == {(*expected, 1)}
