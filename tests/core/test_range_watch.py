@@ -224,8 +224,10 @@ def test_small_eps_is_decided_per_instance_when_rows_are_shared():
     # a quadratic at x_1 = 1e300: g_1 ≈ 1e300 is finite, g_1² and f_1 are not — a non-finite
     # loss, not gradient (the blocked kernel named it so: it ranked from m, v after the step)
     ("float64", "random-quadratic:d=1,set=none", "1e300", {}, "loss"),
-    ("float32", "random-quadratic:d=1,set=none", "3e38", {}, "gradient"),
+    # … and at x_1 = 1.7e308 with this seed's a, g_1 itself overflows
+    ("float64", "random-quadratic:d=1,set=none,seed=2", "1.7e308", {}, "gradient"),
 ])
+@pytest.mark.compiled
 def test_the_blocked_kernel_flags_each_non_finite_quantity_alone(number, problem, x0, hp, what):
     """The blocked kernel flags a lane step whose g, x_{t+1} or f_t(x_t) is not finite
     (lane_functions' error_codes="flag"; in float64 one test of g·0 + f_t·0 + x_{t+1}·0) and
@@ -246,19 +248,20 @@ def test_the_blocked_kernel_flags_each_non_finite_quantity_alone(number, problem
     assert reports[0][:2] == ("non-finite", what)
 
 
-@pytest.mark.parametrize("problem, x0", [("random-quadratic:d=2,set=none", "1e300"),
-                                         ("gradient-sequence:g=[[1e150,1]],set=none", "1e200")])
-def test_the_scalar_loop_names_the_error_the_lane_loop_names(problem, x0):
+@pytest.mark.compiled
+def test_the_scalar_loop_names_the_error_the_lane_loop_names():
     """The compiled scalar loop (d > 1) keeps the first error code of the step, as the Python
-    lane loop does (it used to locate the lane after the step from its state, naming a
-    moment's overflow a non-finite gradient)."""
+    lane loop does. It used to locate the lane after the step from its state, naming a
+    moment's overflow a non-finite gradient: g_1 = 1e200 is finite, v_1 and f_1 = g_1·x_1 are
+    not (a non-finite loss)."""
     reports = []
     for arithmetic in ("float64:numba", "float64:python"):
         with pytest.raises(NumericalError) as info:
-            simulate("amsgrad", problem, steps=5, arithmetic=arithmetic, x0=x0)
+            simulate("amsgrad", "gradient-sequence:g=[[1e200,1]],set=none", steps=5,
+                     arithmetic=arithmetic, x0="1e200")
         err = info.value
         reports.append((err.kind, err.what, err.step, err.since, err.instance, err.coordinate))
-    assert reports[0] == reports[1]
+    assert reports[0] == reports[1] == ("non-finite", "loss", 1, 1, 0, 0)
 
 
 def _first_error_case(case, big):
@@ -283,6 +286,7 @@ def _first_error_case(case, big):
 
 
 @pytest.mark.parametrize("case", ["groups", "kind-vs-instance", "coordinates", "blocks"])
+@pytest.mark.compiled
 def test_every_engine_names_the_same_first_error(case):
     """The first error of a run is the earliest step's least instance, its least coordinate,
     and there the first kind (gradient, loss, iterate); every engine names that one. (The lane
