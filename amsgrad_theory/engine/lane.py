@@ -291,10 +291,10 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
                 # y·0 is ±0 for a finite y and NaN for ±∞ or NaN, exactly (no rounding, no
                 # overflow), and so is a sum of such products: one finiteness test for g, x_{t+1}
                 # and f_t(x_t), not one each (AMSGrad-PyTorch, periodic, float64, B = 4096,
-                # T = 2·10⁴, regret: 7.88 → 7.5 instructions per lane-step, 0.084–0.091 →
-                # 0.075–0.078 s). (Where f_t is wider than the lanes, float32, the same for g and
-                # x_{t+1} alone saved 1 instruction per 16 lanes and ran Theorem 1's float32 full
-                # statistics 4–9 % slower: not so there.)
+                # T = 2·10⁴, regret, loaded kernels, three rounds: 7.88 → 7.5 instructions per
+                # lane-step, 0.091–0.109 → 0.072–0.080 s). (Where f_t is wider than the lanes,
+                # float32, the same for g and x_{t+1} alone saved 1 instruction per 16 lanes and
+                # ran Theorem 1's float32 full statistics 4–9 % slower: not so there.)
                 ok = isfinite(fma(g, xzero, fma(ell, xzero, xnew * xzero)))
             else:
                 ok = both(both(isfinite(g), sisfinite(ell)), isfinite(xnew))
