@@ -48,7 +48,6 @@ from .lane import lane_functions
 from .layout import (
     EMAX,
     EPREV,
-    ERR_ITERATE,
     ERR_LOSS,
     HMAX,
     HPREV,
@@ -471,17 +470,16 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                 first = kb
         ERR = outputs.error
         if first >= 0:
-            # the first lane with an error at step t (of the least instance: the blocks that
-            # stopped at t are of different groups; a block's rows ascend in instance) and its
-            # kind (the lanes flag an error without it: lane_functions' error_codes="flag"):
-            # ranked as the lane loop ranks it, from g_t and f_t(x_t) recomputed at x_t, and
-            # x_{t+1}, m_t, v_t as the block left them (ranking by the state alone named a
-            # moment's overflow a non-finite gradient: g = 1e200 is finite, v = ∞)
+            # the first lane with an error at step t — of the least instance: several blocks
+            # may stop at t (of other groups, or of one group larger than a block), and a
+            # block's rows ascend in instance — and its kind (the lanes flag an error without
+            # it: lane_functions' error_codes="flag"): ranked as the lane loop ranks it, from
+            # g_t and f_t(x_t) recomputed at x_t, and x_{t+1}, m_t, v_t as the block left them
+            # (ranking by the state alone named a moment's overflow a non-finite gradient:
+            # g = 1e200 is finite, v = ∞)
             t = EB[first, 0]
             INST = inputs.instance
-            ERR[0] = ERR_ITERATE        # (none found: the block still stopped, reported)
             ERR[1] = t
-            ERR[2] = EB[first, 1]
             ERR[3] = 0
             found = -1
             for kb in range(nb):
@@ -503,6 +501,9 @@ def make_blocked_kernel(ar, xp, sp, variant, problem, jit, block: int = 256, pra
                         ERR[0] = code
                         ERR[2] = b
                         break
+            if found < 0:       # the flag and rank() test the same values: never, or a bug
+                raise RuntimeError("the blocked kernel flagged a step whose lanes rank no "
+                                   "error")
             return
         if nb > 0:
             state.next_checkpoint[0] = KE[0]

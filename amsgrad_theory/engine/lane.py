@@ -79,9 +79,6 @@ class LaneFunctions(NamedTuple):
     set_kind: str
     ifloat: Callable
     szero: Any
-    #: v below this while m ≠ 0 is an underflow (ERR_UNDERFLOW), where the kernels watch it
-    #: (floats, ε = ε_root = 0 for every instance); None where they do not
-    v_floor: Any = None
 
 
 def make_lane_stats(xp, sp, jit=lane_code, *, windowed: bool | None = None):
@@ -390,5 +387,4 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
         lane_math=lane_math, powers=rule.powers, finish=rule.finish, schedule=rule.schedule,
         data=P.data, margin=P.margin, loss_z=P.loss_z, advance=P.advance, project=project,
         grad=grad, loss=loss, rank=rank, write_checkpoint=write_checkpoint, write_trace=write_trace,
-        coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0),
-        v_floor=floor)
+        coupled=bool(P.coupled), set_kind=set_kind, ifloat=sp.ifloat, szero=sp.cast(0.0))
