@@ -120,8 +120,10 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
             xnew = ln[X]
             if set_kind == "ball":
                 xnew = project(xnew, ln[W], R)
+            # x_{t+1} before the ball's projection, as the lane loops test it (a projection of
+            # an overflowed x̂ gave (0, 0), reported as fine)
             checks = [(xisfinite(out[0]), ERR_GRAD), (sisfinite(out[2]), ERR_LOSS),
-                      (xisfinite(xnew), ERR_ITERATE)]
+                      (xisfinite(ln[X]), ERR_ITERATE)]
             if floor is not None:
                 checks.append((~((ln[V] < floor) & (ln[M] != 0)), ERR_UNDERFLOW))
             error = first_error(checks, coupled_bad)

@@ -9,7 +9,13 @@ diagonal matrix; write w = diag(A) ≥ 0.
   min Σ w_i (x_i − y_i)² s.t. ‖x‖² ≤ R² give x_i = w_i y_i/(w_i + μ) with the multiplier μ > 0
   the root of the secular equation φ(μ) = Σ_i (w_i y_i/(w_i + μ))² − R² = 0. φ is convex and
   decreasing on [0, ∞), so Newton's method started at μ = 0 increases monotonically to the root;
-  it is run until μ stops increasing. This is **not** the Euclidean rescaling R·y/‖y‖ unless all
+  it is run until μ stops increasing. Far from the root it gains only a factor ≈ 3/2 per step
+  (φ ≈ ‖w∘y‖²/μ² − R²), so where ``max_iter`` steps do not reach the root it starts again
+  from the lower bound μ ≥ ‖w∘y‖/R − max w (from w_i + μ ≤ max w + μ), still left of the root.
+  Where ‖y‖² leaves a float's range, φ is solved for y/m and R/m, m = max |y_i|: the root μ
+  is the same (x is linear in y and R), and x_i = w_i y_i/(w_i + μ) from y itself. (Without
+  these, ‖y‖/R beyond ≈ 1e80, or ‖y‖² beyond the range, gave an unprojected or a zero point
+  silently.) This is **not** the Euclidean rescaling R·y/‖y‖ unless all
   weights are equal. A coordinate with weight 0 (no gradient seen yet) takes the limit w → 0⁺,
   x_i = 0, when the ball constraint is active.
 * **Unconstrained** R^d: the identity; D∞ = ∞ and regret against the best fixed point is not
@@ -88,6 +94,10 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
     one = xp.one
     where = xp.where
     gt = xp.gt
+    isfinite = xp.isfinite
+    sqrt = xp.sqrt
+    maximum = xp.maximum
+    absolute = xp.abs
 
     @jit
     def secular(y, w, mu):
@@ -99,6 +109,26 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
 
     if engine == "scalar":
         @jit
+        def newton(Y, W, R, row, m, mu):
+            """(μ, reached): Newton's steps on φ for y/m and R/m from ``mu`` (left of the
+            root); ``reached`` is False where ``max_iter`` steps did not stop it."""
+            d = Y.shape[1]
+            for _ in range(max_iter):
+                phi = -(R * R)
+                dphi = zero
+                for i in range(d):
+                    a, b = secular(Y[row, i] / m, W[row, i], mu)
+                    phi = phi + a
+                    dphi = dphi + b
+                if not gt(phi, zero) or not gt(dphi, zero):
+                    return mu, True
+                new = mu + phi / (dphi + dphi)
+                if not gt(new, mu):
+                    return mu, True
+                mu = new
+            return mu, False
+
+        @jit
         def project(Y, W, R, row):
             d = Y.shape[1]
             norm2 = zero
@@ -106,20 +136,21 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
                 norm2 = norm2 + Y[row, i] * Y[row, i]
             if not gt(norm2, R * R):
                 return
-            mu = zero
-            for _ in range(max_iter):
-                phi = -(R * R)
-                dphi = zero
+            m = one                  # y/1 and R/1 are exact: in range, nothing changes
+            if not isfinite(norm2):
+                m = zero
                 for i in range(d):
-                    a, b = secular(Y[row, i], W[row, i], mu)
-                    phi = phi + a
-                    dphi = dphi + b
-                if not gt(phi, zero) or not gt(dphi, zero):
-                    break
-                new = mu + phi / (dphi + dphi)
-                if not gt(new, mu):
-                    break
-                mu = new
+                    m = maximum(m, absolute(Y[row, i]))
+            Rm = R / m
+            mu, reached = newton(Y, W, Rm, row, m, zero)
+            if not reached:
+                wy2 = zero
+                wmax = zero
+                for i in range(d):
+                    wy = W[row, i] * (Y[row, i] / m)
+                    wy2 = wy2 + wy * wy
+                    wmax = maximum(wmax, W[row, i])
+                mu, reached = newton(Y, W, Rm, row, m, maximum(mu, sqrt(wy2) / Rm - wmax))
             for i in range(d):
                 den = W[row, i] + mu
                 positive = gt(den, zero)
@@ -127,11 +158,10 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
         return project
 
     rowsum = xp.rowsum
+    rowmax = xp.rowmax
 
-    def project_vector(Y, W, R):
-        norm2 = rowsum(Y * Y)
-        active = gt(norm2, R * R)
-        mu = zero * norm2
+    def newton_vector(Y, W, R, active, mu):
+        """(μ, reached) per row: as the scalar ``newton``, every active row at once."""
         for _ in range(max_iter):
             a, b = secular(Y, W, mu)
             phi = rowsum(a) - R * R
@@ -140,8 +170,23 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
             step = where(gt(dphi, zero), phi / (safe + safe), zero)
             new = mu + where(xp.both(active, gt(phi, zero)), step, zero)
             if not bool((new > mu).any()):
-                break
+                return mu, True
             mu = xp.maximum(new, mu)
+        return mu, False
+
+    def project_vector(Y, W, R):
+        norm2 = rowsum(Y * Y)
+        active = gt(norm2, R * R)
+        # rows whose ‖y‖² left the range: φ for y/m and R/m, m = max |y_i| (others: m = 1);
+        # μ starts at 0·max|y_i| (0·‖y‖² was NaN there, and so was the projection: 0)
+        ymax = rowmax(absolute(Y))[..., None]
+        m = where(isfinite(norm2), one + zero * ymax, ymax)
+        Ym = Y / m
+        Rm = R / m
+        mu, reached = newton_vector(Ym, W, Rm, active, zero * ymax)
+        if not reached:
+            bound = sqrt(rowsum((W * Ym) * (W * Ym))) / Rm - rowmax(W)[..., None]
+            mu, _ = newton_vector(Ym, W, Rm, active, xp.maximum(mu, where(active, bound, mu)))
         den = W + mu
         proj = where(gt(den, zero), W * Y / where(gt(den, zero), den, one), zero)
         return where(active, proj, Y)

@@ -307,31 +307,35 @@ def test_every_engine_names_the_same_first_error(case):
     assert reports == {(*expected, 1)}
 
 
-# ---- a known gap: the weighted ball projection at extreme scales ----------------------------
-
-_GAP = pytest.mark.xfail(strict=True, reason="known gap (README, 'No silent numerics'): the "
-                         "weighted ball projection neither handles nor reports ‖x̂‖² beyond the "
-                         "float range or a Newton solve that needs more than its 500 steps")
-
+# ---- the weighted ball projection at extreme scales -----------------------------------------
 
 @pytest.mark.parametrize("arithmetic, alpha", [
-    ("float64:python", "1e100"),   # ‖x̂‖² = 2e201: in range, projected
+    ("float64:python", "1e100"),   # ‖x̂‖² = 2e201: in range, projected as it always was
     ("mpmath:30", "1e200"),
-    pytest.param("float64:python", "1e200", marks=_GAP),   # ‖x̂‖² overflows: x̂ unprojected
-    pytest.param("float64:numpy", "1e200", marks=_GAP),    # … and here projected to 0
-    # ‖x̂‖/R ≈ 1e150: Newton from μ = 0 gains a factor ≈ 1.5 per step, 500 steps stop short
-    pytest.param("mpmath:30", "1e300", marks=_GAP),
+    # ‖x̂‖² overflows: x̂ came back unprojected (4.5e50·R) here, and as (0, 0) in numpy
+    ("float64:python", "1e200"),
+    ("float64:numpy", "1e200"),
+    # ‖x̂‖/R ≈ 1e150: Newton from μ = 0 gains a factor ≈ 1.5 per step; its 500 steps stopped
+    # short of the root, in mpmath too
+    ("float64:python", "1e300"),
+    ("float64:numpy", "1e300"),
+    ("mpmath:30", "1e300"),
+    # x̂ itself overflows: the vector engine tested x_{t+1} after the projection, (0, 0)
+    ("float64:numpy", "1e308"),
 ])
 def test_a_projection_at_extreme_scale_lands_on_the_ball_or_is_reported(arithmetic, alpha):
     """x̂ = x_1 − α·m̂/√v̂ with ‖x̂‖ ≫ R = 1e150 (R = 1e50 for α = 1e100): the projection
-    must land on the sphere ‖x‖ = R, or the run must stop with a NumericalError."""
+    lands on the sphere ‖x‖ = R, or the run stops with a NumericalError (all three failed
+    silently before 2026-12-07: problems/sets.py)."""
     import math
 
     radius = "1e50" if alpha == "1e100" else "1e150"
     try:
         run = simulate("amsgrad", f"random-linear:d=2,set=ball,radius={radius}", steps=1,
                        arithmetic=arithmetic, x0="[1e49,0]", hyperparameters={"alpha": alpha})
-    except NumericalError:
+    except NumericalError as err:
+        assert alpha == "1e308" and err.what == "iterate"
         return
+    assert alpha != "1e308"
     x = [float(v) for v in run.instances[0].final_x]
     assert math.hypot(*x) == pytest.approx(float(radius), rel=1e-9)
