@@ -222,7 +222,7 @@ def lane_functions(xp, sp, variant, problem, jit=lambda f: f, *, record_jit=None
     has_expected = bool(problem.has_expected)
     hat_is_eta = not variant.correct_m and variant.step_form == "normalized"
     keeps_max = variant.maxes
-    floor = v_floor(xp, variant) if error_codes else None
+    floor = v_floor(xp, variant)     # (rank() watches it for every engine)
     watch_v = floor is not None
     tiny_lane = floor if watch_v else xp.zero
     xabs, xlt, xgt, xzero = xp.abs, xp.lt, xp.gt, xp.zero

@@ -20,10 +20,7 @@ from .layout import (
     EMAX,
     ENERGY,
     EPREV,
-    ERR_GRAD,
-    ERR_ITERATE,
     ERR_LOSS,
-    ERR_UNDERFLOW,
     EXPECTED,
     HMAX,
     HPREV,
@@ -67,19 +64,17 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
     rowsum, rowmax = xp.rowsum, xp.rowmax
     host = ar.arrays.to_numpy
 
-    def first_error(checks, coupled_bad):
-        """(code, instance, coordinate) of the step's first error, or None: the least
-        instance with one (its coupled loss first, coordinate −1), its least coordinate with
-        one, and there the first kind of ``checks`` ((ok, code) in the lane loop's rank order:
-        gradient, loss, iterate, underflow) — what the lane-loop engines report."""
-        oks = [(host(ok), what) for ok, what in checks]
-        if all(ok.all() for ok, _ in oks) and not coupled_bad.any():
+    rank = parts.rank
+
+    def first_error(oks, coupled_bad, g, ell, xnew, m, v):
+        """(code, instance, coordinate) of the step's first error, or None. ``oks`` are the
+        step's tests (finite g, loss and x̂; v not underflowed), the fast path; where one fails,
+        the least instance with an error (its coupled loss first, coordinate −1), its least
+        coordinate, and there the kind as the lane loops rank it (``rank``)."""
+        if all(host(ok).all() for ok in oks) and not coupled_bad.any():
             return None
-        bad = [(~ok, what) for ok, what in oks]
-        codes = np.zeros(np.broadcast_shapes(*(m.shape for m, _ in bad)), dtype=np.int64)
-        for m, what in reversed(bad):       # the first kind written last
-            codes[np.broadcast_to(m, codes.shape)] = what
-        b = int(np.flatnonzero(coupled_bad | codes.any(axis=1))[0])
+        codes = host(rank(g, ell, xnew, m, v))
+        b = int(np.flatnonzero(coupled_bad | (codes != 0).any(axis=1))[0])
         if coupled_bad[b]:
             return ERR_LOSS, b, -1
         i = int(np.flatnonzero(codes[b])[0])
@@ -122,11 +117,10 @@ def make_vector_kernel(ar, xp, sp, variant, problem, *, full_statistics: bool = 
                 xnew = project(xnew, ln[W], R)
             # x_{t+1} before the ball's projection, as the lane loops test it (a projection of
             # an overflowed x̂ gave (0, 0), reported as fine)
-            checks = [(xisfinite(out[0]), ERR_GRAD), (sisfinite(out[2]), ERR_LOSS),
-                      (xisfinite(ln[X]), ERR_ITERATE)]
+            oks = [xisfinite(out[0]), sisfinite(out[2]), xisfinite(ln[X])]
             if floor is not None:
-                checks.append((~((ln[V] < floor) & (ln[M] != 0)), ERR_UNDERFLOW))
-            error = first_error(checks, coupled_bad)
+                oks.append(~((ln[V] < floor) & (ln[M] != 0)))
+            error = first_error(oks, coupled_bad, out[0], out[2], ln[X], ln[M], ln[V])
             if error is not None:
                 ERR[:] = [error[0], t, error[1], error[2]]
                 return
