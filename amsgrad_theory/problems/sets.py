@@ -13,7 +13,8 @@ diagonal matrix; write w = diag(A) ≥ 0.
   (φ ≈ ‖w∘y‖²/μ² − R²), so where ``max_iter`` steps do not reach the root it starts again
   from the lower bound μ ≥ ‖w∘y‖/R − max w (from w_i + μ ≤ max w + μ), still left of the root.
   Where ‖y‖² leaves a float's range, φ is solved for y/m and R/m, m = max |y_i|: the root μ
-  is the same (x is linear in y and R), and x_i = w_i y_i/(w_i + μ) from y itself. (Without
+  is the same (x is linear in y and R), and x_i = w_i y_i/(w_i + μ) (the scalar loops take it
+  from y/m, times m). (Without
   these, ‖y‖/R beyond ≈ 1e80, or ‖y‖² beyond the range, gave an unprojected or a zero point
   silently.) This is **not** the Euclidean rescaling R·y/‖y‖ unless all
   weights are equal. A coordinate with weight 0 (no gradient seen yet) takes the limit w → 0⁺,
@@ -109,15 +110,15 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
 
     if engine == "scalar":
         @jit
-        def newton(Y, W, R, row, m, mu):
-            """(μ, reached): Newton's steps on φ for y/m and R/m from ``mu`` (left of the
-            root); ``reached`` is False where ``max_iter`` steps did not stop it."""
+        def newton(Y, W, R, row, mu):
+            """(μ, reached): Newton's steps on φ for row ``row`` from ``mu`` (left of the root);
+            ``reached`` is False where ``max_iter`` steps did not stop it."""
             d = Y.shape[1]
             for _ in range(max_iter):
                 phi = -(R * R)
                 dphi = zero
                 for i in range(d):
-                    a, b = secular(Y[row, i] / m, W[row, i], mu)
+                    a, b = secular(Y[row, i], W[row, i], mu)
                     phi = phi + a
                     dphi = dphi + b
                 if not gt(phi, zero) or not gt(dphi, zero):
@@ -136,25 +137,30 @@ def make_ball_projection(xp, engine: str, jit=lambda f: f, max_iter: int = 500):
                 norm2 = norm2 + Y[row, i] * Y[row, i]
             if not gt(norm2, R * R):
                 return
-            m = one                  # y/1 and R/1 are exact: in range, nothing changes
+            # where ‖y‖² left the range the row is solved as y/m, R/m and the point scaled back
+            # (in place: the row is overwritten anyway); in range m = 1 and nothing changes
+            m = one
             if not isfinite(norm2):
                 m = zero
                 for i in range(d):
                     m = maximum(m, absolute(Y[row, i]))
+                for i in range(d):
+                    Y[row, i] = Y[row, i] / m
             Rm = R / m
-            mu, reached = newton(Y, W, Rm, row, m, zero)
+            mu, reached = newton(Y, W, Rm, row, zero)
             if not reached:
                 wy2 = zero
                 wmax = zero
                 for i in range(d):
-                    wy = W[row, i] * (Y[row, i] / m)
+                    wy = W[row, i] * Y[row, i]
                     wy2 = wy2 + wy * wy
                     wmax = maximum(wmax, W[row, i])
-                mu, reached = newton(Y, W, Rm, row, m, maximum(mu, sqrt(wy2) / Rm - wmax))
+                mu, reached = newton(Y, W, Rm, row, maximum(mu, sqrt(wy2) / Rm - wmax))
             for i in range(d):
                 den = W[row, i] + mu
                 positive = gt(den, zero)
-                Y[row, i] = where(positive, W[row, i] * Y[row, i] / where(positive, den, one), zero)
+                Y[row, i] = m * where(positive, W[row, i] * Y[row, i] / where(positive, den, one),
+                                      zero)
         return project
 
     rowsum = xp.rowsum
